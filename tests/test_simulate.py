@@ -1,0 +1,169 @@
+"""Gradient-norm curves: closed forms (the notes' table, σ^t), direct SVD of the exact Jacobian
+product, non-normal W, the LSTM cell path and carousel."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import (
+    Config,
+    format_pow10,
+    make_cell,
+    power_readout,
+    recurrent_matrix,
+    simulate,
+    spectral_radius,
+    spectrum,
+    state_jacobian,
+)
+from core.cells import GATE_BLOCKS
+from core.theory import NOTES_TABLE
+
+NOTES = {1.01: "37.8", 0.99: "0.03", 1.02: "1377.4", 0.98: "0.0006"}
+
+
+@pytest.mark.parametrize("sigma", NOTES_TABLE)
+def test_notes_table_from_the_apps_own_path(sigma):
+    cfg = Config(cell="rnn", activation="identity", sigma1=sigma, normal=True, length=365)
+    x, _ = cfg.build_inputs()
+    trace = simulate(cfg.build_cell(), x)
+    assert trace.log10_jac_norm[-1] == pytest.approx(365 * math.log10(sigma), abs=1e-9)
+    # every step follows σ₁ᵗ, not only the last
+    np.testing.assert_allclose(trace.log10_jac_norm, np.arange(366) * math.log10(sigma), atol=1e-9)
+    assert format_pow10(trace.log10_jac_norm[-1]) == NOTES[sigma]
+    assert power_readout(sigma, 365) == f"{sigma:g}³⁶⁵ = {NOTES[sigma]}"
+
+
+@pytest.mark.parametrize("sigma, expected", [(2.0, 602.06), (0.5, -602.06)])
+def test_2000_steps_never_overflow(sigma, expected):
+    cfg = Config(cell="rnn", activation="identity", sigma1=sigma, shape="flat", length=2000)
+    x, _ = cfg.build_inputs()
+    trace = simulate(cfg.build_cell(), x)
+    assert trace.log10_jac_norm[-1] == pytest.approx(2000 * math.log10(sigma), abs=1e-9)
+    assert round(trace.log10_jac_norm[-1], 2) == expected
+
+
+def exact_log_norms(cell, x):
+    """Independent: multiply the analytic per-step Jacobians directly and SVD each product."""
+    from core.cells import step
+    s = np.zeros(cell.state_size)
+    P = np.eye(cell.state_size)
+    out, cell_out = [0.0], [0.0]
+    n = cell.hidden_size
+    for t in range(x.shape[0]):
+        P = state_jacobian(cell, x[t], s) @ P
+        s = step(cell, x[t], s)
+        out.append(math.log10(np.linalg.svd(P, compute_uv=False)[0]))
+        if cell.kind == "lstm":
+            cell_out.append(math.log10(np.linalg.svd(P[n:, n:], compute_uv=False)[0]))
+    return np.array(out), np.array(cell_out)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(["rnn", "lstm", "gru"]), st.sampled_from(["tanh", "sigmoid", "identity"]),
+       st.sampled_from(["seed", "pytorch"]), st.integers(1, 7), st.integers(1, 160),
+       st.floats(0.3, 1.6), st.booleans(), st.integers(0, 10_000))
+def test_log_norm_agrees_with_direct_svd(kind, nl, conv, n, T, sigma1, normal, seed):
+    from core import build_cell
+    cell = build_cell(kind, n, 3, sigma1=sigma1, normal=normal, seed=seed, nonlinearity=nl,
+                      convention=conv, forget_bias=1.0)
+    x = np.random.default_rng(seed).standard_normal((T, 3))
+    tr = simulate(cell, x)
+    ref, ref_c = exact_log_norms(cell, x)
+    ok = np.abs(ref) < 250          # where the plain product is comfortably representable
+    np.testing.assert_allclose(tr.log10_jac_norm[ok], ref[ok], rtol=0, atol=1e-9)
+    if kind == "lstm":
+        okc = np.abs(ref_c) < 250
+        np.testing.assert_allclose(tr.log10_cell_norm[okc], ref_c[okc], rtol=0, atol=1e-9)
+
+
+def test_h0_and_c0_are_used():
+    rng = np.random.default_rng(0)
+    cell = make_cell("lstm", rng.standard_normal((8, 2)), rng.standard_normal((8, 2)))
+    h0, c0 = np.array([0.3, -0.2]), np.array([1.0, 2.0])
+    tr = simulate(cell, rng.standard_normal((4, 2)), h0=h0, c0=c0)
+    np.testing.assert_array_equal(tr.h[0], h0)
+    np.testing.assert_array_equal(tr.c[0], c0)
+    assert tr.c[1] == pytest.approx(tr.gates["f"][0] * c0 + tr.gates["i"][0] * tr.gates["g"][0])
+
+
+def test_lstm_carousel_is_the_product_of_forget_gates():
+    cfg = Config(cell="lstm", sigma1=0.9, forget_bias=3.0, length=50)
+    tr = simulate(cfg.build_cell(), cfg.build_inputs()[0])
+    direct = np.log10(np.max(np.cumprod(tr.gates["f"], axis=0), axis=1))
+    np.testing.assert_allclose(tr.log10_carousel[1:], direct, atol=1e-12)
+    assert tr.log10_carousel[0] == 0
+
+
+def test_high_forget_bias_keeps_the_cell_path_open():
+    lo = Config(cell="lstm", sigma1=0.9, forget_bias=-2.0, length=200)
+    hi = lo.replace(forget_bias=6.0)
+    a = simulate(lo.build_cell(), lo.build_inputs()[0]).log10_cell_norm[-1]
+    b = simulate(hi.build_cell(), hi.build_inputs()[0]).log10_cell_norm[-1]
+    assert b > -2 > a
+
+
+def test_non_normal_norms_bounded_by_sigma1_power_and_tend_to_spectral_radius():
+    s = spectrum(1.05, 12, "geometric")
+    W = recurrent_matrix(s, seed=4, normal=False)
+    rho = spectral_radius(W)
+    assert rho < 0.95 * s[0]
+    P = np.eye(12)
+    for t in range(1, 60):
+        P = W @ P
+        assert np.linalg.norm(P, 2) <= s[0] ** t * (1 + 1e-12)
+    cfg = Config(cell="rnn", activation="identity", sigma1=1.05, shape="geometric", normal=False,
+                 hidden=12, seed=4, length=2000)
+    cell = cfg.build_cell()
+    rho = spectral_radius(cell.weight_hh)
+    L = simulate(cell, cfg.build_inputs()[0]).log10_jac_norm
+    assert np.all(L <= np.arange(2001) * math.log10(1.05) + 1e-9)
+    # ‖Wᵗ‖^(1/t) → ρ: the slope of the log curve approaches log10 ρ
+    slope = (L[2000] - L[1000]) / 1000
+    assert slope == pytest.approx(math.log10(rho), abs=2e-3)
+    assert L[-1] / 2000 == pytest.approx(math.log10(rho), abs=5e-3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.floats(0.01, 3.0), st.sampled_from(["spike", "flat", "geometric"]),
+       st.booleans(), st.integers(0, 2**31 - 1))
+def test_recurrent_matrix_has_exactly_the_given_singular_values(n, s1, shape, normal, seed):
+    s = spectrum(s1, n, shape)
+    assert s[0] == s1 and np.all(np.diff(s) <= 0)
+    W = recurrent_matrix(s, seed=seed, normal=normal)
+    assert W.dtype == np.float64 and W.shape == (n, n)
+    np.testing.assert_allclose(np.linalg.svd(W, compute_uv=False), s, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(W, recurrent_matrix(s, seed=seed, normal=normal))
+    if normal:
+        np.testing.assert_array_equal(W, W.T)
+        assert np.all(np.linalg.eigvalsh(W) >= -1e-12)
+
+
+def test_normal_power_is_u_sigma_t_vt_and_non_normal_is_not():
+    s = spectrum(1.2, 6, "geometric")
+    Wn = recurrent_matrix(s, seed=1, normal=True)
+    Wg = recurrent_matrix(s, seed=1, normal=False)
+    U, S, Vt = np.linalg.svd(Wn)
+    np.testing.assert_allclose(np.linalg.matrix_power(Wn, 10), (U * S**10) @ Vt, atol=1e-10)
+    U, S, Vt = np.linalg.svd(Wg)
+    assert not np.allclose(np.linalg.matrix_power(Wg, 10), (U * S**10) @ Vt, atol=1e-3)
+    assert not np.allclose(Wg, Wg.T)
+    assert not np.array_equal(recurrent_matrix(s, seed=2), Wn)
+
+
+def test_every_recurrent_block_gets_the_spectrum():
+    cfg = Config(cell="lstm", sigma1=1.3, shape="geometric", hidden=6)
+    cell = cfg.build_cell()
+    assert cell.weight_hh.shape == (GATE_BLOCKS["lstm"] * 6, 6)
+    for name, block in cell.recurrent_blocks().items():
+        np.testing.assert_allclose(np.linalg.svd(block, compute_uv=False), cfg.singular_values(),
+                                   rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("log10, text", [
+    (math.log10(37.78), "37.8"), (602.0599913, "1.15×10⁶⁰²"), (-602.0599913, "8.71×10⁻⁶⁰³"),
+    (0.0, "1"), (-math.inf, "0"), (5.0, "1.00×10⁵"), (1e6, "1.00×10¹⁰⁰⁰⁰⁰⁰")])
+def test_format_pow10(log10, text):
+    assert format_pow10(log10) == text

@@ -1,0 +1,146 @@
+"""Weight files, the headless command line and the no-Qt rule for core."""
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import Config, WeightsError, cell_from_weights, load_weights, save_weights, simulate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_main(*args, cwd=None):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+def test_core_imports_no_qt():
+    code = ("import sys, core, core.commands, core.presets; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6', 'PyQt5', 'PyQt6', 'shiboken6', 'pyqtgraph', 'qtpy', 'superqt', 'gui')]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_cell_round_trips_through_npz(tmp_path, kind):
+    cfg = Config(cell=kind, hidden=5, input_size=3, sigma1=0.9, length=20)
+    cell = cfg.build_cell()
+    path = tmp_path / "w.npz"
+    save_weights(cell, path)
+    back = load_weights(path, nonlinearity=cell.nonlinearity)
+    assert back.kind == kind
+    for name, a in cell.to_state_dict().items():
+        np.testing.assert_array_equal(getattr(back, name), a)
+    x = cfg.build_inputs()[0]
+    np.testing.assert_array_equal(simulate(back, x).log10_jac_norm, simulate(cell, x).log10_jac_norm)
+
+
+def test_l0_names_and_missing_biases(tmp_path):
+    rng = np.random.default_rng(0)
+    w = {"weight_ih_l0": rng.standard_normal((12, 2)).astype(np.float32),
+         "weight_hh_l0": rng.standard_normal((12, 4)).astype(np.float32)}
+    np.savez(tmp_path / "gru.npz", **w)
+    cell = load_weights(tmp_path / "gru.npz", convention="seed")
+    assert cell.kind == "gru" and cell.convention == "seed" and cell.weight_hh.dtype == np.float64
+    np.testing.assert_array_equal(cell.bias_ih, np.zeros(12))
+    assert cell_from_weights("gru", w).hidden_size == 4
+
+
+@pytest.mark.parametrize("arrays, msg", [
+    ({"weight_ih": np.zeros((8, 2)), "weight_hh": np.zeros((8, 3))}, "rows must be 1, 3 or 4"),
+    ({"weight_ih": np.zeros((8, 2))}, "missing 'weight_hh'"),
+    ({"weight_hh": np.zeros((8, 2))}, "missing 'weight_ih'"),
+    ({"weight_ih": np.zeros((4, 2)), "weight_hh": np.zeros((8, 2))}, "weight_ih has shape"),
+    ({"weight_ih": np.zeros((8, 2)), "weight_hh": np.full((8, 2), np.inf)}, "NaN or infinite"),
+    ({"weight_ih": np.zeros((8, 2)), "weight_hh": np.zeros((8, 2)), "bias_ih": np.zeros(3)},
+     "bias_ih has shape"),
+    ({"weight_ih": np.zeros((8, 2)), "weight_hh": np.zeros((8, 2)), "gamma": np.zeros(2)},
+     "unknown weight name 'gamma'"),
+    ({"weight_ih": np.zeros((8, 2)), "weight_hh": np.array([["a", "b"]] * 8)}, "real numeric"),
+    ({"weight_ih_l1": np.zeros((8, 2)), "weight_hh": np.zeros((8, 2))}, "single-layer"),
+])
+def test_bad_weight_files_name_the_problem(tmp_path, arrays, msg):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(WeightsError, match=msg):
+        load_weights(path)
+
+
+def test_unreadable_weight_files(tmp_path):
+    (tmp_path / "empty.npz").write_bytes(b"")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip at all" * 10)
+    good = tmp_path / "good.npz"
+    np.savez(good, weight_ih=np.zeros((4, 2)), weight_hh=np.zeros((4, 4)))
+    (tmp_path / "trunc.npz").write_bytes(good.read_bytes()[:100])
+    np.savez(tmp_path / "obj.npz", weight_ih=np.array([{"a": 1}], dtype=object),
+             weight_hh=np.zeros((4, 4)))
+    for name, msg in [("empty.npz", "empty"), ("junk.npz", "not a readable"),
+                      ("trunc.npz", "not a readable"), ("obj.npz", "never unpickled"),
+                      ("missing.npz", "cannot open"), (".", "directory")]:
+        with pytest.raises(WeightsError, match=msg):
+            load_weights(tmp_path / name)
+
+
+def test_cli_simulate_writes_npz_and_csv(tmp_path):
+    r = run_main("simulate", "--cell", "rnn", "--activation", "identity", "--sigma1", "2",
+                 "--shape", "flat", "--signal", "zeros", "--length", "2000", "--out",
+                 str(tmp_path / "t.npz"))
+    assert r.returncode == 0, r.stderr
+    assert "10⁶⁰²" in r.stdout and "602.059991" in r.stdout
+    with np.load(tmp_path / "t.npz") as z:
+        assert z["log10_jac_norm"].shape == (2001,)
+        assert z["log10_jac_norm"][-1] == pytest.approx(602.0599913, abs=1e-6)
+    r = run_main("simulate", "--cell", "lstm", "--text", "the clouds are in the sky", "--out",
+                 str(tmp_path / "t.csv"))
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(open(tmp_path / "t.csv")))
+    assert [row["token"] for row in rows] == ["", "the", "clouds", "are", "in", "the", "sky"]
+    assert float(rows[0]["log10_jac_norm"]) == 0.0
+    assert "f0" in rows[0] and "c15" in rows[0]
+
+
+def test_cli_simulate_with_weights_and_inputs(tmp_path):
+    cfg = Config(cell="gru", hidden=4, input_size=2)
+    save_weights(cfg.build_cell(), tmp_path / "w.npz")
+    np.save(tmp_path / "x.npy", np.ones((30, 2)))
+    r = run_main("simulate", "--weights", str(tmp_path / "w.npz"), "--inputs", str(tmp_path / "x.npy"))
+    assert r.returncode == 0, r.stderr
+    assert "GRU  n = 4  d = 2  T = 30" in r.stdout
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["simulate", "--sigma1", "9"], "out of range"),
+    (["simulate", "--cell", "cnn"], "invalid choice"),
+    (["simulate", "--weights", "nope.npz"], "cannot open"),
+    (["simulate", "--inputs", "nope.npy"], "not a readable"),
+    (["simulate", "--out", "trace.txt"], "use a .npz or .csv"),
+    (["simulate", "--text", "   "], "empty"),
+    (["simulate", "--hidden", "x"], "invalid int"),
+    (["--preset", "nosuch"], "unknown preset"),
+    (["--frobnicate"], "unrecognized"),
+])
+def test_cli_errors_exit_2_with_one_line(tmp_path, args, msg):
+    r = run_main(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and msg in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_cli_help_and_list_presets():
+    r = run_main("--help")
+    assert r.returncode == 0 and "simulate" in r.stdout and "--screenshot" in r.stdout
+    r = run_main("simulate", "--help")
+    assert r.returncode == 0 and "--weights" in r.stdout
+    r = run_main("--list-presets")
+    names = [line.split("\t")[0] for line in r.stdout.strip().splitlines()]
+    assert r.returncode == 0 and len(names) >= 10
+    for must in ("clouds-sky", "france-french", "vanishing", "exploding", "edge-of-stability",
+                 "relu-remedy", "lstm-carousel", "gru-update-gate", "non-normal", "clipping-rescue"):
+        assert must in names
+    assert all("\t" in line and len(line.split("\t")[1]) > 20 for line in r.stdout.strip().splitlines())
