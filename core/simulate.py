@@ -15,6 +15,10 @@ import numpy as np
 from .cells import GATE_NAMES, Cell, jacobian_from_cache, log_sigmoid, step_cache
 
 LOG10_2 = float(np.log10(2.0))
+
+
+class Cancelled(Exception):
+    """Raised inside `simulate` when its progress callback returns False."""
 #: Steps whose Jacobians are formed and normed together (bounds memory at CHUNK · m² floats).
 CHUNK = 128
 
@@ -54,7 +58,12 @@ def _ro(a):
     return a
 
 
-def forward(cell: Cell, inputs: np.ndarray, h0=None, c0=None) -> dict:
+def _report(progress, fraction):
+    if progress is not None and progress(fraction) is False:
+        raise Cancelled()
+
+
+def forward(cell: Cell, inputs: np.ndarray, h0=None, c0=None, progress=None) -> dict:
     """All steps' caches stacked: each entry (T, n)."""
     x = np.asarray(inputs, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != cell.input_size:
@@ -71,6 +80,8 @@ def forward(cell: Cell, inputs: np.ndarray, h0=None, c0=None) -> dict:
     xw = x @ cell.weight_ih.T + cell.bias_ih          # W_ih x_t + b_ih for every t at once
     steps = []
     for t in range(x.shape[0]):
+        if t % 256 == 255:
+            _report(progress, 0.2 * t / x.shape[0])
         cache = step_cache(cell, xw[t], h, c)
         steps.append(cache)
         h, c = cache["h"], cache.get("c")
@@ -87,7 +98,7 @@ def _take(cache: dict, a: int, b: int) -> dict:
     return {k: v[a:b] for k, v in cache.items() if isinstance(v, np.ndarray) and v.ndim == 2}
 
 
-def log_norm_curves(cell: Cell, cache: dict, blocks=()) -> tuple[np.ndarray, list]:
+def log_norm_curves(cell: Cell, cache: dict, blocks=(), progress=None) -> tuple[np.ndarray, list]:
     """log10 ‖J_t ⋯ J_1‖₂ for t = 0..T, and for each (rows, cols) slice pair in `blocks` the
     log10 spectral norm of that block of the product. Exact up to rounding; never overflows."""
     T = cache["T"]
@@ -96,8 +107,8 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=()) -> tuple[np.ndarray, lis
     outs = [np.zeros(T + 1) for _ in blocks]
     p = np.eye(m)
     exp = 0                      # P_true = 2^exp · p
-    zero = False
     for a in range(0, T, CHUNK):
+        _report(progress, 0.2 + 0.8 * a / T)
         b = min(T, a + CHUNK)
         jac = jacobian_from_cache(cell, _take(cache, a, b))
         buf = np.empty((b - a, m, m))
@@ -105,11 +116,9 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=()) -> tuple[np.ndarray, lis
         for j in range(b - a):
             p = jac[j] @ p
             big = np.max(np.abs(p))
-            if big == 0.0 or not np.isfinite(big):
-                zero = zero or big == 0.0
-                if not np.isfinite(big):
-                    raise FloatingPointError("Jacobian product is not finite")
-            else:
+            if not np.isfinite(big):
+                raise FloatingPointError("Jacobian product is not finite")
+            if big > 0.0:                  # an exactly zero product stays zero: log10 = −inf
                 e = int(np.frexp(big)[1])  # big = mant · 2^e, mant ∈ [0.5, 1)
                 p = np.ldexp(p, -e)
                 exp += e
@@ -120,16 +129,18 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=()) -> tuple[np.ndarray, lis
             for k, (rows, cols) in enumerate(blocks):
                 outs[k][a + 1:b + 1] = exps * LOG10_2 + np.log10(
                     np.linalg.norm(buf[:, rows, cols], 2, axis=(1, 2)))
-    del zero
     return out, outs
 
 
-def simulate(cell: Cell, inputs, h0=None, c0=None) -> Trace:
-    """Run `cell` over inputs (T, d) from h0 (and c0 for LSTM; zeros by default) → Trace."""
-    cache = forward(cell, inputs, h0, c0)
+def simulate(cell: Cell, inputs, h0=None, c0=None, *, progress=None) -> Trace:
+    """Run `cell` over inputs (T, d) from h0 (and c0 for LSTM; zeros by default) → Trace.
+
+    progress(fraction) is called now and then; returning False cancels (raises Cancelled).
+    """
+    cache = forward(cell, inputs, h0, c0, progress)
     n = cell.hidden_size
     blocks = [(slice(n, 2 * n), slice(n, 2 * n))] if cell.kind == "lstm" else []
-    jac, extra = log_norm_curves(cell, cache, blocks)
+    jac, extra = log_norm_curves(cell, cache, blocks, progress)
     T = cache["T"]
     h = np.vstack([cache["h0"][None], cache["h"].reshape(T, n)])
     c = carousel = cell_norm = None

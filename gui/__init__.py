@@ -1,0 +1,1 @@
+"""Gatescope's Qt front end: one Session owns the state; views subscribe to it."""

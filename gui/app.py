@@ -1,0 +1,66 @@
+"""Start the app (or render a screenshot) from parsed command-line arguments."""
+from __future__ import annotations
+
+import os
+import sys
+
+DEFAULT_SIZE = (1600, 1000)
+
+
+def create_window(config=None, *, step=None):
+    """The session and its window (the QApplication must exist)."""
+    from .main_window import MainWindow
+    from .session import Session
+    if step is not None and config is not None:
+        config = config.replace(step=step)
+    session = Session(config)
+    window = MainWindow(session)
+    session.refresh()
+    return session, window
+
+
+def initial_config(args):
+    from core.config import Config
+    from core.presets import get_preset
+    config = get_preset(args.preset).config if args.preset else Config()
+    if args.cell:
+        config = config.replace(cell=args.cell)
+    if args.step is not None:
+        if args.step < 0:
+            raise ValueError(f"--step must be >= 0, got {args.step}")
+        config = config.replace(step=min(args.step, 5000))
+    return config
+
+
+def run_app(args) -> int:
+    from core.config import ConfigError
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        folder = os.path.dirname(os.path.abspath(args.screenshot))
+        if not os.path.isdir(folder):
+            print(f"main.py: error: --screenshot: folder {folder} does not exist", file=sys.stderr)
+            return 2
+    try:
+        config = initial_config(args)
+    except (ConfigError, ValueError) as exc:
+        print(f"main.py: error: {exc}", file=sys.stderr)
+        return 2
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Gatescope")
+    app.setOrganizationName("Gatescope")
+    session, window = create_window(config)
+    if args.screenshot:
+        window.resize(*DEFAULT_SIZE)
+        window.show()
+        session.wait_idle()
+        for _ in range(5):
+            app.processEvents()
+        ok = window.grab().save(args.screenshot, "PNG")
+        session.shutdown()
+        if not ok:
+            print(f"main.py: error: cannot write {args.screenshot}", file=sys.stderr)
+            return 2
+        return 0
+    window.show()
+    return app.exec()

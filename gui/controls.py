@@ -1,0 +1,359 @@
+"""The control dock: every setup property, each with a tooltip in the notes' terms.
+
+Controls write only through Session.update(); they follow Session.config_changed (with their own
+signals blocked, so syncing never feeds back)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QDoubleSlider
+
+from core.config import ConfigError
+from core.inputs import SENTENCES, france_sentence, tokenize
+from core.presets import list_presets
+
+from . import dialogs, style
+
+SIGMA_SLIDER = (0.5, 1.5)
+EXAMPLES = [("the clouds are in the [sky] (short gap)", SENTENCES["clouds"]),
+            ("I grew up in France… I speak fluent [French]", SENTENCES["france"]),
+            ("France → French with a 40-word gap", france_sentence(40)),
+            ("France → French with a 150-word gap", france_sentence(150)),
+            ("the cereal review (§3.2)", SENTENCES["cereal"])]
+
+
+@contextmanager
+def blocked(*widgets):
+    for w in widgets:
+        w.blockSignals(True)
+    try:
+        yield
+    finally:
+        for w in widgets:
+            w.blockSignals(False)
+
+
+class ControlPanel(QScrollArea):
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.setObjectName("controls")
+        self.session = session
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        body = QWidget()
+        self.setWidget(body)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(6, 6, 6, 6)
+        self.presets = list_presets()
+        lay.addWidget(self._preset_group())
+        lay.addWidget(self._cell_group())
+        lay.addWidget(self._spectrum_group())
+        lay.addWidget(self._gates_group())
+        lay.addWidget(self._input_group())
+        lay.addWidget(self._clip_group())
+        lay.addStretch(1)
+        self._text_timer = QTimer(self)
+        self._text_timer.setSingleShot(True)
+        self._text_timer.setInterval(350)
+        self._text_timer.timeout.connect(self._apply_text)
+        session.config_changed.connect(self.sync)
+        session.analysis_changed.connect(lambda a: self._sync_length(a))
+        self.sync(session.config)
+
+    # -- building --------------------------------------------------------------------------------
+    def _form(self, title):
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignRight)
+        return box, form
+
+    def _combo(self, name, items, tip, on_change):
+        c = QComboBox()
+        c.setObjectName(name)
+        c.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        c.setMinimumContentsLength(8)
+        for label, data in items:
+            c.addItem(label, data)
+        c.setToolTip(tip)
+        c.currentIndexChanged.connect(lambda _=None: on_change(c.currentData()))
+        return c
+
+    def _preset_group(self):
+        box, form = self._form("Preset")
+        self.preset = self._combo("preset", [("— choose a preset —", None)] +
+                                  [(p.title, p.name) for p in self.presets],
+                                  "Ready-made setups for each of the notes' points: pick one to load it.",
+                                  self._on_preset)
+        self.preset_desc = QLabel()
+        self.preset_desc.setWordWrap(True)
+        self.preset_desc.setObjectName("preset_description")
+        form.addRow(self.preset)
+        form.addRow(self.preset_desc)
+        return box
+
+    def _cell_group(self):
+        box, form = self._form("Cell")
+        self.cell_kind = self._combo("cell_kind", [("RNN", "rnn"), ("LSTM", "lstm"), ("GRU", "gru")],
+                                     "The repeating module: a plain RNN (a single tanh layer), an LSTM "
+                                     "(cell state + forget/input/output gates) or a GRU (update and "
+                                     "reset gates).", lambda v: self._set(cell=v))
+        self.activation = self._combo(
+            "activation", [("tanh", "tanh"), ("ReLU", "relu"), ("identity (the notes' §2)", "identity"),
+                           ("sigmoid", "sigmoid")],
+            "RNN nonlinearity φ in h_t = φ(W_hh h_{t−1} + W_hx x_t). 'identity' is the notes' linear "
+            "analysis (∂h_t/∂h_0 = W_hhᵗ); ReLU is the §3.1 remedy (φ' is 0 or 1); sigmoid's φ' ≤ ¼.",
+            lambda v: self._set(activation=v))
+        self.convention = self._combo(
+            "convention", [("seed (the notes)", "seed"), ("PyTorch / Keras", "pytorch")],
+            "GRU equations. seed: h_t = (1−z)⊙h_{t−1} + z⊙h̃, r applied to h before the matmul. "
+            "PyTorch: h' = (1−z)⊙n + z⊙h, r applied after the matmul. (The notes write r_t with W_z: "
+            "a typo for W_r.)", lambda v: self._set(convention=v))
+        self.hidden_size = QSpinBox()
+        self.hidden_size.setObjectName("hidden_size")
+        self.hidden_size.setRange(2, 64)
+        self.hidden_size.setToolTip("Hidden size n: the number of units in h_t (and C_t).")
+        self.hidden_size.valueChanged.connect(lambda v: self._set(hidden=v))
+        self.input_size = QSpinBox()
+        self.input_size.setObjectName("input_size")
+        self.input_size.setRange(1, 64)
+        self.input_size.setToolTip("Input size d: the length of each input vector x_t (token embedding).")
+        self.input_size.valueChanged.connect(lambda v: self._set(input_size=v))
+        form.addRow("Kind", self.cell_kind)
+        form.addRow("Activation", self.activation)
+        form.addRow("GRU form", self.convention)
+        form.addRow("Hidden n", self.hidden_size)
+        form.addRow("Input d", self.input_size)
+        self.weights_label = QLabel()
+        self.weights_label.setWordWrap(True)
+        form.addRow(self.weights_label)
+        return box
+
+    def _spectrum_group(self):
+        box, form = self._form("Spectrum of W_hh")
+        self.sigma1 = QDoubleSlider(Qt.Horizontal)
+        self.sigma1.setObjectName("sigma1")
+        self.sigma1.setRange(*SIGMA_SLIDER)
+        self.sigma1.setSingleStep(0.001)
+        self.sigma1.setPageStep(0.01)
+        tip = ("σ₁, the largest singular value of every recurrent matrix (the notes call it the "
+               "'largest eigenvalue'; it is a singular value). σ₁ > 1: σ₁ᵗ explodes; σ₁ < 1: it vanishes.")
+        self.sigma1.setToolTip(tip)
+        self.sigma1.valueChanged.connect(lambda v: self._set(sigma1=round(float(v), 3)))
+        self.sigma1_spin = QDoubleSpinBox()
+        self.sigma1_spin.setObjectName("sigma1_spin")
+        self.sigma1_spin.setDecimals(3)
+        self.sigma1_spin.setRange(0.01, 3.0)
+        self.sigma1_spin.setSingleStep(0.001)
+        self.sigma1_spin.setToolTip(tip + " Type any value from 0.01 to 3.")
+        self.sigma1_spin.valueChanged.connect(lambda v: self._set(sigma1=round(float(v), 3)))
+        row = QHBoxLayout()
+        row.addWidget(self.sigma1, 1)
+        row.addWidget(self.sigma1_spin)
+        form.addRow("σ₁", row)
+        self.shape = self._combo("shape", [("spike (σ₁, rest σ₁/2)", "spike"),
+                                           ("flat (scaled orthogonal)", "flat"),
+                                           ("geometric (σ₁ → σ₁/10)", "geometric")],
+                                 "The other singular values σ₂…σₙ: each contributes σᵢᵗ (faint lines).",
+                                 lambda v: self._set(shape=v))
+        form.addRow("Shape", self.shape)
+        self.normal = QCheckBox("normal W (U = V)")
+        self.normal.setObjectName("normal")
+        self.normal.setToolTip("Checked: W = QΣQᵀ, so Wᵗ = UΣᵗVᵀ and ‖Wᵗ‖ = σ₁ᵗ as the notes say. "
+                               "Unchecked: W = UΣVᵀ with U ≠ V; then only ‖Wᵗ‖ ≤ σ₁ᵗ holds and "
+                               "‖Wᵗ‖^(1/t) → the spectral radius ρ.")
+        self.normal.toggled.connect(lambda v: self._set(normal=bool(v)))
+        form.addRow(self.normal)
+        self.seed = QSpinBox()
+        self.seed.setObjectName("seed")
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("Random seed of the singular vectors, the input weights and the embedding.")
+        self.seed.valueChanged.connect(lambda v: self._set(seed=v))
+        form.addRow("Seed", self.seed)
+        return box
+
+    def _gates_group(self):
+        box, form = self._form("Gates and inputs")
+        self.forget_bias = QDoubleSpinBox()
+        self.forget_bias.setObjectName("forget_bias")
+        self.forget_bias.setRange(-20, 20)
+        self.forget_bias.setSingleStep(0.5)
+        self.forget_bias.setToolTip("LSTM forget-gate bias b_f: large b_f makes f_t ≈ 1, so "
+                                    "C_t = f_t⊙C_{t−1} + … carries C along the conveyor belt.")
+        self.forget_bias.valueChanged.connect(lambda v: self._set(forget_bias=float(v)))
+        self.update_bias = QDoubleSpinBox()
+        self.update_bias.setObjectName("update_bias")
+        self.update_bias.setRange(-20, 20)
+        self.update_bias.setSingleStep(0.5)
+        self.update_bias.setToolTip("GRU update-gate bias b_z. PyTorch form: large b_z ⇒ z ≈ 1 keeps "
+                                    "h_{t−1}. Seed form: h_t = (1−z)h_{t−1} + z h̃, so keeping needs "
+                                    "a negative b_z.")
+        self.update_bias.valueChanged.connect(lambda v: self._set(update_bias=float(v)))
+        self.input_scale = QDoubleSpinBox()
+        self.input_scale.setObjectName("input_scale")
+        self.input_scale.setDecimals(3)
+        self.input_scale.setRange(0, 1e6)
+        self.input_scale.setSingleStep(0.1)
+        self.input_scale.setToolTip("Scale of the input weights W_hx. Large inputs saturate tanh and "
+                                    "the gates (φ' → 0), which shrinks the gradient.")
+        self.input_scale.valueChanged.connect(lambda v: self._set(input_scale=float(v)))
+        form.addRow("LSTM b_f", self.forget_bias)
+        form.addRow("GRU b_z", self.update_bias)
+        form.addRow("Input scale", self.input_scale)
+        return box
+
+    def _input_group(self):
+        box, form = self._form("Input sequence")
+        self.use_text = QRadioButton("sentence")
+        self.use_signal = QRadioButton("signal")
+        self.use_text.setObjectName("source_text")
+        self.use_signal.setObjectName("source_signal")
+        self.use_text.setToolTip("Feed a sentence: each token becomes a fixed vector (a seeded embedding).")
+        self.use_signal.setToolTip("Feed a synthetic signal of length T.")
+        self.use_text.toggled.connect(lambda on: on and self._set(source="text"))
+        self.use_signal.toggled.connect(lambda on: on and self._set(source="signal"))
+        row = QHBoxLayout()
+        row.addWidget(self.use_text)
+        row.addWidget(self.use_signal)
+        form.addRow("Source", row)
+        self.example = self._combo("example", [("— the notes' examples —", None)] + EXAMPLES,
+                                   "The notes' sentences: a short gap (clouds → sky), a long gap "
+                                   "(France → French) and the cereal review.", self._on_example)
+        form.addRow(self.example)
+        self.sentence = QLineEdit()
+        self.sentence.setObjectName("sentence")
+        self.sentence.setToolTip("The sentence fed to the cell, one token a step (edit freely).")
+        self.sentence.textEdited.connect(lambda _: self._text_timer.start())
+        self.sentence.editingFinished.connect(self._apply_text)
+        form.addRow(self.sentence)
+        self.signal = self._combo("signal", [("noise", "noise"), ("impulse at t = 0", "impulse"),
+                                             ("zeros", "zeros"), ("sine", "sine")],
+                                  "Synthetic input x_t: seeded noise, one impulse, zeros or a sine.",
+                                  lambda v: self._set(signal=v))
+        form.addRow("Signal", self.signal)
+        self.seq_length = QSpinBox()
+        self.seq_length.setObjectName("seq_length")
+        self.seq_length.setRange(1, 1000)
+        self.seq_length.setToolTip("Sequence length T (synthetic signal, up to 1000). With a sentence, "
+                                   "T is its number of tokens.")
+        self.seq_length.valueChanged.connect(lambda v: self._set(length=v))
+        form.addRow("Length T", self.seq_length)
+        return box
+
+    def _clip_group(self):
+        box, form = self._form("Gradient clipping (§3.1)")
+        self.clip = QDoubleSpinBox()
+        self.clip.setObjectName("clip")
+        self.clip.setRange(0, 1e6)
+        self.clip.setDecimals(2)
+        self.clip.setSingleStep(1.0)
+        self.clip.setSpecialValueText("off")
+        self.clip.setToolTip("Threshold: if ‖ĝ‖ ≥ threshold then ĝ ← threshold/‖ĝ‖ · ĝ (Mikolov). "
+                             "The clipped norm is drawn dashed on the gradient plot. 0 = off.")
+        self.clip.valueChanged.connect(lambda v: self._set(clip=float(v)))
+        form.addRow("Threshold", self.clip)
+        return box
+
+    # -- writing to the session ------------------------------------------------------------------
+    def _set(self, **changes):
+        try:
+            self.session.update(**changes)
+        except ConfigError as exc:
+            dialogs.warn(self, str(exc))
+            self.sync(self.session.config)
+
+    def _on_preset(self, name):
+        if name:
+            self.session.load_preset(name)
+
+    def _on_example(self, text):
+        if text:
+            self._set(source="text", text=text)
+
+    def _apply_text(self):
+        self._text_timer.stop()
+        text = self.sentence.text()
+        if text == self.session.config.text:
+            return
+        if not tokenize(text):
+            return   # nothing to read yet: keep the last sentence until the user types a word
+        self._set(source="text", text=text)
+
+    # -- following the session -------------------------------------------------------------------
+    def sync(self, c):
+        widgets = [self.cell_kind, self.activation, self.convention, self.hidden_size,
+                   self.input_size, self.sigma1, self.sigma1_spin, self.shape, self.normal,
+                   self.seed, self.forget_bias, self.update_bias, self.input_scale, self.use_text,
+                   self.use_signal, self.signal, self.seq_length, self.clip, self.example, self.preset]
+        with blocked(*widgets):
+            for combo, value in ((self.cell_kind, c.cell), (self.activation, c.activation),
+                                 (self.convention, c.convention), (self.shape, c.shape),
+                                 (self.signal, c.signal)):
+                combo.setCurrentIndex(max(0, combo.findData(value)))
+            self.hidden_size.setValue(c.hidden)
+            self.input_size.setValue(c.input_size)
+            self.sigma1.setValue(min(max(c.sigma1, SIGMA_SLIDER[0]), SIGMA_SLIDER[1]))
+            self.sigma1_spin.setValue(c.sigma1)
+            self.normal.setChecked(c.normal)
+            self.seed.setValue(c.seed)
+            self.forget_bias.setValue(c.forget_bias)
+            self.update_bias.setValue(c.update_bias)
+            self.input_scale.setValue(c.input_scale)
+            self.use_text.setChecked(c.source == "text")
+            self.use_signal.setChecked(c.source == "signal")
+            self.signal.setCurrentIndex(max(0, self.signal.findData(c.signal)))
+            if c.source == "signal":
+                self.seq_length.setValue(min(c.length, self.seq_length.maximum()))
+            self.clip.setValue(c.clip)
+            ex = self.example.findData(c.text)
+            self.example.setCurrentIndex(ex if (ex > 0 and c.source == "text") else 0)
+            match = [i + 1 for i, p in enumerate(self.presets) if p.config.replace(step=-1) == c]
+            self.preset.setCurrentIndex(match[0] if match else 0)
+            self.preset_desc.setText(self.presets[match[0] - 1].description if match else
+                                     "Custom setup.")
+        if not self.sentence.hasFocus() and self.sentence.text() != c.text:
+            self.sentence.setText(c.text)
+        self.activation.setEnabled(c.cell == "rnn")
+        self.convention.setEnabled(c.cell == "gru")
+        self.forget_bias.setEnabled(c.cell == "lstm")
+        self.update_bias.setEnabled(c.cell == "gru")
+        text = c.source == "text"
+        self.example.setEnabled(text)
+        self.sentence.setEnabled(text)
+        self.signal.setEnabled(not text)
+        self.seq_length.setEnabled(not text)
+        loaded = self.session.weights_name
+        for w in (self.hidden_size, self.input_size, self.cell_kind, self.sigma1, self.sigma1_spin,
+                  self.shape, self.normal, self.forget_bias, self.update_bias, self.input_scale):
+            w.setEnabled(loaded is None and w.isEnabled() if w in (self.forget_bias, self.update_bias)
+                         else loaded is None)
+        self.weights_label.setText(f"Weights from <b>{loaded}</b> (File → Use built weights to go back)"
+                                   if loaded else "")
+        self.weights_label.setVisible(bool(loaded))
+
+    def _sync_length(self, a):
+        if a.tokens is not None:
+            with blocked(self.seq_length):
+                self.seq_length.setValue(min(len(a.tokens), self.seq_length.maximum()))
+            self.seq_length.setSuffix(" tokens")
+        else:
+            self.seq_length.setSuffix("")
+
+    def apply_style(self):
+        self.setFont(style.font(0))

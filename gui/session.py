@@ -1,0 +1,303 @@
+"""The one owner of Gatescope's mutable state: the setup (Config), the computed Analysis and the
+current step t. Views subscribe to its signals and change things only through its methods.
+
+Signals fire only when a value really changes. Simulation runs on a worker thread; bursts of
+changes (a dragged slider) are coalesced: while one computation runs, only the newest pending
+setup is computed next, and results of superseded setups are dropped.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core.analysis import Analysis, analyse
+from core.cells import Cell
+from core.config import Config, ConfigError
+from core.simulate import Cancelled
+
+
+class _Worker(QObject):
+    """Runs analyse() on a Python thread; reports back through queued signals."""
+
+    finished = Signal(int, object)      # generation, Analysis
+    failed = Signal(int, str, str)      # generation, message, details
+    progress = Signal(int, float)
+
+    def __init__(self):
+        super().__init__()
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, gen: int, config: Config, cell: Cell | None, weights_name):
+        self._cancel.clear()
+
+        def progress(frac):
+            self.progress.emit(gen, frac)
+            return not self._cancel.is_set()
+
+        def run():
+            try:
+                result = analyse(config, cell, weights_name=weights_name, progress=progress)
+            except Cancelled:
+                self.failed.emit(gen, "", "cancelled")
+                return
+            except (ConfigError, ValueError, FloatingPointError) as exc:
+                self.failed.emit(gen, str(exc), traceback.format_exc())
+                return
+            except Exception as exc:  # noqa: BLE001 — reported to the user, never swallowed
+                self.failed.emit(gen, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+                return
+            self.finished.emit(gen, result)
+
+        self._thread = threading.Thread(target=run, name="gatescope-simulate", daemon=True)
+        self._thread.start()
+
+    def cancel(self):
+        self._cancel.set()
+
+
+class Session(QObject):
+    config_changed = Signal(object)      # Config
+    analysis_changed = Signal(object)    # Analysis (a new trace)
+    step_changed = Signal(int)
+    playing_changed = Signal(bool)
+    busy_changed = Signal(bool)
+    progress_changed = Signal(float)
+    error = Signal(str, str)             # message, details
+    speed_changed = Signal(float)
+
+    def __init__(self, config: Config | None = None, parent=None):
+        super().__init__(parent)
+        self._config = config or Config()
+        self._cell: Cell | None = None            # loaded weights replace the built cell
+        self._weights_name: str | None = None
+        self._analysis: Analysis | None = None
+        self._step = 0
+        self._playing = False
+        self._speed = 20.0                        # steps per second
+        self._target_step: int | None = self._config.step   # where to go once computed
+        self._config = self._config.replace(step=-1)
+        self._gen = 0                             # generation of the newest requested setup
+        self._pending = False
+        self._busy = False
+        self._worker = _Worker()
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.progress.connect(self._on_progress)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._timer.setInterval(int(1000 / self._speed))
+
+    # -- read-only state -------------------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def analysis(self) -> Analysis | None:
+        return self._analysis
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    @property
+    def steps(self) -> int:
+        return self._analysis.steps if self._analysis else 0
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @property
+    def weights_name(self) -> str | None:
+        return self._weights_name
+
+    # -- changing the setup ----------------------------------------------------------------------
+    def update(self, **changes) -> bool:
+        """Change setup properties (validated first: ConfigError leaves everything as it was).
+        The current step is kept (clamped to the new length)."""
+        new = self._config.replace(**changes)
+        if new == self._config and self._analysis is not None:
+            return False
+        self._config = new
+        self.config_changed.emit(new)
+        self._request()
+        return True
+
+    def set_config(self, config: Config, *, keep_weights: bool = False) -> bool:
+        """Replace the whole setup (a preset or a session file). Its `step` (−1 = the last) is
+        where the view goes once computed."""
+        if not keep_weights:
+            self._cell, self._weights_name = None, None
+        self._target_step = config.step
+        self._config = config.replace(step=-1)
+        self.config_changed.emit(self._config)
+        self._request()
+        return True
+
+    def set_weights(self, cell: Cell | None, name: str | None = None):
+        """Use a loaded cell (or None for the cell built from the setup)."""
+        self._cell, self._weights_name = cell, name
+        self._target_step = None
+        changes = {}
+        if cell is not None:
+            changes = {"cell": cell.kind, "hidden": cell.hidden_size,
+                       "input_size": cell.input_size}
+        self._config = self._config.replace(**changes)
+        self.config_changed.emit(self._config)
+        self._request()
+
+    def refresh(self):
+        """(Re)compute the current setup."""
+        self._request()
+
+    def _effective_cell(self):
+        if self._cell is None:
+            return None
+        c = self._cell
+        if c.nonlinearity != self._config.activation or c.convention != self._config.convention:
+            from core.cells import make_cell
+            c = make_cell(c.kind, c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh,
+                          nonlinearity=self._config.activation, convention=self._config.convention)
+        return c
+
+    def _request(self):
+        self._gen += 1
+        if self._worker.busy():
+            self._pending = True
+            self._worker.cancel()
+            return
+        self._start()
+
+    def _start(self):
+        self._pending = False
+        self._set_busy(True)
+        self._worker.start(self._gen, self._config, self._effective_cell(), self._weights_name)
+
+    def _after_run(self):
+        if self._pending:
+            self._start()
+        else:
+            self._set_busy(False)
+
+    def _on_finished(self, gen: int, result: Analysis):
+        if gen == self._gen:
+            first = self._analysis is None
+            self._analysis = result
+            T = result.steps
+            target = self._target_step
+            if target is None:
+                want = T if first else self._step
+            else:
+                want = T if target < 0 else target
+            self._target_step = None
+            old_step, self._step = self._step, min(max(0, want), T)   # valid before views redraw
+            self.analysis_changed.emit(result)
+            if self._step != old_step:
+                self.step_changed.emit(self._step)
+        self._after_run()
+
+    def _on_failed(self, gen: int, message: str, details: str):
+        if gen == self._gen and message:
+            self.error.emit(message, details)
+        self._after_run()
+
+    def _on_progress(self, gen: int, frac: float):
+        if gen == self._gen:
+            self.progress_changed.emit(frac)
+
+    def _set_busy(self, busy: bool):
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)
+
+    def wait_idle(self, timeout_ms: int = 30000) -> bool:
+        """Process events until no computation is pending (for tests and screenshots)."""
+        from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop
+        deadline = QDeadlineTimer(timeout_ms)
+        while self._busy and not deadline.hasExpired():
+            QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
+            if self._worker._thread is not None:
+                self._worker._thread.join(0.005)
+        QCoreApplication.processEvents()
+        return not self._busy
+
+    # -- stepping --------------------------------------------------------------------------------
+    def set_step(self, t: int):
+        if self._analysis is None or self._busy and self._target_step is not None:
+            self._target_step = int(t)
+            return
+        self._set_step(min(max(0, int(t)), self.steps))
+
+    def _set_step(self, t: int):
+        if t != self._step:
+            self._step = t
+            self.step_changed.emit(t)
+
+    def step_by(self, k: int):
+        self.set_step(self._step + k)
+
+    def go_start(self):
+        self.set_step(0)
+
+    def go_end(self):
+        self.set_step(self.steps)
+
+    def set_playing(self, playing: bool):
+        if playing == self._playing:
+            return
+        if playing and self._step >= self.steps:
+            self.set_step(0)
+        self._playing = playing
+        if playing:
+            self._timer.start()
+        else:
+            self._timer.stop()
+        self.playing_changed.emit(playing)
+
+    def toggle_play(self):
+        self.set_playing(not self._playing)
+
+    def set_speed(self, steps_per_second: float):
+        steps_per_second = float(min(max(steps_per_second, 0.5), 200.0))
+        if steps_per_second != self._speed:
+            self._speed = steps_per_second
+            self._timer.setInterval(max(1, int(round(1000 / steps_per_second))))
+            self.speed_changed.emit(steps_per_second)
+
+    def _tick(self):
+        if self._step >= self.steps:
+            self.set_playing(False)
+        else:
+            self.step_by(1)
+
+    # -- presets and files -----------------------------------------------------------------------
+    def load_preset(self, name: str):
+        from core.presets import get_preset
+        self.set_config(get_preset(name).config)
+
+    def to_dict(self) -> dict:
+        return {**self._config.to_dict(), "step": self._step}
+
+    def shutdown(self):
+        self._timer.stop()
+        self._worker.cancel()
+        if self._worker._thread is not None:
+            self._worker._thread.join(5)
+
+
+__all__ = ["Session", "ConfigError"]

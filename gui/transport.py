@@ -1,0 +1,84 @@
+"""Transport bar: reset, step back, play/pause, step forward, end, speed, and the timeline."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+
+from .controls import blocked
+
+SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200)
+
+
+class TransportBar(QWidget):
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.setObjectName("transport")
+        self.session = session
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+
+        icons = self.style()
+
+        def button(name, icon, tip, slot):
+            b = QToolButton()
+            b.setObjectName(name)
+            b.setIcon(icons.standardIcon(icon))
+            b.setIconSize(QSize(22, 22))
+            b.setToolTip(tip)
+            b.setMinimumSize(44, 36)
+            b.clicked.connect(slot)
+            lay.addWidget(b)
+            return b
+
+        SP = QStyle.StandardPixmap
+        self.reset = button("reset", SP.SP_MediaSkipBackward, "Back to t = 0 (Home)", session.go_start)
+        self.step_back = button("step_back", SP.SP_MediaSeekBackward, "One step back (←)",
+                                lambda: session.step_by(-1))
+        self.play = button("play", SP.SP_MediaPlay, "Play / pause (Space)", session.toggle_play)
+        self.play.setCheckable(True)
+        self.step_forward = button("step_forward", SP.SP_MediaSeekForward, "One step forward (→)",
+                                   lambda: session.step_by(1))
+        self.end = button("end", SP.SP_MediaSkipForward, "To the last step (End)", session.go_end)
+        self.speed = QComboBox()
+        self.speed.setObjectName("speed")
+        for s in SPEEDS:
+            self.speed.addItem(f"{s} steps/s", s)
+        self.speed.setToolTip("Playback speed")
+        self.speed.currentIndexChanged.connect(lambda _: session.set_speed(self.speed.currentData()))
+        lay.addWidget(self.speed)
+        self.timeline = QSlider(Qt.Horizontal)
+        self.timeline.setObjectName("timeline")
+        self.timeline.setToolTip("Scrub through the sequence: every view shows step t")
+        self.timeline.valueChanged.connect(session.set_step)
+        lay.addWidget(self.timeline, 1)
+        self.label = QLabel()
+        self.label.setObjectName("step_label")
+        self.label.setMinimumWidth(150)
+        lay.addWidget(self.label)
+        session.step_changed.connect(self._on_step)
+        session.analysis_changed.connect(self._on_analysis)
+        session.playing_changed.connect(self._on_playing)
+        session.speed_changed.connect(self._on_speed)
+        self._on_speed(session.speed)
+
+    def _on_analysis(self, a):
+        with blocked(self.timeline):
+            self.timeline.setRange(0, a.steps)
+            self.timeline.setPageStep(max(1, a.steps // 20))
+        self._on_step(self.session.step)
+
+    def _on_step(self, t):
+        with blocked(self.timeline):
+            self.timeline.setValue(t)
+        self.label.setText(f"t = {t} / {self.session.steps}")
+
+    def _on_playing(self, playing):
+        self.play.setChecked(playing)
+        sp = QStyle.StandardPixmap
+        self.play.setIcon(self.style().standardIcon(sp.SP_MediaPause if playing else sp.SP_MediaPlay))
+
+    def _on_speed(self, s):
+        i = self.speed.findData(int(s)) if float(s).is_integer() else -1
+        if i >= 0:
+            with blocked(self.speed):
+                self.speed.setCurrentIndex(i)

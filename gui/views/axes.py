@@ -1,0 +1,82 @@
+"""Axis helpers shared by the views: powers of ten from log10 values, and token labels on time."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+
+SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def pow10_label(k: float) -> str:
+    """10^k for an integer k as "10³", "10⁻⁶⁰²"; other values as 10^x with one decimal."""
+    if abs(k - round(k)) < 1e-9:
+        return "10" + str(int(round(k))).translate(SUP)
+    return f"10^{k:.1f}"
+
+
+class PowerOfTenAxis(pg.AxisItem):
+    """A linear axis over log10 values whose ticks read as powers of ten, at whole exponents.
+
+    pyqtgraph's own log mode exponentiates the data and breaks beyond float range (10^±308);
+    this axis never leaves log space, so 10^±600 is drawn correctly."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        span = max(maxVal - minVal, 1e-9)
+        target = span / max(2.0, size / 60.0)    # about one label per 60 px
+        if target <= 1.0:
+            return [(1.0, 0)]
+        exp = 10 ** math.floor(math.log10(target))
+        major = next(m * exp for m in (1, 2, 5, 10) if m * exp >= target)
+        return [(float(major), 0)]
+
+    def tickStrings(self, values, scale, spacing):
+        return [pow10_label(v) for v in values]
+
+
+class TimeAxis(pg.AxisItem):
+    """Time steps; where the input is text, tick t is labelled with the token read at step t,
+    every k-th step so that the labels never overlap."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._tokens: list[str] | None = None
+
+    def set_tokens(self, tokens):
+        self._tokens = list(tokens) if tokens else None
+        self.picture = None
+        self.update()
+
+    def tickSpacing(self, minVal, maxVal, size):
+        if not self._tokens:
+            return super().tickSpacing(minVal, maxVal, size)
+        px_per_step = size / max(maxVal - minVal, 1e-9)
+        longest = max(len(t) for t in self._tokens)
+        char_px = 0.62 * self.style.get("tickFont").pointSizeF() * 1.35 if self.style.get("tickFont") else 8
+        need = (longest * char_px + 14) / max(px_per_step, 1e-9)
+        return [(float(max(1, math.ceil(need))), 0)]
+
+    def tickValues(self, minVal, maxVal, size):
+        if not self._tokens:
+            return super().tickValues(minVal, maxVal, size)
+        step = self.tickSpacing(minVal, maxVal, size)[0][0]
+        first = max(1, math.ceil(minVal))
+        values = [v for v in np.arange(first, math.floor(maxVal) + 1, step) if v <= len(self._tokens)]
+        return [(step, values)]
+
+    def tickStrings(self, values, scale, spacing):
+        if not self._tokens:
+            return super().tickStrings(values, scale, spacing)
+        out = []
+        for v in values:
+            k = int(round(v))
+            out.append(self._tokens[k - 1] if 1 <= k <= len(self._tokens) else "")
+        return out
+
+
+def finite_or_nan(a) -> np.ndarray:
+    """Plot-safe copy: ±inf and NaN become NaN (drawn as gaps, never as garbage)."""
+    a = np.array(a, dtype=np.float64)
+    a[~np.isfinite(a)] = np.nan
+    return a

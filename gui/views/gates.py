@@ -1,0 +1,137 @@
+"""Gates: for LSTM f, i, o, C̃ and for GRU z, r, h̃ a heatmap over units × time on a fixed colour
+scale, and the current step's values as bars. For the RNN: the pre-activation a_t and φ'(a_t),
+which shows why a saturated tanh (|a| large, φ' ≈ 0) shrinks the gradient."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from .. import style
+from .axes import TimeAxis
+
+# kind → rows: (trace key, label, levels)
+ROWS = {
+    "lstm": [("f", "f<sub>t</sub> forget", (0, 1)), ("i", "i<sub>t</sub> input", (0, 1)),
+             ("o", "o<sub>t</sub> output", (0, 1)), ("g", "C̃<sub>t</sub> candidate", (-1, 1))],
+    "gru": [("z", "z<sub>t</sub> update", (0, 1)), ("r", "r<sub>t</sub> reset", (0, 1)),
+            ("n", "h̃<sub>t</sub> candidate", (-1, 1))],
+    "rnn": [("preact", "a<sub>t</sub> pre-activation", (-3, 3)), ("slope", "φ'(a<sub>t</sub>)", (0, 1))],
+}
+
+
+class _GateRow:
+    def __init__(self, layout: pg.GraphicsLayoutWidget, row: int, key: str, label: str, levels):
+        self.key = key
+        self.time_axis = TimeAxis("bottom")
+        self.heat = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis})
+        self.image = pg.ImageItem()
+        self.heat.addItem(self.image)
+        signed = levels[0] < 0
+        self.cmap = pg.colormap.get(style.SIGNED_CMAP if signed else style.GATE_CMAP)
+        self.image.setLookupTable(self.cmap.getLookupTable(nPts=256))
+        self.image.setLevels(levels)
+        self.levels = levels
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=style.pen("#ff2d2d", 2))
+        self.heat.addItem(self.cursor, ignoreBounds=True)
+        style.style_plot(self.heat, left=f"{label}")
+        self.heat.setLabel("left", label, units=None)
+        self.heat.getAxis("left").setLabel(label + "<br>unit")
+        self.bars_plot = layout.addPlot(row=row, col=1)
+        self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.8, width=[0], brush=style.MEASURED)
+        self.bars_plot.addItem(self.bars)
+        style.style_plot(self.bars_plot)
+        self.bars_plot.setXRange(min(0, levels[0]), levels[1], padding=0.02)
+        lo, hi = levels
+        self.bars_plot.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in (lo, (lo + hi) / 2, hi)], []])
+        self.bars_plot.setYLink(self.heat)
+        self.bars_plot.getAxis("left").setStyle(showValues=False)
+        self.bar_colors = None
+        self.data = np.zeros((1, 1), np.float32)
+        self.heat.setMouseEnabled(x=True, y=False)
+        self.bars_plot.setMouseEnabled(x=False, y=False)
+
+    def set_data(self, values, tokens, T):
+        """values: (T, n) rows made steps 1..T."""
+        n = values.shape[1] if values.ndim == 2 else 1
+        self.data = np.asarray(values, dtype=np.float32)
+        img = np.nan_to_num(self.data.T, nan=0.0, posinf=self.levels[1], neginf=self.levels[0])
+        self.image.setImage(img, levels=self.levels, autoLevels=False)
+        self.image.setRect(QRectF(0.5, -0.5, max(T, 1), n))
+        self.heat.setRange(xRange=(0, max(T, 1) + 0.5), yRange=(-0.5, n - 0.5), padding=0)
+        self.time_axis.set_tokens(tokens)
+
+    def set_step(self, t: int):
+        self.cursor.setValue(t)
+        n = self.data.shape[1]
+        if t <= 0 or t > self.data.shape[0]:
+            vals = np.zeros(n)
+        else:
+            vals = np.nan_to_num(self.data[t - 1].astype(np.float64))
+        lo, hi = self.levels
+        colors = self.cmap.map((np.clip(vals, lo, hi) - lo) / (hi - lo), mode="qcolor")
+        self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), height=0.8, width=vals, brushes=colors,
+                          pens=[pg.mkPen("#333333", width=0.5)] * n)
+
+    def bar_values(self) -> np.ndarray:
+        return np.asarray(self.bars.opts["width"], dtype=np.float64)
+
+
+class GatesView(QWidget):
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.setObjectName("gates_view")
+        self.session = session
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setTextFormat(Qt.RichText)
+        self.hint.setFont(style.font(0))
+        self.stack = QStackedWidget()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.hint)
+        lay.addWidget(self.stack, 1)
+        self.pages: dict[str, pg.GraphicsLayoutWidget] = {}
+        self.rows: dict[str, list[_GateRow]] = {}
+        for kind, rows in ROWS.items():
+            page = pg.GraphicsLayoutWidget()
+            page.ci.setSpacing(2)
+            self.rows[kind] = [_GateRow(page, r + 1, *spec) for r, spec in enumerate(rows)]
+            # one colour bar per distinct scale, fixed levels
+            for r, spec in enumerate(rows):
+                if r == 0 or spec[2] != rows[r - 1][2]:
+                    bar = pg.ColorBarItem(values=spec[2], colorMap=self.rows[kind][r].cmap,
+                                          interactive=False, width=14)
+                    page.addItem(bar, row=r + 1, col=2)
+            page.ci.layout.setColumnStretchFactor(0, 4)
+            page.ci.layout.setColumnStretchFactor(1, 1)
+            self.pages[kind] = page
+            self.stack.addWidget(page)
+        session.analysis_changed.connect(self._on_analysis)
+        session.step_changed.connect(self._on_step)
+
+    @staticmethod
+    def _title(kind):
+        return {"lstm": "Heatmaps: each gate over units × time. Bars: its values at step t.",
+                "gru": "Heatmaps: each gate over units × time. Bars: its values at step t.",
+                "rnn": "Pre-activation a<sub>t</sub> and φ'(a<sub>t</sub>): where |a| is large, "
+                       "φ' ≈ 0 and the gradient shrinks."}[kind]
+
+    def current_rows(self) -> list[_GateRow]:
+        a = self.session.analysis
+        return self.rows[a.cell.kind] if a else []
+
+    def _on_analysis(self, a):
+        kind = a.cell.kind
+        self.stack.setCurrentWidget(self.pages[kind])
+        self.hint.setText(self._title(kind))
+        tr = a.trace
+        for row in self.rows[kind]:
+            values = tr.gates[row.key] if kind != "rnn" else getattr(tr, row.key)
+            row.set_data(values, a.tokens, tr.steps)
+        self._on_step(self.session.step)
+
+    def _on_step(self, t: int):
+        for row in self.current_rows():
+            row.set_step(t)

@@ -1,0 +1,173 @@
+"""Gradient flow: log10 ‖∂s_t/∂s_0‖ against t beside σ₁ᵗ, every σᵢᵗ, Pascanu's bound and the
+clipped norm, on a linear axis over log10 values with ticks read as powers of ten."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from core.theory import format_pow10, power_readout
+
+from .. import style
+from .axes import PowerOfTenAxis, TimeAxis, finite_or_nan
+
+STATE_NAME = {"rnn": "‖∂hₜ/∂h₀‖", "gru": "‖∂hₜ/∂h₀‖", "lstm": "‖∂[h;C]ₜ/∂[h;C]₀‖"}
+
+
+class GradientView(QWidget):
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.setObjectName("gradient_view")
+        self.session = session
+        self.readout = QLabel()
+        self.readout.setObjectName("gradient_readout")
+        self.readout.setTextFormat(Qt.RichText)
+        self.readout.setWordWrap(True)
+        self.time_axis = TimeAxis("bottom")
+        self.plot_widget = pg.PlotWidget(axisItems={"left": PowerOfTenAxis("left"),
+                                                    "bottom": self.time_axis})
+        self.plot = self.plot_widget.getPlotItem()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.readout)
+        lay.addWidget(self.plot_widget, 1)
+        self._build_items()
+        self.apply_style()
+        session.analysis_changed.connect(self._on_analysis)
+        session.step_changed.connect(self._on_step)
+
+    def _build_items(self):
+        p = self.plot
+        self.growth = pg.LinearRegionItem((0, 1e7), orientation="horizontal", movable=False)
+        self.decay = pg.LinearRegionItem((-1e7, 0), orientation="horizontal", movable=False)
+        for region in (self.growth, self.decay):
+            region.setZValue(-100)
+            for line in region.lines:
+                line.setPen(pg.mkPen(None))
+            p.addItem(region, ignoreBounds=True)
+        self.unit = pg.InfiniteLine(pos=0, angle=0, movable=False, pen=pg.mkPen("#888888", width=1))
+        p.addItem(self.unit, ignoreBounds=True)
+        self.legend = p.addLegend(offset=(10, 10))
+        self.sigma_i = p.plot(name="every σᵢᵗ (faint)", connect="finite")
+        self.sigma1 = p.plot(name="σ₁ᵗ")
+        self.pascanu = p.plot(name="Pascanu bound (γσ₁)ᵗ")
+        self.clipped = p.plot(name="clipped ‖g‖")
+        self.carousel = p.plot(name="∏ f (carousel)")
+        self.cell_path = p.plot(name="‖∂C_t/∂C₀‖")
+        self.measured = p.plot(name="‖∂s_t/∂s₀‖")
+        self.sigma1.setZValue(5)       # dashed σ₁ᵗ stays visible where it coincides with the curve
+        self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=False)
+        p.addItem(self.cursor, ignoreBounds=True)
+        self.marker = pg.ScatterPlotItem(size=11)
+        p.addItem(self.marker)
+        self.plot_widget.setMouseEnabled(x=True, y=True)
+
+    def apply_style(self):
+        self.readout.setFont(style.font(2))
+        style.style_plot(self.plot, left="gradient norm (log scale)", bottom="time step t")
+        self.growth.setBrush(pg.mkBrush(*style.GROWTH))
+        self.decay.setBrush(pg.mkBrush(*style.DECAY))
+        self.sigma_i.setPen(style.pen(style.SIGMA_I, 1))
+        self.sigma1.setPen(style.pen(style.SIGMA1, 2, Qt.DashLine))
+        self.pascanu.setPen(style.pen(style.PASCANU, 2, Qt.DotLine))
+        self.clipped.setPen(style.pen(style.CLIPPED, 2.5, Qt.DashDotLine))
+        self.carousel.setPen(style.pen(style.CAROUSEL, 2, Qt.DashLine))
+        self.cell_path.setPen(style.pen(style.CELL_PATH, 3))
+        self.measured.setPen(style.pen(style.MEASURED, 3.5))
+        self.cursor.setPen(style.pen(style.CURSOR, 1.5))
+        self.marker.setBrush(pg.mkBrush(style.MEASURED))
+        self.marker.setPen(pg.mkPen("w", width=1.5))
+        self.legend.setLabelTextSize(f"{(style.BASE_POINT_SIZE - 1) * style.scale():.0f}pt")
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
+
+    # -- session events --------------------------------------------------------------------------
+    def _on_analysis(self, a):
+        tr = a.trace
+        T = tr.steps
+        t = np.arange(T + 1, dtype=np.float64)
+        kind = a.cell.kind
+        # every σᵢᵗ as one item: curves joined by NaN separators (drawn as gaps)
+        curves = a.sigma_curves[1:]
+        if curves.size:
+            xs = np.concatenate([np.append(t, np.nan)] * len(curves))
+            ys = np.concatenate([np.append(c, np.nan) for c in curves])
+            self.sigma_i.setData(xs, finite_or_nan(ys))
+        else:
+            self.sigma_i.setData([], [])
+        self.sigma1.setData(t, finite_or_nan(a.sigma_curves[0]))
+        self.measured.setData(t, finite_or_nan(tr.log10_jac_norm))
+        show_pascanu = kind == "rnn"
+        self.pascanu.setData(t, finite_or_nan(a.pascanu)) if show_pascanu else self.pascanu.setData([], [])
+        clip = a.config.clip
+        if clip > 0:
+            self.clipped.setData(t, finite_or_nan(a.clipped))
+        else:
+            self.clipped.setData([], [])
+        if kind == "lstm":
+            self.cell_path.setData(t, finite_or_nan(tr.log10_cell_norm))
+            self.carousel.setData(t, finite_or_nan(tr.log10_carousel))
+        else:
+            self.cell_path.setData([], [])
+            self.carousel.setData([], [])
+        self._set_legend(kind, show_pascanu, clip > 0)
+        self.time_axis.set_tokens(a.tokens)
+        # fixed ranges: every curve but the faint ones, with a margin; at least 10^±1
+        parts = [tr.log10_jac_norm, a.sigma_curves[0]]
+        if kind == "lstm":
+            parts += [tr.log10_cell_norm, tr.log10_carousel]
+        if show_pascanu:
+            parts.append(a.pascanu)
+        vals = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in parts])
+        lo, hi = min(-1.0, float(vals.min())), max(1.0, float(vals.max()))
+        pad = 0.06 * (hi - lo)
+        # the legend goes to the empty side: all curves start at 10⁰ on the left
+        if -lo > hi:
+            self.legend.anchor(itemPos=(0, 1), parentPos=(0, 1), offset=(10, -10))
+        else:
+            self.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(10, 10))
+        self.plot.setRange(xRange=(0, max(T, 1)), yRange=(lo - pad, hi + pad), padding=0)
+        self._on_step(self.session.step)
+
+    def _set_legend(self, kind, pascanu, clipped):
+        self.legend.clear()
+        names = [(self.measured, f"{STATE_NAME[kind]} ({kind.upper()})")]
+        if kind == "lstm":
+            names += [(self.cell_path, "‖∂Cₜ/∂C₀‖ (cell path)"), (self.carousel, "∏ fₜ (carousel)")]
+        names += [(self.sigma1, "σ₁ᵗ"), (self.sigma_i, "σᵢᵗ, i > 1")]
+        if pascanu:
+            names.append((self.pascanu, "(γσ₁)ᵗ bound (Pascanu)"))
+        if clipped:
+            names.append((self.clipped, "clipped ‖g‖"))
+        for item, name in names:
+            self.legend.addItem(item, name)
+
+    def _on_step(self, t: int):
+        a = self.session.analysis
+        if a is None:
+            return
+        tr = a.trace
+        t = min(t, tr.steps)
+        self.cursor.setValue(t)
+        y = tr.log10_jac_norm[t]
+        if np.isfinite(y):
+            self.marker.setData([t], [y])
+        else:
+            self.marker.setData([], [])
+        s1 = a.sigma1
+        kind = a.cell.kind
+        parts = [f"t = {t}", f"σ₁<sup>t</sup>: {power_readout(round(s1, 6), t)}",
+                 f"{STATE_NAME[kind]} = <b style='color:{style.MEASURED}'>{format_pow10(y)}</b>"]
+        if kind == "lstm":
+            parts.append("‖∂Cₜ/∂C₀‖ = "
+                         f"<b style='color:{style.CELL_PATH}'>{format_pow10(tr.log10_cell_norm[t])}</b>")
+        if a.config.clip > 0:
+            parts.append(f"clipped = <b style='color:{style.CLIPPED}'>{format_pow10(a.clipped[t])}</b>"
+                         f" (threshold {a.config.clip:g})")
+        if a.tokens and t > 0:
+            parts.append(f"token “{a.tokens[t - 1]}”")
+        self.readout.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
+
+    def readout_text(self) -> str:
+        return self.readout.text()
+

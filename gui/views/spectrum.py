@@ -1,0 +1,126 @@
+"""Spectrum: the singular values of the recurrent weights as bars (σ₁ highlighted), their
+eigenvalues on the complex plane with the unit circle, and the notes' table σ³⁶⁵ live for σ₁."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from core.spectra import spectral_radius
+from core.theory import NOTES_TABLE, power_readout
+
+from .. import style
+
+BLOCK_LABEL = {"h": "W_hh", "i": "W_hi", "f": "W_hf", "g": "W_hg", "o": "W_ho", "r": "W_hr",
+               "z": "W_hz", "n": "W_hn"}
+
+
+class SpectrumView(QWidget):
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.setObjectName("spectrum_view")
+        self.session = session
+        self.block = QComboBox()
+        self.block.setObjectName("spectrum_block")
+        self.block.setToolTip("Which recurrent weight matrix to show. Gatescope gives every block "
+                              "the same singular values; loaded weights may differ.")
+        self.block.currentIndexChanged.connect(lambda _: self._draw())
+        self.header = QLabel()
+        self.header.setTextFormat(Qt.RichText)
+        self.header.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.block)
+        self.graphs = pg.GraphicsLayoutWidget()
+        self.sv_plot = self.graphs.addPlot(row=0, col=0)
+        self.eig_plot = self.graphs.addPlot(row=0, col=1)
+        self.bars = pg.BarGraphItem(x=[1], height=[1], width=0.7)
+        self.sv_plot.addItem(self.bars)
+        self.one = pg.InfiniteLine(pos=1, angle=0, movable=False, pen=style.pen("#888888", 1, Qt.DashLine))
+        self.sv_plot.addItem(self.one)
+        circle = np.exp(1j * np.linspace(0, 2 * np.pi, 361))
+        self.circle = self.eig_plot.plot(circle.real, circle.imag, pen=style.pen("#888888", 1.5))
+        self.rho_circle = self.eig_plot.plot(pen=style.pen(style.MEASURED, 1, Qt.DashLine))
+        self.sigma_circle = self.eig_plot.plot(pen=style.pen(style.SIGMA1, 1, Qt.DotLine))
+        self.eigs = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(style.MEASURED), pen=pg.mkPen("w"))
+        self.eig_plot.addItem(self.eigs)
+        self.eig_plot.setAspectLocked(True)
+        style.style_plot(self.sv_plot, left="σ<sub>i</sub>", bottom="i")
+        style.style_plot(self.eig_plot, left="Im λ", bottom="Re λ")
+        self.sv_plot.setTitle("singular values")
+        self.eig_plot.setTitle("eigenvalues")
+        for p in (self.sv_plot, self.eig_plot):
+            p.setMouseEnabled(x=False, y=False)
+        self.table = QLabel()
+        self.table.setObjectName("notes_table")
+        self.table.setTextFormat(Qt.RichText)
+        self.table.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.graphs, 1)
+        lay.addWidget(self.table)
+        self.apply_style()
+        session.analysis_changed.connect(self._on_analysis)
+
+    def apply_style(self):
+        for w in (self.header, self.table, self.block):
+            w.setFont(style.font(0))
+
+    def _on_analysis(self, a):
+        keys = list(a.singular_values)
+        current = self.block.currentData()
+        self.block.blockSignals(True)
+        self.block.clear()
+        for k in keys:
+            self.block.addItem(BLOCK_LABEL.get(k, k), k)
+        top = max(keys, key=lambda k: a.singular_values[k][0])
+        self.block.setCurrentIndex(keys.index(current) if current in keys else keys.index(top))
+        self.block.blockSignals(False)
+        self.block.setVisible(len(keys) > 1)
+        self._draw()
+
+    def selected(self):
+        a = self.session.analysis
+        key = self.block.currentData() or next(iter(a.singular_values))
+        return a, key
+
+    def _draw(self):
+        a = self.session.analysis
+        if a is None:
+            return
+        a, key = self.selected()
+        s = a.singular_values[key]
+        ev = a.eigenvalues[key]
+        n = len(s)
+        brushes = [pg.mkBrush(style.SIGMA1)] + [pg.mkBrush(150, 150, 150)] * (n - 1)
+        self.bars.setOpts(x=np.arange(1, n + 1), height=s, width=0.7, brushes=brushes)
+        self.sv_plot.setRange(xRange=(0.3, n + 0.7), yRange=(0, max(1.1, float(s[0]) * 1.1)), padding=0)
+        self.eigs.setData(ev.real, ev.imag)
+        rho = float(np.max(np.abs(ev)))
+        ang = np.linspace(0, 2 * np.pi, 181)
+        self.rho_circle.setData(rho * np.cos(ang), rho * np.sin(ang))
+        self.sigma_circle.setData(s[0] * np.cos(ang), s[0] * np.sin(ang))
+        r = max(1.15, float(s[0]) * 1.1)
+        self.eig_plot.setRange(xRange=(-r, r), yRange=(-r, r), padding=0)
+        w = a.cell.recurrent_blocks()[key]
+        normal = np.allclose(w @ w.T, w.T @ w, atol=1e-10 * max(1.0, float(s[0]) ** 2))
+        self.header.setText(
+            f"<b>{BLOCK_LABEL.get(key, key)}</b>: σ₁ = <b style='color:{style.SIGMA1}'>{s[0]:.3f}</b>, "
+            f"ρ = <b style='color:{style.MEASURED}'>{rho:.3f}</b> — "
+            + ("normal W: ‖Wᵗ‖ = σ₁ᵗ exactly" if normal else
+               "non-normal W: ‖Wᵗ‖ ≤ σ₁ᵗ and ‖Wᵗ‖<sup>1/t</sup> → ρ")
+            + "<br><span style='color:#555'>circles: unit (grey), ρ (blue dashed), σ₁ (red dotted)</span>")
+        s1 = a.sigma1
+        T = a.steps
+        rows = [power_readout(v, 365) for v in NOTES_TABLE]
+        live = [power_readout(round(s1, 6), 365), power_readout(round(s1, 6), T)]
+        self.table.setText(
+            "<b>The notes' table</b> (σ³⁶⁵): " + " · ".join(rows)
+            + f"<br><b>live σ₁ = {s1:.3f}</b>: <span style='color:{style.SIGMA1}'>{live[0]}</span>"
+            + f" · over this sequence: <span style='color:{style.SIGMA1}'>{live[1]}</span>"
+            + (f" · Gelfand: ρ<sup>T</sup> = {power_readout(round(spectral_radius(w), 6), T)}"
+               if not normal and math.isfinite(rho) else ""))

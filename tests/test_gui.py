@@ -1,0 +1,272 @@
+"""The app, driven like a user: widgets by objectName, clicks, keys and slider values; the drawn
+data read back from the plot items and compared with an independent run of the engine."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QComboBox, QSlider, QSpinBox, QToolButton
+
+from core import Config, simulate
+from core.presets import list_presets
+from gui import dialogs
+from gui.app import create_window
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    seen = []
+    monkeypatch.setattr(dialogs, "warn", lambda parent, msg, details="": seen.append(msg))
+    return seen
+
+
+@pytest.fixture
+def app_window(qtbot, messages):
+    def make(config=None):
+        session, window = create_window(config or Config())
+        qtbot.addWidget(window)
+        window.resize(1600, 1000)
+        window.show()
+        qtbot.waitExposed(window)
+        assert session.wait_idle()
+        made.append(session)
+        return session, window
+    made = []
+    yield make
+    for s in made:
+        s.shutdown()
+
+
+def reference(config):
+    return simulate(config.build_cell(), config.build_inputs()[0])
+
+
+def drawn(item):
+    x, y = item.getData()
+    return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
+
+
+def test_sigma1_slider_redraws_gradient_curve(app_window, qtbot):
+    session, window = app_window()
+    slider = window.findChild(QSlider, "sigma1") or window.findChild(object, "sigma1")
+    with qtbot.waitSignal(session.analysis_changed, timeout=10000):
+        slider.setValue(1.02)
+    session.wait_idle()
+    assert session.config.sigma1 == pytest.approx(1.02)
+    x, y = drawn(window.gradient.measured)
+    ref = reference(Config(sigma1=1.02))
+    np.testing.assert_allclose(y, ref.log10_jac_norm, atol=1e-12)
+    np.testing.assert_array_equal(x, np.arange(366))
+    _, s1 = drawn(window.gradient.sigma1)
+    np.testing.assert_allclose(s1, np.arange(366) * np.log10(1.02), atol=1e-12)
+    assert "1.02³⁶⁵ = 1377.4" in window.gradient.readout_text()
+    assert window.findChild(object, "sigma1_spin").value() == pytest.approx(1.02)
+
+
+def test_sigma1_spin_box_reaches_beyond_the_slider(app_window, qtbot):
+    session, window = app_window()
+    spin = window.findChild(object, "sigma1_spin")
+    spin.setValue(2.5)
+    session.wait_idle()
+    assert session.config.sigma1 == pytest.approx(2.5)
+    _, y = drawn(window.gradient.measured)
+    assert y[-1] == pytest.approx(365 * np.log10(2.5), abs=1e-9)     # 10^145, drawn in log space
+
+
+def test_stepping_moves_cursors_bars_and_flow(app_window, qtbot):
+    cfg = Config(cell="lstm", length=40, sigma1=0.95)
+    session, window = app_window(cfg)
+    ref = reference(cfg)
+    assert session.step == 40
+    back = window.findChild(QToolButton, "step_back")
+    for _ in range(3):
+        qtbot.mouseClick(back, Qt.LeftButton)
+    t = 37
+    assert session.step == t
+    assert window.gradient.cursor.value() == t
+    rows = {r.key: r for r in window.gates.current_rows()}
+    assert set(rows) == {"f", "i", "o", "g"}
+    for key, row in rows.items():
+        np.testing.assert_allclose(row.bar_values(), ref.gates[key][t - 1], atol=1e-6)
+        assert row.cursor.value() == t
+    assert window.states.h_row.cursor.value() == t
+    window.flow.repaint()
+    assert window.flow.values["f"] == pytest.approx(ref.gates["f"][t - 1].mean())
+    np.testing.assert_array_equal(window.gradient.marker.getData()[1], [ref.log10_jac_norm[t]])
+    qtbot.mouseClick(window.findChild(QToolButton, "step_forward"), Qt.LeftButton)
+    assert session.step == t + 1
+    timeline = window.findChild(QSlider, "timeline")
+    assert timeline.value() == t + 1
+    timeline.setValue(5)
+    assert session.step == 5 and window.gradient.cursor.value() == 5
+
+
+def test_keyboard_shortcuts(app_window, qtbot):
+    session, window = app_window(Config(length=50))
+    window.activateWindow()
+    window.gradient.setFocus()
+    qtbot.keyClick(window, Qt.Key_Home)
+    assert session.step == 0
+    qtbot.keyClick(window, Qt.Key_Right)
+    qtbot.keyClick(window, Qt.Key_Right)
+    assert session.step == 2
+    qtbot.keyClick(window, Qt.Key_Left)
+    assert session.step == 1
+    qtbot.keyClick(window, Qt.Key_End)
+    assert session.step == 50
+    qtbot.keyClick(window, Qt.Key_Space)
+    assert session.playing
+    qtbot.waitUntil(lambda: session.step > 3, timeout=5000)
+    qtbot.keyClick(window, Qt.Key_Space)
+    assert not session.playing
+
+
+def test_play_button_advances_and_stops_at_the_end(app_window, qtbot):
+    session, window = app_window(Config(length=12))
+    session.set_speed(200)
+    play = window.findChild(QToolButton, "play")
+    qtbot.mouseClick(play, Qt.LeftButton)     # at the end: play restarts from 0
+    assert session.playing
+    qtbot.waitUntil(lambda: not session.playing, timeout=5000)
+    assert session.step == 12
+    assert not play.isChecked()
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_cell_kind_switch_draws_that_cells_trace(app_window, qtbot, kind):
+    session, window = app_window(Config(cell="gru" if kind == "rnn" else "rnn", length=30))
+    combo = window.findChild(QComboBox, "cell_kind")
+    combo.setCurrentIndex(combo.findData(kind))
+    session.wait_idle()
+    cfg = Config(cell=kind, length=30)
+    ref = reference(cfg)
+    _, y = drawn(window.gradient.measured)
+    np.testing.assert_allclose(y, ref.log10_jac_norm, atol=1e-12)
+    _, yc = drawn(window.gradient.cell_path)
+    assert (len(yc) > 0) == (kind == "lstm")
+    for row in window.gates.current_rows():
+        values = ref.gates[row.key] if kind != "rnn" else getattr(ref, row.key)
+        np.testing.assert_allclose(row.image.image, values.T.astype(np.float32), atol=1e-6)
+
+
+def test_hidden_size_and_length_controls(app_window, qtbot):
+    session, window = app_window(Config(length=20))
+    window.findChild(QSpinBox, "hidden_size").setValue(5)
+    window.findChild(QSpinBox, "seq_length").setValue(77)
+    session.wait_idle()
+    assert session.analysis.trace.h.shape == (78, 5)
+    assert window.states.h_row.image.image.shape == (5, 78)
+    assert window.spectrum.bars.opts["height"].shape == (5,)
+
+
+def test_every_preset_loads_and_draws(app_window, qtbot):
+    session, window = app_window()
+    combo = window.findChild(QComboBox, "preset")
+    presets = list_presets()
+    assert len(presets) >= 8
+    for k, preset in enumerate(presets, start=1):
+        combo.setCurrentIndex(k)
+        session.wait_idle()
+        assert session.config == preset.config.replace(step=-1)
+        ref = reference(preset.config)
+        _, y = drawn(window.gradient.measured)
+        np.testing.assert_allclose(y, ref.log10_jac_norm, atol=1e-12, err_msg=preset.name)
+        assert combo.currentIndex() == k
+        assert preset.description in window.controls.preset_desc.text()
+
+
+def test_text_input_labels_steps_with_tokens(app_window, qtbot):
+    session, window = app_window(Config(source="text", text="the clouds are in the sky"))
+    assert session.analysis.tokens == ["the", "clouds", "are", "in", "the", "sky"]
+    session.set_step(2)
+    assert "token “clouds”" in window.gradient.readout_text()
+    axis = window.gradient.time_axis
+    assert axis.tickStrings([1, 2, 6], 1, 1) == ["the", "clouds", "sky"]
+    assert "clouds" in window.status_label.text()
+
+
+def test_bad_sentence_keeps_previous_state(app_window, qtbot, messages):
+    session, window = app_window(Config(source="text", text="the clouds are in the sky"))
+    before = session.analysis
+    session_config = session.config
+    window.controls._set(sigma1=7.0)              # out of range, as a typed value would be
+    assert messages and "sigma1" in messages[-1]
+    assert session.config == session_config and session.analysis is before
+
+
+def test_spectrum_view_shows_singular_values_and_eigenvalues(app_window, qtbot):
+    cfg = Config(sigma1=1.05, shape="geometric", normal=False, hidden=12)
+    session, window = app_window(cfg)
+    s = np.linalg.svd(cfg.build_cell().weight_hh, compute_uv=False)
+    np.testing.assert_allclose(window.spectrum.bars.opts["height"], s, rtol=1e-12)
+    ev = np.linalg.eigvals(cfg.build_cell().weight_hh)
+    x, y = window.spectrum.eigs.getData()
+    np.testing.assert_allclose(np.sort(x), np.sort(ev.real), atol=1e-12)
+    assert "non-normal" in window.spectrum.header.text()
+    assert "1.01³⁶⁵ = 37.8" in window.spectrum.table.text()
+
+
+def test_session_save_and_open_round_trip(app_window, qtbot, tmp_path, messages):
+    cfg = Config(cell="gru", convention="seed", sigma1=0.93, hidden=7, seed=3, length=60)
+    session, window = app_window(cfg)
+    session.set_step(17)
+    path = tmp_path / "s.json"
+    window.save_session(str(path))
+    session2, window2 = app_window()
+    window2.open_session(str(path))
+    session2.wait_idle()
+    assert session2.config == session.config
+    assert session2.step == 17
+    np.testing.assert_array_equal(drawn(window2.gradient.measured)[1], drawn(window.gradient.measured)[1])
+    # a bad file changes nothing and says why
+    (tmp_path / "bad.json").write_text('{"version": 1, "setup": {"sigma1": "big"}}')
+    before = session2.config
+    window2.open_session(str(tmp_path / "bad.json"))
+    assert messages and "sigma1" in messages[-1] and session2.config == before
+
+
+def test_open_weights_shows_their_spectrum(app_window, qtbot, tmp_path, messages):
+    rng = np.random.default_rng(0)
+    n = 6
+    w_hh = rng.standard_normal((3 * n, n))
+    np.savez(tmp_path / "gru.npz", weight_ih_l0=rng.standard_normal((3 * n, 2)), weight_hh_l0=w_hh)
+    session, window = app_window(Config(length=25))
+    window.open_weights(str(tmp_path / "gru.npz"))
+    session.wait_idle()
+    assert session.analysis.cell.kind == "gru" and session.weights_name == "gru.npz"
+    shown = window.spectrum.bars.opts["height"]
+    key = window.spectrum.block.currentData()
+    block = {"r": 0, "z": 1, "n": 2}[key]
+    np.testing.assert_allclose(shown, np.linalg.svd(w_hh[block * n:(block + 1) * n], compute_uv=False))
+    window.open_weights(str(tmp_path / "missing.npz"))
+    assert "cannot open" in messages[-1]
+    assert session.weights_name == "gru.npz"
+
+
+def test_exports_write_valid_files(app_window, qtbot, tmp_path):
+    session, window = app_window(Config(length=30))
+    window.export_png(str(tmp_path / "w.png"))
+    img = QImage(str(tmp_path / "w.png"))
+    assert not img.isNull() and img.width() > 100
+    window.export_trace(str(tmp_path / "t.npz"))
+    with np.load(tmp_path / "t.npz") as z:
+        np.testing.assert_array_equal(z["log10_jac_norm"], session.analysis.trace.log10_jac_norm)
+    window.export_trace(str(tmp_path / "t.csv"))
+    assert (tmp_path / "t.csv").read_text().count("\n") == 32
+
+
+def test_screenshot_command_writes_a_full_size_image(tmp_path):
+    out = tmp_path / "shot.png"
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(out), "--preset",
+                        "lstm-carousel", "--step", "100"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (1600, 1000)
+    small = img.scaled(160, 100)
+    colours = {small.pixel(x, y) for x in range(160) for y in range(100)}
+    assert len(colours) > 200          # a real picture, not a blank window
