@@ -6,6 +6,7 @@ keep information flowing.
     python main.py --list-presets       list the presets
     python main.py --screenshot F.png   render the window off screen and exit
     python main.py simulate --help      run the engine without a window
+    python main.py train --help         train RNN / LSTM / GRU on the France → French task
 """
 from __future__ import annotations
 
@@ -56,7 +57,8 @@ def build_parser() -> Parser:
     p = Parser(prog="main.py", description=__doc__.split("\n\n")[0],
                formatter_class=argparse.RawDescriptionHelpFormatter,
                epilog="commands:\n  simulate   run the engine headless and print a summary "
-                      "(python main.py simulate --help)")
+                      "(python main.py simulate --help)\n"
+                      "  train      train a cell on a memory task headless (python main.py train --help)")
     _cell_options(p, app=True)
     p.add_argument("--list-presets", action="store_true", help="print the presets, one a line")
     p.add_argument("--screenshot", metavar="FILE.png",
@@ -75,6 +77,9 @@ def build_simulate_parser() -> Parser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "train":
+        from core.train_cli import main as train_main
+        return train_main(argv[1:])
     if argv and argv[0] == "simulate":
         from core.commands import CommandError, run_simulate
         args = build_simulate_parser().parse_args(argv[1:])

@@ -50,6 +50,9 @@ class FlowView(QWidget):
         self._gate_cmap = pg.colormap.get(style.GATE_CMAP)
         self._scales = {}
         self.values: dict[str, float] = {}     # what is drawn at t (read by tests)
+        self.setToolTip("Line width: how much flows along each path at step t (RMS over units, "
+                        "relative to its largest value in the sequence). Gate lines are coloured by "
+                        "the gate's mean value on the gates view's colour scale (0 → 1).")
         session.analysis_changed.connect(self._on_analysis)
         session.step_changed.connect(lambda _: self.update())
 
@@ -160,7 +163,7 @@ class FlowView(QWidget):
                 Path([(300, 500), (300, 360)], ax(x, "x"), X_COLOR, "x<sub>t</sub>", 0, False),
                 Path([(300, 360), (500, 360), (500, 325)], ax(np.concatenate([h_prev, x]), "h"), H_COLOR, "", 0),
                 Path([(500, 275), (500, 150), (970, 150)], ax(h, "h"), H_COLOR, "h<sub>t</sub>", 1),
-                Path([(700, 150), (700, 60)], ax(h, "h"), H_COLOR, "ŷ = softmax(W<sup>(S)</sup>h<sub>t</sub>)", 1),
+                Path([(700, 150), (700, 60)], ax(h, "h"), H_COLOR, "ŷ", 1),
             ]
             name = {"tanh": "tanh", "relu": "ReLU", "identity": "id", "sigmoid": "σ"}[a.cell.nonlinearity]
             nodes += [("layer", 500, 300, name)]
@@ -197,8 +200,7 @@ class FlowView(QWidget):
         text = QRectF(6, H * k + 6, self.width() - 12, 90 * style.scale())
         doc = QTextDocument()
         doc.setDefaultFont(style.font(1))
-        doc.setHtml(f"<b>{step}</b> — {caption}<br><span style='color:#555'>line width: how much "
-                    f"flows (RMS over units); gate lines coloured by their mean value</span>")
+        doc.setHtml(f"<b>{step}</b> — {caption}")
         doc.setTextWidth(text.width())
         p.translate(text.topLeft())
         doc.drawContents(p)

@@ -13,11 +13,11 @@ from .axes import TimeAxis
 
 # kind → rows: (trace key, label, levels)
 ROWS = {
-    "lstm": [("f", "f<sub>t</sub> forget", (0, 1)), ("i", "i<sub>t</sub> input", (0, 1)),
-             ("o", "o<sub>t</sub> output", (0, 1)), ("g", "C̃<sub>t</sub> candidate", (-1, 1))],
-    "gru": [("z", "z<sub>t</sub> update", (0, 1)), ("r", "r<sub>t</sub> reset", (0, 1)),
-            ("n", "h̃<sub>t</sub> candidate", (-1, 1))],
-    "rnn": [("preact", "a<sub>t</sub> pre-activation", (-3, 3)), ("slope", "φ'(a<sub>t</sub>)", (0, 1))],
+    "lstm": [("f", "f<sub>t</sub>", (0, 1)), ("i", "i<sub>t</sub>", (0, 1)),
+             ("o", "o<sub>t</sub>", (0, 1)), ("g", "C̃<sub>t</sub>", (-1, 1))],
+    "gru": [("z", "z<sub>t</sub>", (0, 1)), ("r", "r<sub>t</sub>", (0, 1)),
+            ("n", "h̃<sub>t</sub>", (-1, 1))],
+    "rnn": [("preact", "a<sub>t</sub>", (-3, 3)), ("slope", "φ'(a<sub>t</sub>)", (0, 1))],
 }
 
 
@@ -35,9 +35,7 @@ class _GateRow:
         self.levels = levels
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=style.pen("#ff2d2d", 2))
         self.heat.addItem(self.cursor, ignoreBounds=True)
-        style.style_plot(self.heat, left=f"{label}")
-        self.heat.setLabel("left", label, units=None)
-        self.heat.getAxis("left").setLabel(label + "<br>unit")
+        style.style_plot(self.heat, left=label)
         self.bars_plot = layout.addPlot(row=row, col=1)
         self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.8, width=[0], brush=style.MEASURED)
         self.bars_plot.addItem(self.bars)
@@ -113,10 +111,14 @@ class GatesView(QWidget):
 
     @staticmethod
     def _title(kind):
-        return {"lstm": "Heatmaps: each gate over units × time. Bars: its values at step t.",
-                "gru": "Heatmaps: each gate over units × time. Bars: its values at step t.",
-                "rnn": "Pre-activation a<sub>t</sub> and φ'(a<sub>t</sub>): where |a| is large, "
-                       "φ' ≈ 0 and the gradient shrinks."}[kind]
+        return {"lstm": "forget f, input i, output o, candidate C̃: units (rows) × time; bars: values at t",
+                "gru": "update z, reset r, candidate h̃: units (rows) × time; bars: values at t",
+                "rnn": "pre-activation a<sub>t</sub> and φ'(a<sub>t</sub>), units × time: where |a| is "
+                       "large, φ' ≈ 0 and the gradient shrinks"}[kind]
+
+    def resizeEvent(self, event):
+        self.hint.setVisible(self.height() > 330)
+        super().resizeEvent(event)
 
     def current_rows(self) -> list[_GateRow]:
         a = self.session.analysis

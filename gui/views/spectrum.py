@@ -48,10 +48,10 @@ class SpectrumView(QWidget):
         self.eigs = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(style.MEASURED), pen=pg.mkPen("w"))
         self.eig_plot.addItem(self.eigs)
         self.eig_plot.setAspectLocked(True)
-        style.style_plot(self.sv_plot, left="σ<sub>i</sub>", bottom="i")
+        style.style_plot(self.sv_plot, left="singular value σ<sub>i</sub>", bottom="i")
         style.style_plot(self.eig_plot, left="Im λ", bottom="Re λ")
-        self.sv_plot.setTitle("singular values")
-        self.eig_plot.setTitle("eigenvalues")
+        self.graphs.setToolTip("Left: singular values σᵢ (σ₁ red). Right: eigenvalues λ with the unit "
+                               "circle (grey), the spectral radius ρ (blue dashed) and σ₁ (red dotted).")
         for p in (self.sv_plot, self.eig_plot):
             p.setMouseEnabled(x=False, y=False)
         self.table = QLabel()
@@ -65,6 +65,11 @@ class SpectrumView(QWidget):
         lay.addWidget(self.table)
         self.apply_style()
         session.analysis_changed.connect(self._on_analysis)
+
+    def resizeEvent(self, event):
+        # small windows (1280×720): give the plots the room, the table stays in the tooltip
+        self.table.setVisible(self.height() > 360)
+        super().resizeEvent(event)
 
     def apply_style(self):
         for w in (self.header, self.table, self.block):
@@ -112,15 +117,15 @@ class SpectrumView(QWidget):
             f"<b>{BLOCK_LABEL.get(key, key)}</b>: σ₁ = <b style='color:{style.SIGMA1}'>{s[0]:.3f}</b>, "
             f"ρ = <b style='color:{style.MEASURED}'>{rho:.3f}</b> — "
             + ("normal W: ‖Wᵗ‖ = σ₁ᵗ exactly" if normal else
-               "non-normal W: ‖Wᵗ‖ ≤ σ₁ᵗ and ‖Wᵗ‖<sup>1/t</sup> → ρ")
-            + "<br><span style='color:#555'>circles: unit (grey), ρ (blue dashed), σ₁ (red dotted)</span>")
+               "non-normal W: ‖Wᵗ‖ ≤ σ₁ᵗ and ‖Wᵗ‖<sup>1/t</sup> → ρ"))
         s1 = a.sigma1
         T = a.steps
         rows = [power_readout(v, 365) for v in NOTES_TABLE]
         live = [power_readout(round(s1, 6), 365), power_readout(round(s1, 6), T)]
+        self.graphs.setToolTip(self.graphs.toolTip().split("\n\n")[0] + "\n\n" + "\n".join(rows))
         self.table.setText(
-            "<b>The notes' table</b> (σ³⁶⁵): " + " · ".join(rows)
-            + f"<br><b>live σ₁ = {s1:.3f}</b>: <span style='color:{style.SIGMA1}'>{live[0]}</span>"
-            + f" · over this sequence: <span style='color:{style.SIGMA1}'>{live[1]}</span>"
+            "<b>Notes' table:</b> " + " · ".join(rows)
+            + f"<br><b>Live:</b> <span style='color:{style.SIGMA1}'>{live[0]}</span>"
+            + f" · <span style='color:{style.SIGMA1}'>{live[1]}</span>"
             + (f" · Gelfand: ρ<sup>T</sup> = {power_readout(round(spectral_radius(w), 6), T)}"
                if not normal and math.isfinite(rho) else ""))

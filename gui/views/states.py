@@ -13,7 +13,7 @@ class _StateRow:
     def __init__(self, layout, row, label):
         self.time_axis = TimeAxis("bottom")
         self.plot = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis})
-        style.style_plot(self.plot, left=label + "<br>unit")
+        style.style_plot(self.plot, left=label)
         self.image = pg.ImageItem()
         self.cmap = pg.colormap.get(style.SIGNED_CMAP)
         self.image.setLookupTable(self.cmap.getLookupTable(nPts=256))
