@@ -49,6 +49,10 @@ def run_app(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Gatescope")
     app.setOrganizationName("Gatescope")
+    from PySide6.QtCore import QSettings
+    settings = QSettings("Gatescope", "Gatescope")
+    if not args.screenshot and not (args.preset or args.cell or args.step is not None):
+        config = last_session(settings) or config      # the last session, if it is valid
     session, window = create_window(config)
     if args.screenshot:
         window.resize(*DEFAULT_SIZE)
@@ -62,5 +66,25 @@ def run_app(args) -> int:
             print(f"main.py: error: cannot write {args.screenshot}", file=sys.stderr)
             return 2
         return 0
+    from . import errors
+    errors.install(window)
+    window.restore_settings()
     window.show()
+    if not settings.value("first_run_done", False, type=bool):
+        from .hint import FirstRunHint
+        hint = FirstRunHint(window, lambda: settings.setValue("first_run_done", True))
+        hint.place()
+        hint.show()
     return app.exec()
+
+
+def last_session(settings):
+    """The setup the app was closed with, or None if there is none or it is not valid."""
+    from core.session_file import SessionFileError, parse_session
+    raw = settings.value("last_session")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return parse_session(raw, "last session")
+    except SessionFileError:
+        return None

@@ -2,12 +2,14 @@
 bottom, a status bar with the current step and values, and the menus."""
 from __future__ import annotations
 
-import json
 import os
 
+import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QGroupBox,
@@ -15,19 +17,22 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QPushButton,
     QSplitter,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from core.config import SESSION_VERSION, Config, ConfigError
-from core.fileio import atomic_write_text
 from core.presets import list_presets
+from core.session_file import SessionFileError, read_session, write_session
 from core.theory import format_pow10
 from core.weights import WeightsError, load_weights
 
 from . import dialogs, style
 from .controls import ControlPanel
+from .exporting import ExportError, export_item
+from .notes import notes_markdown
 from .transport import TransportBar
 from .views.flow import FlowView
 from .views.gates import GatesView
@@ -36,6 +41,8 @@ from .views.spectrum import SpectrumView
 from .views.states import StatesView
 
 DEFAULT_SIZE = (1600, 1000)
+SCALES = (1.0, 1.5, 2.0)
+MAX_RECENT = 8
 
 
 def framed(title: str, widget: QWidget, name: str) -> QGroupBox:
@@ -45,45 +52,6 @@ def framed(title: str, widget: QWidget, name: str) -> QGroupBox:
     lay.setContentsMargins(4, 6, 4, 4)
     lay.addWidget(widget)
     return box
-
-
-class SessionFileError(ValueError):
-    """A session file cannot be used; the message says why."""
-
-
-def read_session_file(path) -> Config:
-    """Validate a saved session completely before anything is applied."""
-    try:
-        raw = open(path, "rb").read()
-    except OSError as exc:
-        raise SessionFileError(f"{path}: cannot open ({exc.strerror or exc})") from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SessionFileError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise SessionFileError(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(data, dict) or "version" not in data:
-        raise SessionFileError(f"{path}: not a Gatescope session (no 'version' field)")
-    v = data["version"]
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise SessionFileError(f"{path}: 'version' must be a whole number")
-    if v > SESSION_VERSION:
-        raise SessionFileError(f"{path}: made by a newer Gatescope (version {v}; this one reads "
-                               f"{SESSION_VERSION})")
-    setup = data.get("setup")
-    unknown = sorted(set(data) - {"version", "setup", "app"})
-    if unknown:
-        raise SessionFileError(f"{path}: unknown key '{unknown[0]}'")
-    try:
-        return Config.from_dict(setup)
-    except ConfigError as exc:
-        raise SessionFileError(f"{path}: {exc}") from None
-
-
-def session_json(config_dict: dict) -> str:
-    return json.dumps({"version": SESSION_VERSION, "app": "gatescope", "setup": config_dict},
-                      indent=2, ensure_ascii=False)
 
 
 class MainWindow(QMainWindow):
@@ -147,6 +115,13 @@ class MainWindow(QMainWindow):
         self.progress.setFormat("computing %p%")
         self.progress.hide()
         self.statusBar().addPermanentWidget(self.progress)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel")
+        self.cancel_button.setToolTip("Stop this computation and keep the last picture")
+        self.cancel_button.clicked.connect(session.cancel)
+        self.cancel_button.hide()
+        self.statusBar().addPermanentWidget(self.cancel_button)
+        self.settings = QSettings("Gatescope", "Gatescope")
         self._build_menus()
         session.step_changed.connect(self._update_status)
         session.analysis_changed.connect(lambda _: self._update_status(session.step))
@@ -176,11 +151,17 @@ class MainWindow(QMainWindow):
         f = mb.addMenu("&File")
         self._action(f, "&Open session…", self.open_session, QKeySequence.Open, "open_session")
         self._action(f, "&Save session…", self.save_session, QKeySequence.Save, "save_session")
+        self.recent_menu = f.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
         f.addSeparator()
         self._action(f, "Open &weights (.npz)…", self.open_weights, "Ctrl+W", "open_weights")
         self._action(f, "Use &built weights", lambda: s.set_weights(None), None, "built_weights")
         f.addSeparator()
-        self._action(f, "&Export window as PNG…", self.export_png, "Ctrl+E", "export_png")
+        self._action(f, "&Export window as PNG / SVG…", self.export_png, "Ctrl+E", "export_png")
+        ex = f.addMenu("Export &plot")
+        for key, frame in self.frames.items():
+            self._action(ex, frame.title() + "…", lambda _=False, k=key: self.export_plot(k), None,
+                         f"export_{key}")
         self._action(f, "Export trace as CSV / NPZ…", self.export_trace, "Ctrl+Shift+E", "export_trace")
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.Quit, "quit")
@@ -194,13 +175,25 @@ class MainWindow(QMainWindow):
             act.setChecked(True)
         v.addSeparator()
         self._action(v, "&Full screen", self.toggle_fullscreen, "F11", "fullscreen")
+        scale_menu = v.addMenu("Presentation &scale")
+        group = QActionGroup(self)
+        self.scale_actions = {}
+        for k, f_ in enumerate(SCALES):
+            act = self._action(scale_menu, f"×{f_:g}", lambda _=False, f_=f_: self.set_scale(f_),
+                               f"Ctrl+{k + 1}" if k < 3 else None, f"scale_{f_:g}", True)
+            group.addAction(act)
+            self.scale_actions[f_] = act
+        self.scale_actions[1.0].setChecked(True)
+        self.contrast_action = self._action(v, "&High-contrast theme", self.set_high_contrast, "Ctrl+H",
+                                            "high_contrast", True)
         p = mb.addMenu("&Presets")
         for preset in list_presets():
             act = self._action(p, preset.title, lambda _=False, n=preset.name: s.load_preset(n))
             act.setToolTip(preset.description)
             act.setStatusTip(preset.description)
         h = mb.addMenu("&Help")
-        self._action(h, "&Keyboard shortcuts", self.show_shortcuts, "F1", "shortcuts")
+        self._action(h, "The &notes (LSTM and GRU)", self.show_notes, "F1", "notes")
+        self._action(h, "&Keyboard shortcuts", self.show_shortcuts, None, "shortcuts")
         self._action(h, "&About Gatescope", self.show_about, None, "about")
         # transport keys (no menu entries; listed in Help → Keyboard shortcuts)
         self._action(None, "Play / pause", s.toggle_play, "Space", "key_play")
@@ -229,6 +222,7 @@ class MainWindow(QMainWindow):
 
     def _on_busy(self, busy):
         self.progress.setVisible(busy and self.session.analysis is not None)
+        self.cancel_button.setVisible(busy and self.session.analysis is not None)
         if not busy:
             self.progress.setValue(0)
 
@@ -242,11 +236,12 @@ class MainWindow(QMainWindow):
             if not path:
                 return
         try:
-            config = read_session_file(path)
+            config = read_session(path)
         except SessionFileError as exc:
             dialogs.warn(self, str(exc))
             return
         self.session.set_config(config)
+        self.add_recent(path)
 
     def save_session(self, path=None):
         if not path:
@@ -255,9 +250,11 @@ class MainWindow(QMainWindow):
             if not path:
                 return
         try:
-            atomic_write_text(path, session_json(self.session.to_dict()))
+            write_session(path, self.session.config.replace(step=self.session.step))
         except OSError as exc:
             dialogs.warn(self, f"Cannot save {path}: {exc.strerror or exc}")
+            return
+        self.add_recent(path)
 
     def open_weights(self, path=None):
         if not path:
@@ -271,14 +268,38 @@ class MainWindow(QMainWindow):
             dialogs.warn(self, str(exc))
             return
         self.session.set_weights(cell, os.path.basename(path))
+        self.add_recent(path)
 
     def export_png(self, path=None):
+        """The whole window as PNG or SVG (by the file name's extension)."""
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export window", "gatescope.png", "PNG image (*.png)")
+            path, _ = QFileDialog.getSaveFileName(self, "Export window", "gatescope.png",
+                                                  "PNG image (*.png);;SVG drawing (*.svg)")
             if not path:
                 return
-        if not self.grab().save(path, "PNG"):
-            dialogs.warn(self, f"Cannot write {path}")
+        try:
+            export_item(self, path)
+        except (ExportError, OSError) as exc:
+            dialogs.warn(self, str(exc))
+
+    def plot_target(self, key):
+        """What 'Export plot' writes for each view: the pyqtgraph scene item where there is one."""
+        return {"gradient": self.gradient.plot,
+                "gates": self.gates.stack.currentWidget().ci,
+                "states": self.states.ci,
+                "spectrum": self.spectrum.graphs.ci,
+                "flow": self.flow}[key]
+
+    def export_plot(self, key, path=None):
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Export plot", f"gatescope-{key}.png",
+                                                  "PNG image (*.png);;SVG drawing (*.svg)")
+            if not path:
+                return
+        try:
+            export_item(self.plot_target(key), path)
+        except (ExportError, OSError) as exc:
+            dialogs.warn(self, str(exc))
 
     def export_trace(self, path=None):
         from core.export import write_trace
@@ -320,7 +341,110 @@ class MainWindow(QMainWindow):
             "how LSTM and GRU gates keep information flowing.<br><br>Exact float64 simulation with "
             "analytic Jacobians; gradient norms in log space (10<sup>±600</sup> is fine)."))
 
+    # -- recent files ----------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if isinstance(v, str)][:MAX_RECENT]
+
+    def add_recent(self, path):
+        path = os.path.abspath(path)
+        items = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", items[:MAX_RECENT])
+
+    def _fill_recent(self):
+        self.recent_menu.clear()
+        files = self.recent_files()
+        if not files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        for p in files:
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _=False, p=p: (self.open_session(p) if p.lower().endswith(".json")
+                                                        else self.open_weights(p)))
+
+    # -- presentation ----------------------------------------------------------------------------
+    def set_scale(self, factor: float):
+        """Font and line-width scale for projectors (×1, ×1.5, ×2)."""
+        style.set_scale(factor)
+        if factor in self.scale_actions:
+            self.scale_actions[factor].setChecked(True)
+        self.restyle()
+
+    def set_high_contrast(self, on: bool):
+        style.set_high_contrast(bool(on))
+        self.contrast_action.setChecked(bool(on))
+        app = QApplication.instance()
+        if on:
+            pal = QPalette()
+            for role in (QPalette.Window, QPalette.Base, QPalette.Button, QPalette.AlternateBase):
+                pal.setColor(role, QColor("white"))
+            for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+                pal.setColor(role, QColor("black"))
+            pal.setColor(QPalette.Highlight, QColor("#003fa3"))
+            app.setPalette(pal)
+        else:
+            app.setPalette(app.style().standardPalette())
+        self.restyle()
+
+    def restyle(self):
+        """Re-apply fonts and pens everywhere after a scale or theme change."""
+        f = style.font(0)
+        self.setFont(f)
+        for w in self.findChildren(QWidget):
+            if not isinstance(w, pg.GraphicsView):
+                w.setFont(f)
+        for frame in self.frames.values():
+            frame.setFont(style.font(1, bold=True))
+        for view in (self.gradient, self.flow, self.gates, self.states, self.spectrum, self.controls):
+            if hasattr(view, "apply_style"):
+                view.apply_style()
+        for gv in self.findChildren(pg.GraphicsView):
+            for item in gv.scene().items():
+                if isinstance(item, pg.PlotItem):
+                    style.restyle_axes(item)
+        self.session.analysis_changed.emit(self.session.analysis) if self.session.analysis else None
+        self.flow.update()
+
+    # -- help ------------------------------------------------------------------------------------
+    def show_notes(self):
+        dlg = QDialog(self)
+        dlg.setObjectName("notes_dialog")
+        dlg.setWindowTitle("The notes: LSTM and GRU")
+        lay = QVBoxLayout(dlg)
+        browser = QTextBrowser()
+        browser.setObjectName("notes_text")
+        browser.setOpenExternalLinks(True)
+        browser.setFont(style.font(1))
+        browser.setMarkdown(notes_markdown())
+        lay.addWidget(browser)
+        dlg.resize(900, 800)
+        self.notes_dialog = dlg
+        dlg.show()
+
+    # -- settings --------------------------------------------------------------------------------
+    def save_settings(self):
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        from core.session_file import session_json
+        self.settings.setValue("last_session", session_json(
+            self.session.config.replace(step=self.session.step)))
+        self.settings.setValue("scale", style.scale())
+
+    def restore_settings(self) -> bool:
+        """Window layout from the last run; anything corrupt is ignored (the defaults stay)."""
+        ok = True
+        geo, state = self.settings.value("geometry"), self.settings.value("window_state")
+        try:
+            if geo is not None and not self.restoreGeometry(geo):
+                ok = False
+            if state is not None and not self.restoreState(state):
+                ok = False
+        except (TypeError, ValueError):
+            ok = False
+        return ok
+
     def closeEvent(self, event):
         self.session.shutdown()
-        QSettings("Gatescope", "Gatescope").setValue("geometry", self.saveGeometry())
+        self.save_settings()
         super().closeEvent(event)

@@ -33,7 +33,7 @@ class _Worker(QObject):
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, gen: int, config: Config, cell: Cell | None, weights_name):
+    def start(self, gen: int, config: Config, cell: Cell | None, weights_name, compare: bool = False):
         self._cancel.clear()
 
         def progress(frac):
@@ -42,7 +42,20 @@ class _Worker(QObject):
 
         def run():
             try:
-                result = analyse(config, cell, weights_name=weights_name, progress=progress)
+                if compare:
+                    # the three kinds on the same input and spectrum, each a third of the progress
+                    results = {}
+                    for k, kind in enumerate(("rnn", "lstm", "gru")):
+                        def part(frac, k=k):
+                            return progress((k + frac) / 3)
+                        mine = cell is not None and cell.kind == kind
+                        results[kind] = analyse(config.replace(cell=kind), cell if mine else None,
+                                                weights_name=weights_name if mine else None,
+                                                progress=part)
+                    result = results[config.cell] if cell is None else results[cell.kind]
+                    result = (result, results)
+                else:
+                    result = (analyse(config, cell, weights_name=weights_name, progress=progress), None)
             except Cancelled:
                 self.failed.emit(gen, "", "cancelled")
                 return
@@ -64,6 +77,8 @@ class _Worker(QObject):
 class Session(QObject):
     config_changed = Signal(object)      # Config
     analysis_changed = Signal(object)    # Analysis (a new trace)
+    comparison_changed = Signal(object)  # {"rnn": Analysis, "lstm": …, "gru": …} in compare mode
+    compare_mode_changed = Signal(bool)
     step_changed = Signal(int)
     playing_changed = Signal(bool)
     busy_changed = Signal(bool)
@@ -77,6 +92,8 @@ class Session(QObject):
         self._cell: Cell | None = None            # loaded weights replace the built cell
         self._weights_name: str | None = None
         self._analysis: Analysis | None = None
+        self._comparison: dict | None = None
+        self._compare = False
         self._step = 0
         self._playing = False
         self._speed = 20.0                        # steps per second
@@ -101,6 +118,26 @@ class Session(QObject):
     @property
     def analysis(self) -> Analysis | None:
         return self._analysis
+
+    @property
+    def comparison(self) -> dict | None:
+        """In compare mode: the Analysis of each kind (same input, same spectrum), else None."""
+        return self._comparison
+
+    @property
+    def compare_mode(self) -> bool:
+        return self._compare
+
+    def set_compare_mode(self, on: bool):
+        on = bool(on)
+        if on == self._compare:
+            return
+        self._compare = on
+        if not on:
+            self._comparison = None
+        self.compare_mode_changed.emit(on)
+        if on:
+            self._request()
 
     @property
     def step(self) -> int:
@@ -186,7 +223,8 @@ class Session(QObject):
     def _start(self):
         self._pending = False
         self._set_busy(True)
-        self._worker.start(self._gen, self._config, self._effective_cell(), self._weights_name)
+        self._worker.start(self._gen, self._config, self._effective_cell(), self._weights_name,
+                           self._compare)
 
     def _after_run(self):
         if self._pending:
@@ -194,7 +232,8 @@ class Session(QObject):
         else:
             self._set_busy(False)
 
-    def _on_finished(self, gen: int, result: Analysis):
+    def _on_finished(self, gen: int, payload):
+        result, comparison = payload
         if gen == self._gen:
             first = self._analysis is None
             self._analysis = result
@@ -206,15 +245,33 @@ class Session(QObject):
                 want = T if target < 0 else target
             self._target_step = None
             old_step, self._step = self._step, min(max(0, want), T)   # valid before views redraw
+            self._comparison = comparison if self._compare else None
             self.analysis_changed.emit(result)
+            if self._comparison is not None:
+                self.comparison_changed.emit(self._comparison)
             if self._step != old_step:
                 self.step_changed.emit(self._step)
         self._after_run()
 
     def _on_failed(self, gen: int, message: str, details: str):
         if gen == self._gen and message:
+            self._revert()
             self.error.emit(message, details)
         self._after_run()
+
+    def _revert(self):
+        """Back to the setup that is on screen (after a failed or cancelled computation)."""
+        if self._analysis is not None and self._config != self._analysis.config:
+            self._config = self._analysis.config.replace(step=-1)
+            self.config_changed.emit(self._config)
+
+    def cancel(self):
+        """Stop a long computation; the views keep the last computed setup."""
+        if self._busy:
+            self._pending = False
+            self._gen += 1
+            self._worker.cancel()
+            self._revert()
 
     def _on_progress(self, gen: int, frac: float):
         if gen == self._gen:

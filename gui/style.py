@@ -26,8 +26,25 @@ BASE_POINT_SIZE = 11
 _scale = 1.0
 
 
+_high_contrast = False
+
+
 def scale() -> float:
     return _scale
+
+
+def high_contrast() -> bool:
+    return _high_contrast
+
+
+def set_high_contrast(on: bool):
+    """The high-contrast theme: darker, thicker lines and stronger shading (projectors)."""
+    global _high_contrast, SIGMA_I, GROWTH, DECAY, CURSOR
+    _high_contrast = bool(on)
+    SIGMA_I = (60, 60, 60, 140) if on else (120, 120, 120, 70)
+    GROWTH = (215, 48, 31, 60) if on else (215, 48, 31, 28)
+    DECAY = (31, 95, 191, 55) if on else (31, 95, 191, 24)
+    CURSOR = "#000000" if on else "#222222"
 
 
 def set_scale(factor: float):
@@ -44,7 +61,7 @@ def font(delta: float = 0, bold: bool = False) -> QFont:
 
 def pen(color, width: float = 2.0, style=Qt.SolidLine):
     p = pg.mkPen(QColor(*color) if isinstance(color, tuple) else QColor(color),
-                 width=width * _scale)
+                 width=width * _scale * (1.6 if _high_contrast else 1.0))
     p.setStyle(style)
     p.setCosmetic(True)
     return p
@@ -64,6 +81,18 @@ def style_plot(plot: pg.PlotItem, *, left: str = "", bottom: str = ""):
         plot.setLabel("bottom", bottom, **label_style)
     plot.showGrid(x=True, y=True, alpha=0.15)
     plot.setMenuEnabled(False)
+
+
+def restyle_axes(plot: pg.PlotItem):
+    """Re-apply tick and label fonts after a scale change, keeping each axis' label text."""
+    for name in ("left", "bottom"):
+        ax = plot.getAxis(name)
+        ax.setTickFont(font(-1))
+        if ax.labelText:
+            ax.setLabel(ax.labelText, units=ax.labelUnits or None,
+                        **{"font-size": f"{BASE_POINT_SIZE * _scale:.0f}pt", "color": "#222222"})
+        ax.picture = None
+        ax.update()
 
 
 def title_html(text: str) -> str:

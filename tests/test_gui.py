@@ -270,3 +270,132 @@ def test_screenshot_command_writes_a_full_size_image(tmp_path):
     small = img.scaled(160, 100)
     colours = {small.pixel(x, y) for x in range(160) for y in range(100)}
     assert len(colours) > 200          # a real picture, not a blank window
+
+
+def test_hover_shows_exact_values(app_window, qtbot):
+    cfg = Config(cell="lstm", length=30)
+    session, window = app_window(cfg)
+    ref = reference(cfg)
+    view = window.gradient
+    vb = view.plot.vb
+    scene_pos = vb.mapViewToScene(pg_point(12, 0.0))
+    view._on_mouse(scene_pos)
+    assert view.hover.isVisible()
+    text = view.hover.textItem.toPlainText()
+    assert text.startswith("t = 12")
+    assert f"{ref.log10_jac_norm[12]:.6g}" in text
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+    return QPointF(x, y)
+
+
+def test_presentation_scale_and_high_contrast(app_window, qtbot):
+    from gui import style
+    session, window = app_window(Config(length=20))
+    base_tick = window.gradient.plot.getAxis("left").style["tickFont"].pointSizeF()
+    base_readout = window.gradient.readout.font().pointSizeF()
+    try:
+        window.findChild(object, "scale_2").trigger()
+        assert style.scale() == 2.0
+        assert window.gradient.readout.font().pointSizeF() == pytest.approx(2 * base_readout)
+        assert window.gradient.plot.getAxis("left").style["tickFont"].pointSizeF() == pytest.approx(2 * base_tick)
+        assert window.gradient.measured.opts["pen"].widthF() == pytest.approx(2 * 3.5)
+        window.findChild(object, "high_contrast").trigger()
+        assert style.high_contrast()
+        assert window.gradient.measured.opts["pen"].widthF() == pytest.approx(2 * 3.5 * 1.6)
+    finally:
+        window.set_high_contrast(False)
+        window.set_scale(1.0)
+    assert window.gradient.readout.font().pointSizeF() == pytest.approx(base_readout)
+
+
+def test_hide_controls_and_fullscreen_actions(app_window, qtbot):
+    session, window = app_window(Config(length=20))
+    assert window.dock.isVisible()
+    window.dock_action.trigger()
+    assert not window.dock.isVisible()
+    window.dock_action.trigger()
+    assert window.dock.isVisible()
+
+
+def test_help_notes_are_rendered_without_latex(app_window, qtbot):
+    session, window = app_window(Config(length=20))
+    window.findChild(object, "notes").trigger()
+    text = window.notes_dialog.findChild(object, "notes_text").toPlainText()
+    assert "1.01³⁶⁵ = 37.8" in text and "I speak fluent" in text and "W_z" in text
+    assert "\\frac" not in text and "\\sigma" not in text and "<img" not in text
+    window.notes_dialog.close()
+
+
+@pytest.mark.parametrize("key", ["gradient", "gates", "states", "spectrum", "flow"])
+@pytest.mark.parametrize("ext", [".png", ".svg"])
+def test_export_every_plot(app_window, qtbot, tmp_path, key, ext):
+    session, window = app_window(Config(cell="lstm", length=20))
+    path = tmp_path / f"{key}{ext}"
+    window.export_plot(key, str(path))
+    data = path.read_bytes()
+    if ext == ".png":
+        img = QImage(str(path))
+        assert not img.isNull() and img.width() > 50 and img.height() > 50
+    else:
+        assert data.lstrip().startswith(b"<?xml") and b"<svg" in data[:2000]
+
+
+def test_window_svg_export(app_window, qtbot, tmp_path, messages):
+    session, window = app_window(Config(length=20))
+    window.export_png(str(tmp_path / "w.svg"))
+    assert b"<svg" in (tmp_path / "w.svg").read_bytes()[:3000]
+    window.export_png(str(tmp_path / "w.bmp"))
+    assert messages and ".png or .svg" in messages[-1]
+
+
+def test_recent_files_and_drop(app_window, qtbot, tmp_path):
+    session, window = app_window(Config(length=20))
+    window.settings.setValue("recent", [])
+    p = tmp_path / "a.json"
+    window.save_session(str(p))
+    assert window.recent_files()[0] == str(p)
+    window._fill_recent()
+    assert [a.text() for a in window.recent_menu.actions()] == [str(p)]
+
+
+def test_corrupt_settings_start_cleanly(app_window, qtbot):
+    from gui.app import last_session
+    session, window = app_window(Config(length=20))
+    window.settings.setValue("geometry", b"garbage")
+    window.settings.setValue("window_state", "not a state")
+    assert window.restore_settings() is False
+    assert window.isVisible()
+    window.settings.setValue("last_session", '{"version": 1, "setup": {"sigma1": 99}}')
+    assert last_session(window.settings) is None
+    window.settings.setValue("last_session", '{"version": 1, "setup": {"sigma1": 0.7}}')
+    assert last_session(window.settings).sigma1 == 0.7
+
+
+def test_unexpected_exception_shows_dialog_logs_and_keeps_running(app_window, qtbot, messages, tmp_path):
+    from gui import errors
+    session, window = app_window(Config(length=20))
+    try:
+        raise RuntimeError("boom in a slot")
+    except RuntimeError:
+        errors.handle_exception(*sys.exc_info())
+    qtbot.waitUntil(lambda: bool(messages), timeout=3000)
+    assert "boom in a slot" in messages[-1]
+    log = Path(errors.log_path()).read_text()
+    assert "RuntimeError: boom in a slot" in log
+    session.step_by(-1)
+    assert session.step == 19
+
+
+def test_cancel_keeps_the_last_picture(app_window, qtbot):
+    session, window = app_window(Config(length=20))
+    before = session.analysis
+    session.update(cell="lstm", hidden=64, length=1000)
+    assert session.busy
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton) if window.cancel_button.isVisible() else session.cancel()
+    session.wait_idle()
+    assert session.analysis is before
+    assert session.config == before.config
+    assert window.findChild(QComboBox, "cell_kind").currentData() == "rnn"

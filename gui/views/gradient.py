@@ -62,6 +62,13 @@ class GradientView(QWidget):
         self.marker = pg.ScatterPlotItem(size=11)
         p.addItem(self.marker)
         self.plot_widget.setMouseEnabled(x=True, y=True)
+        # hover: exact values at the step under the mouse
+        self.hover = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 230),
+                                 border=pg.mkPen("#888888"))
+        self.hover.setZValue(50)
+        self.hover.hide()
+        p.addItem(self.hover, ignoreBounds=True)
+        self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse)
 
     def apply_style(self):
         self.readout.setFont(style.font(2))
@@ -167,6 +174,39 @@ class GradientView(QWidget):
         if a.tokens and t > 0:
             parts.append(f"token “{a.tokens[t - 1]}”")
         self.readout.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
+
+    def hover_text(self, t: int) -> str:
+        """Exact values at step t, as shown when hovering the plot."""
+        a = self.session.analysis
+        tr = a.trace
+        lines = [f"t = {t}" + (f"  “{a.tokens[t - 1]}”" if a.tokens and t > 0 else ""),
+                 f"{STATE_NAME[a.cell.kind]} = {format_pow10(tr.log10_jac_norm[t])}"
+                 f"  (log10 {tr.log10_jac_norm[t]:.6g})",
+                 f"σ₁ᵗ = {format_pow10(a.sigma_curves[0][t])}"]
+        if tr.log10_cell_norm is not None:
+            lines.append(f"‖∂Cₜ/∂C₀‖ = {format_pow10(tr.log10_cell_norm[t])}")
+            lines.append(f"∏ fₜ = {format_pow10(tr.log10_carousel[t])}")
+        if a.cell.kind == "rnn":
+            lines.append(f"(γσ₁)ᵗ = {format_pow10(a.pascanu[t])}")
+        if a.config.clip > 0:
+            lines.append(f"clipped = {format_pow10(a.clipped[t])}")
+        return "\n".join(lines)
+
+    def _on_mouse(self, pos):
+        a = self.session.analysis
+        vb = self.plot.vb
+        if a is None or not vb.sceneBoundingRect().contains(pos):
+            self.hover.hide()
+            return
+        pt = vb.mapSceneToView(pos)
+        t = int(round(pt.x()))
+        if not 0 <= t <= a.steps:
+            self.hover.hide()
+            return
+        self.hover.setText(self.hover_text(t), color="#111111")
+        self.hover.setFont(style.font(-1))
+        self.hover.setPos(pt.x(), pt.y())
+        self.hover.show()
 
     def readout_text(self) -> str:
         return self.readout.text()

@@ -1,0 +1,332 @@
+"""Compare mode: RNN, LSTM and GRU side by side on the same input and the same spectrum, in
+lockstep as the user steps. Top: the three gradient curves log10 ‖∂s_t/∂s_0‖ overlaid with σ₁ᵗ
+(the notes' argument in one picture: the RNN follows σ₁ᵗ, the gated cells don't). Below, one
+column per cell: its states h_t and its key gate (RNN φ'(a_t), LSTM f_t, GRU z_t), units × time."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from core.theory import format_pow10, power_readout
+
+from .. import style
+from .axes import PowerOfTenAxis, TimeAxis, finite_or_nan
+
+KINDS = ("rnn", "lstm", "gru")
+#: σ₁ᵗ is drawn dark and dashed here: style.SIGMA1 is the RNN's own red, and the RNN's curve
+#: lies on σ₁ᵗ (that is the point of the picture), so the dashes must stay distinguishable.
+SIGMA1_COMPARE = "#333333"
+CELL_PATH_COMPARE = style.CAROUSEL
+STATE_NAME = {"rnn": "‖∂hₜ/∂h₀‖", "lstm": "‖∂[h;C]ₜ/∂[h;C]₀‖", "gru": "‖∂hₜ/∂h₀‖"}
+# kind → (trace attribute or gate key, axis label, fixed levels, what it shows)
+KEY_GATE = {
+    "rnn": ("slope", "φ'(a<sub>t</sub>)", (0.0, 1.0)),
+    "lstm": ("f", "f<sub>t</sub>", (0.0, 1.0)),
+    "gru": ("z", "z<sub>t</sub>", (0.0, 1.0)),
+}
+#: states beyond this are clipped before the float32 cast (they are drawn at the scale's ends)
+_F32_SAFE = 1e30
+
+
+def _key_values(a, key: str) -> np.ndarray:
+    tr = a.trace
+    return np.asarray(tr.slope if key == "slope" else tr.gates[key], dtype=np.float64)
+
+
+class _Column:
+    """One cell's states and key-gate heatmaps in a shared GraphicsLayout column."""
+
+    def __init__(self, layout: pg.GraphicsLayoutWidget, col: int, kind: str):
+        self.kind = kind
+        self.gate_key, gate_label, self.gate_levels = KEY_GATE[kind]
+        self.scale_text = "±1"
+        self.title = pg.LabelItem(justify="center")
+        layout.addItem(self.title, row=0, col=col)
+        self.state_axis = TimeAxis("bottom")
+        self.state_plot = layout.addPlot(row=1, col=col, axisItems={"bottom": self.state_axis})
+        self.state_image = pg.ImageItem()
+        self.state_plot.addItem(self.state_image)
+        self.state_cmap = pg.colormap.get(style.SIGNED_CMAP)
+        self.state_image.setLookupTable(self.state_cmap.getLookupTable(nPts=256))
+        self.state_levels = (-1.0, 1.0)
+        self.gate_axis = TimeAxis("bottom")
+        self.gate_plot = layout.addPlot(row=2, col=col, axisItems={"bottom": self.gate_axis})
+        self.gate_image = pg.ImageItem()
+        self.gate_plot.addItem(self.gate_image)
+        self.gate_cmap = pg.colormap.get(style.GATE_CMAP)
+        self.gate_image.setLookupTable(self.gate_cmap.getLookupTable(nPts=256))
+        self.state_cursor = pg.InfiniteLine(angle=90, movable=False)
+        self.gate_cursor = pg.InfiniteLine(angle=90, movable=False)
+        self.state_plot.addItem(self.state_cursor, ignoreBounds=True)
+        self.gate_plot.addItem(self.gate_cursor, ignoreBounds=True)
+        style.style_plot(self.state_plot, left="h<sub>t</sub>")
+        style.style_plot(self.gate_plot, left=gate_label)
+        for p in (self.state_plot, self.gate_plot):
+            p.setMouseEnabled(x=True, y=False)
+            p.showGrid(x=False, y=False)
+        self.gate_plot.setXLink(self.state_plot)
+        self.apply_style()
+        self.states = np.zeros((1, 1))
+        self.gates = np.zeros((1, 1))
+
+    def apply_style(self):
+        for cursor in (self.state_cursor, self.gate_cursor):
+            cursor.setPen(style.pen("#ff2d2d", 2))
+
+    def set_data(self, a):
+        tr = a.trace
+        T, n = tr.steps, tr.h.shape[1]
+        color = style.KIND_COLORS[self.kind]
+        # states h_t (T+1, n): tanh-bounded states on the fixed [−1, 1] scale, else ±max|h|
+        self.states = np.asarray(tr.h, dtype=np.float64)
+        bounded = self.kind != "rnn" or a.cell.nonlinearity in ("tanh", "sigmoid")
+        finite = self.states[np.isfinite(self.states)]
+        big = float(np.max(np.abs(finite))) if finite.size else 1.0
+        m = 1.0 if bounded else float(min(max(big, 1e-12), _F32_SAFE))
+        self.state_levels = (-m, m)
+        img = np.clip(np.nan_to_num(self.states.T, nan=0.0, posinf=m, neginf=-m), -m, m)
+        self.state_image.setImage(img.astype(np.float32), levels=self.state_levels, autoLevels=False)
+        self.state_image.setRect(QRectF(-0.5, -0.5, T + 1, n))
+        # key gate (T, n), row t−1 made step t
+        self.gates = _key_values(a, self.gate_key)
+        lo, hi = self.gate_levels
+        gimg = np.clip(np.nan_to_num(self.gates.T, nan=0.0), lo, hi).astype(np.float32)
+        self.gate_image.setImage(gimg, levels=self.gate_levels, autoLevels=False)
+        self.gate_image.setRect(QRectF(0.5, -0.5, max(T, 1), n))
+        for p in (self.state_plot, self.gate_plot):
+            p.setRange(xRange=(-0.5, T + 0.5), yRange=(-0.5, n - 0.5), padding=0)
+        self.state_axis.set_tokens(a.tokens)
+        self.gate_axis.set_tokens(a.tokens)
+        self.scale_text = "±1" if bounded else f"±{format_pow10(np.log10(m))}"
+        size = (style.BASE_POINT_SIZE + 2) * style.scale()
+        small = (style.BASE_POINT_SIZE - 1) * style.scale()
+        self.title.setText(f"<span style='color:{color}; font-size:{size:.0f}pt; font-weight:700'>"
+                           f"{self.kind.upper()}</span><span style='font-size:{small:.0f}pt'>"
+                           f"&nbsp;&nbsp;h<sub>t</sub> scale {self.scale_text}</span>")
+
+    def set_step(self, t: int):
+        self.state_cursor.setValue(t)
+        self.gate_cursor.setValue(t)
+
+
+class CompareView(QWidget):
+    """Public: curves[kind] (PlotDataItem), cell_path, sigma1, cursor, markers, readout (QLabel),
+    hint (QLabel), columns[kind] (state_image, gate_image, state_cursor, gate_cursor, …)."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.setObjectName("compare_view")
+        self.session = session
+        self.hint = QLabel()
+        self.hint.setObjectName("compare_hint")
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignCenter)
+        self.readout = QLabel()
+        self.readout.setObjectName("compare_readout")
+        self.readout.setTextFormat(Qt.RichText)
+        self.readout.setWordWrap(True)
+        self.time_axis = TimeAxis("bottom")
+        self.plot_widget = pg.PlotWidget(axisItems={"left": PowerOfTenAxis("left"),
+                                                    "bottom": self.time_axis})
+        self.plot = self.plot_widget.getPlotItem()
+        self.grid = pg.GraphicsLayoutWidget()
+        self.grid.ci.setSpacing(4)
+        self.content = QWidget()
+        inner = QVBoxLayout(self.content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self.readout)
+        inner.addWidget(self.plot_widget, 5)
+        inner.addWidget(self.grid, 4)
+        self.caption = QLabel()
+        self.caption.setObjectName("compare_caption")
+        self.caption.setTextFormat(Qt.RichText)
+        self.caption.setWordWrap(True)
+        inner.addWidget(self.caption)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.hint, 1)
+        lay.addWidget(self.content, 1)
+        self._build_items()
+        self.columns = {k: _Column(self.grid, c, k) for c, k in enumerate(KINDS)}
+        self.state_bar = pg.ColorBarItem(values=(-1, 1), colorMap=self.columns["rnn"].state_cmap,
+                                         interactive=False, width=14)
+        self.gate_bar = pg.ColorBarItem(values=(0, 1), colorMap=self.columns["rnn"].gate_cmap,
+                                        interactive=False, width=14)
+        self.grid.addItem(self.state_bar, row=1, col=3)
+        self.grid.addItem(self.gate_bar, row=2, col=3)
+        for c in range(3):
+            self.grid.ci.layout.setColumnStretchFactor(c, 1)
+        self.grid.ci.layout.setColumnStretchFactor(3, 0)
+        # ticks away from the bar's ends, so the two bars' labels never collide
+        self.state_bar.axis.setTicks([[(-0.8, "−0.8"), (0.0, "0"), (0.8, "0.8")]])
+        self.gate_bar.axis.setTicks([[(0.1, "0.1"), (0.5, "0.5"), (0.9, "0.9")]])
+        self._comparison = None
+        self.apply_style()
+        session.comparison_changed.connect(self._on_comparison)
+        session.compare_mode_changed.connect(self._on_mode)
+        session.step_changed.connect(self._on_step)
+        if session.comparison is not None:
+            self._on_comparison(session.comparison)
+        else:
+            self._on_mode(session.compare_mode)
+
+    def _build_items(self):
+        p = self.plot
+        self.growth = pg.LinearRegionItem((0, 1e7), orientation="horizontal", movable=False)
+        self.decay = pg.LinearRegionItem((-1e7, 0), orientation="horizontal", movable=False)
+        for region in (self.growth, self.decay):
+            region.setZValue(-100)
+            for line in region.lines:
+                line.setPen(pg.mkPen(None))
+            p.addItem(region, ignoreBounds=True)
+        self.unit = pg.InfiniteLine(pos=0, angle=0, movable=False, pen=pg.mkPen("#888888", width=1))
+        p.addItem(self.unit, ignoreBounds=True)
+        self.legend = p.addLegend(offset=(10, 10))
+        self.curves = {k: p.plot() for k in KINDS}
+        self.cell_path = p.plot()
+        self.sigma1 = p.plot()
+        self.sigma1.setZValue(5)      # the dashes stay visible on top of the RNN's curve
+        self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=False)
+        p.addItem(self.cursor, ignoreBounds=True)
+        self.markers = pg.ScatterPlotItem(size=12)
+        self.markers.setZValue(10)
+        p.addItem(self.markers)
+
+    def apply_style(self):
+        self.hint.setFont(style.font(2))
+        self.readout.setFont(style.font(1))
+        self.caption.setFont(style.font(-1))
+        style.style_plot(self.plot, left="gradient norm (log scale)", bottom="time step t")
+        self.growth.setBrush(pg.mkBrush(*style.GROWTH))
+        self.decay.setBrush(pg.mkBrush(*style.DECAY))
+        for k, item in self.curves.items():
+            item.setPen(style.pen(style.KIND_COLORS[k], 3.5))
+        self.cell_path.setPen(style.pen(CELL_PATH_COMPARE, 2.5, Qt.DashLine))
+        self.sigma1.setPen(style.pen(SIGMA1_COMPARE, 2, Qt.DashLine))
+        self.cursor.setPen(style.pen(style.CURSOR, 1.5))
+        self.markers.setPen(pg.mkPen("w", width=1.5))
+        self.legend.setLabelTextSize(f"{(style.BASE_POINT_SIZE - 1) * style.scale():.0f}pt")
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
+        columns = getattr(self, "columns", {})
+        for col in columns.values():
+            col.apply_style()
+        for bar in (getattr(self, "state_bar", None), getattr(self, "gate_bar", None)):
+            if bar is not None:
+                bar.axis.setTickFont(style.font(-1))
+        # a scale or theme change: redraw what carries sizes in its text (titles, legend)
+        if getattr(self, "_comparison", None) is not None:
+            self._on_comparison(self._comparison)
+
+    # -- session events --------------------------------------------------------------------------
+    def _show_content(self, on: bool):
+        self.content.setVisible(on)
+        self.hint.setVisible(not on)
+
+    def _on_mode(self, on: bool):
+        if not on:
+            self._comparison = None
+            self.hint.setText("Compare mode is off. Turn it on (View → Compare mode) to run RNN, LSTM "
+                              "and GRU on the same input and the same spectrum, side by side.")
+            self._show_content(False)
+        elif self._comparison is None:
+            self.hint.setText("Computing RNN, LSTM and GRU on the same input and spectrum…")
+            self._show_content(False)
+
+    def _on_comparison(self, comparison):
+        if not comparison:
+            self._on_mode(self.session.compare_mode)
+            return
+        self._comparison = comparison
+        a0 = comparison["rnn"]
+        T = a0.steps
+        t = np.arange(T + 1, dtype=np.float64)
+        for k in KINDS:
+            self.curves[k].setData(t, finite_or_nan(comparison[k].trace.log10_jac_norm))
+            self.columns[k].set_data(comparison[k])
+        self.cell_path.setData(t, finite_or_nan(comparison["lstm"].trace.log10_cell_norm))
+        self.sigma1.setData(t, finite_or_nan(a0.sigma_curves[0]))
+        self.time_axis.set_tokens(a0.tokens)
+        self._set_legend(comparison)
+        keep = "near 0 (the notes' convention)" if comparison["gru"].cell.convention == "seed" \
+            else "near 1 (PyTorch's convention)"
+        unbounded = [k.upper() for k in KINDS if self.columns[k].scale_text != "±1"]
+        own = f" ({', '.join(unbounded)} on its own scale: φ is unbounded)" if unbounded else ""
+        self.caption.setText(
+            "Rows are units, columns time steps. Top: states h<sub>t</sub> on ±1" + own + ". "
+            "Bottom: each cell's key gate on [0, 1]: RNN φ'(a<sub>t</sub>) (≈ 0 where a unit "
+            "saturates, which shrinks the gradient); LSTM forget gate f<sub>t</sub> (≈ 1 carries "
+            f"C<sub>t</sub>); GRU update gate z<sub>t</sub> (keeps h<sub>t−1</sub> {keep}).")
+        parts = [comparison[k].trace.log10_jac_norm for k in KINDS]
+        parts += [comparison["lstm"].trace.log10_cell_norm, a0.sigma_curves[0]]
+        vals = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in parts])
+        lo, hi = min(-1.0, float(vals.min())), max(1.0, float(vals.max()))
+        pad = 0.06 * (hi - lo)
+        self.plot.setRange(xRange=(0, max(T, 1)), yRange=(lo - pad, hi + pad), padding=0)
+        self._place_legend(parts, (0.0, float(max(T, 1))), (lo - pad, hi + pad))
+        self._show_content(True)
+        self._on_step(self.session.step)
+
+    def _place_legend(self, curves, xr, yr):
+        """Put the legend in the corner of the plot that the curves cross least."""
+        vb = self.plot.vb.boundingRect()
+        lg = self.legend.boundingRect()
+        fw = min(0.6, lg.width() / vb.width()) if vb.width() > 0 and lg.width() > 0 else 0.35
+        fh = min(0.8, lg.height() / vb.height()) if vb.height() > 0 and lg.height() > 0 else 0.45
+        t = np.arange(len(curves[0]), dtype=np.float64)
+        fine = np.linspace(t[0], t[-1], 400) if len(t) > 1 else t     # few steps: judge the segments
+        xs = (fine - xr[0]) / (xr[1] - xr[0])
+        best, corner = None, (0, 0)
+        for cx, cy in ((0, 0), (1, 0), (0, 1), (1, 1)):          # (left/right, top/bottom)
+            hits = 0
+            for c in curves:
+                c = np.interp(fine, t, np.asarray(c, dtype=np.float64))
+                ys = (c - yr[0]) / (yr[1] - yr[0])   # 0 bottom, 1 top
+                inx = xs <= fw if cx == 0 else xs >= 1 - fw
+                iny = ys >= 1 - fh if cy == 0 else ys <= fh
+                hits += int(np.count_nonzero(inx & iny & np.isfinite(ys)))
+            if best is None or hits < best:
+                best, corner = hits, (cx, cy)
+        cx, cy = corner
+        self.legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy),
+                           offset=(-10 if cx else 10, -10 if cy else 10))
+
+    def _set_legend(self, comparison):
+        self.legend.clear()
+        # two columns when the plot is short for the legend (large fonts on a projector)
+        self.legend.setColumnCount(2 if self.plot.vb.height() < 330 * style.scale() else 1)
+        for k in KINDS:
+            self.legend.addItem(self.curves[k], f"{k.upper()}  {STATE_NAME[k]}")
+        self.legend.addItem(self.cell_path, "LSTM cell path ‖∂Cₜ/∂C₀‖")
+        self.legend.addItem(self.sigma1, f"σ₁ᵗ (σ₁ = {comparison['rnn'].sigma1:.4g})")
+
+    def _on_step(self, t: int):
+        comp = self._comparison
+        if comp is None:
+            return
+        a0 = comp["rnn"]
+        t = min(max(0, int(t)), a0.steps)
+        self.cursor.setValue(t)
+        ys = [comp[k].trace.log10_jac_norm[t] for k in KINDS]
+        pts = [(t, y, k) for y, k in zip(ys, KINDS) if np.isfinite(y)]
+        self.markers.setData([p[0] for p in pts], [p[1] for p in pts],
+                             brush=[pg.mkBrush(style.KIND_COLORS[p[2]]) for p in pts])
+        for col in self.columns.values():
+            col.set_step(t)
+        parts = [f"<b>t = {t}</b>"]
+        if a0.tokens and t > 0:
+            parts.append(f"token “{_esc(a0.tokens[t - 1])}”")
+        parts.append(f"σ₁<sup>t</sup>: {power_readout(round(a0.sigma1, 6), t)}")
+        for k, y in zip(KINDS, ys):
+            parts.append(f"{k.upper()} <b style='color:{style.KIND_COLORS[k]}'>{format_pow10(y)}</b>")
+        parts.append("LSTM cell path "
+                     f"<b style='color:{style.CELL_PATH}'>{format_pow10(comp['lstm'].trace.log10_cell_norm[t])}</b>")
+        self.readout.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
+
+    def readout_text(self) -> str:
+        return self.readout.text()
+
+
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
