@@ -96,6 +96,10 @@ def load_weights(path, *, nonlinearity="tanh", convention="pytorch") -> Cell:
             if not isinstance(data, np.lib.npyio.NpzFile):
                 raise WeightsError(f"{path}: not an .npz archive (a single .npy array?)")
             weights = {k: data[k] for k in data.files}
+        for k, v in weights.items():
+            if not isinstance(v, np.ndarray):
+                raise WeightsError(f"{path}: not a readable .npz archive (member '{k}' is not a "
+                                   ".npy array)")
     except WeightsError:
         raise
     except PermissionError:
@@ -107,11 +111,11 @@ def load_weights(path, *, nonlinearity="tanh", convention="pytorch") -> Cell:
             raise WeightsError(f"{path}: contains object arrays, which are never unpickled") from None
         raise WeightsError(f"{path}: cannot read ({exc})") from None
     if not weights:
-        raise WeightsError(f"{path}: the archive holds no arrays")
-    w = _normalise_names(weights)
-    if "weight_hh" not in w:
-        raise WeightsError(f"{path}: missing 'weight_hh' (or 'weight_hh_l0')")
+        raise WeightsError(f"{path}: not a readable .npz archive (it holds no arrays)")
     try:
+        w = _normalise_names(weights)
+        if "weight_hh" not in w:
+            raise WeightsError("missing 'weight_hh' (or 'weight_hh_l0')")
         return cell_from_weights(infer_kind(w["weight_hh"]), w, nonlinearity=nonlinearity,
                                  convention=convention)
     except WeightsError as exc:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -34,6 +35,8 @@ from .controls import ControlPanel
 from .exporting import ExportError, export_item
 from .notes import notes_markdown
 from .transport import TransportBar
+from .views.compare import CompareView
+from .views.explain import ExplainView
 from .views.flow import FlowView
 from .views.gates import GatesView
 from .views.gradient import GradientView
@@ -89,11 +92,19 @@ class MainWindow(QMainWindow):
         central.addWidget(bottom)
         central.setSizes([520, 440])
         self.transport = TransportBar(session)
+        self.compare = CompareView(session)
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("pages")
+        self.pages.addWidget(central)
+        self.pages.addWidget(framed("Compare mode: RNN, LSTM and GRU on the same input and spectrum",
+                                    self.compare, "frame_compare"))
+        self.central_split = central
+        session.compare_mode_changed.connect(self._on_compare_mode)
         holder = QWidget()
         lay = QVBoxLayout(holder)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        lay.addWidget(central, 1)
+        lay.addWidget(self.pages, 1)
         lay.addWidget(self.transport)
         self.setCentralWidget(holder)
         # control dock
@@ -104,7 +115,14 @@ class MainWindow(QMainWindow):
         self.dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable)
         self.dock.setMinimumWidth(320)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.dock)
-        self.resizeDocks([self.dock], [350], Qt.Horizontal)
+        self.explain = ExplainView(session)
+        self.explain_dock = QDockWidget("Explain: the notes' equations at step t", self)
+        self.explain_dock.setObjectName("explain_dock")
+        self.explain_dock.setWidget(self.explain)
+        self.explain_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.explain_dock)
+        self.explain_dock.hide()
+        self.resizeDocks([self.dock, self.explain_dock], [350, 430], Qt.Horizontal)
         # status bar
         self.status_label = QLabel()
         self.status_label.setObjectName("status_values")
@@ -170,6 +188,14 @@ class MainWindow(QMainWindow):
         self.dock_action.setText("&Controls")
         self.dock_action.setShortcut(QKeySequence("Ctrl+D"))
         v.addAction(self.dock_action)
+        self.explain_action = self.explain_dock.toggleViewAction()
+        self.explain_action.setText("&Explain panel (equations with live numbers)")
+        self.explain_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.explain_action.setObjectName("show_explain")
+        v.addAction(self.explain_action)
+        self.compare_action = self._action(v, "Co&mpare mode: RNN · LSTM · GRU", s.set_compare_mode, "Ctrl+M",
+                                           "compare_mode", True)
+        v.addSeparator()
         for key, frame in self.frames.items():
             act = self._action(v, frame.title(), frame.setVisible, None, f"show_{key}", True)
             act.setChecked(True)
@@ -341,6 +367,10 @@ class MainWindow(QMainWindow):
             "how LSTM and GRU gates keep information flowing.<br><br>Exact float64 simulation with "
             "analytic Jacobians; gradient norms in log space (10<sup>±600</sup> is fine)."))
 
+    def _on_compare_mode(self, on):
+        self.pages.setCurrentIndex(1 if on else 0)
+        self.compare_action.setChecked(on)
+
     # -- recent files ----------------------------------------------------------------------------
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent", [])
@@ -396,7 +426,8 @@ class MainWindow(QMainWindow):
                 w.setFont(f)
         for frame in self.frames.values():
             frame.setFont(style.font(1, bold=True))
-        for view in (self.gradient, self.flow, self.gates, self.states, self.spectrum, self.controls):
+        for view in (self.gradient, self.flow, self.gates, self.states, self.spectrum, self.controls,
+                     self.compare, self.explain):
             if hasattr(view, "apply_style"):
                 view.apply_style()
         for gv in self.findChildren(pg.GraphicsView):

@@ -399,3 +399,32 @@ def test_cancel_keeps_the_last_picture(app_window, qtbot):
     assert session.analysis is before
     assert session.config == before.config
     assert window.findChild(QComboBox, "cell_kind").currentData() == "rnn"
+
+
+def test_compare_mode_from_the_menu_steps_all_three_in_lockstep(app_window, qtbot):
+    cfg = Config(length=40, sigma1=1.01)
+    session, window = app_window(cfg)
+    window.findChild(object, "compare_mode").trigger()
+    assert session.compare_mode
+    session.wait_idle()
+    assert window.pages.currentIndex() == 1
+    for kind in ("rnn", "lstm", "gru"):
+        ref = reference(cfg.replace(cell=kind))
+        np.testing.assert_allclose(drawn(window.compare.curves[kind])[1], ref.log10_jac_norm, atol=1e-12)
+    qtbot.keyClick(window, Qt.Key_Home)
+    qtbot.keyClick(window, Qt.Key_Right)
+    assert window.compare.cursor.value() == 1 == session.step
+    window.findChild(object, "compare_mode").trigger()
+    assert not session.compare_mode and window.pages.currentIndex() == 0
+
+
+def test_explain_panel_numbers_equal_the_trace(app_window, qtbot):
+    cfg = Config(cell="lstm", length=30)
+    session, window = app_window(cfg)
+    window.explain_action.trigger()
+    assert window.explain_dock.isVisible()
+    session.set_step(12)
+    ref = reference(cfg)
+    unit = window.explain.unit()
+    vals = window.explain.values()
+    assert vals["f"] == ref.gates["f"][11][unit] and vals["c"] == ref.c[12][unit]

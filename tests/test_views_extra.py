@@ -1,0 +1,232 @@
+"""Compare mode and the Explain panel: the drawn curves, images, readouts and substituted numbers
+are compared with independent runs of the engine (core.simulate) on the same setup."""
+import math
+
+import numpy as np
+import pytest
+
+from core import Config, simulate
+from core.theory import format_pow10
+from gui.session import Session
+from gui.views.compare import CompareView
+from gui.views.explain import ExplainView, fmt
+
+KINDS = ("rnn", "lstm", "gru")
+
+
+@pytest.fixture
+def make(qtbot):
+    made = []
+
+    def build(view_cls, config, size=(1200, 800)):
+        session = Session(config)
+        view = view_cls(session)
+        qtbot.addWidget(view)
+        view.resize(*size)
+        view.show()
+        made.append(session)
+        return session, view
+    yield build
+    for s in made:
+        s.shutdown()
+
+
+def reference(config, kind=None):
+    cfg = config if kind is None else config.replace(cell=kind)
+    return simulate(cfg.build_cell(), cfg.build_inputs()[0])
+
+
+def drawn(item):
+    x, y = item.getData()
+    return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
+
+
+# -- CompareView -----------------------------------------------------------------------------------
+
+def test_compare_draws_all_three_cells_on_the_same_input(make):
+    cfg = Config(length=60, sigma1=1.05, activation="tanh", hidden=8)
+    session, view = make(CompareView, cfg)
+    assert view.hint.isVisibleTo(view) and not view.content.isVisibleTo(view)   # compare mode off
+    session.set_compare_mode(True)
+    assert session.wait_idle()
+    assert view.content.isVisibleTo(view) and not view.hint.isVisibleTo(view)
+    refs = {k: reference(cfg, k) for k in KINDS}
+    for k in KINDS:
+        x, y = drawn(view.curves[k])
+        np.testing.assert_array_equal(x, np.arange(61))
+        np.testing.assert_allclose(y, refs[k].log10_jac_norm, atol=1e-12)
+    # the three curves really differ (the gated cells do not follow σ₁ᵗ)
+    assert abs(refs["rnn"].log10_jac_norm[-1] - refs["gru"].log10_jac_norm[-1]) > 0.5
+    _, cp = drawn(view.cell_path)
+    np.testing.assert_allclose(cp, refs["lstm"].log10_cell_norm, atol=1e-12)
+    _, s1 = drawn(view.sigma1)
+    np.testing.assert_allclose(s1, np.arange(61) * math.log10(1.05), atol=1e-12)
+    # heatmaps: states h_t and the key gate of each cell, units × time
+    cols = view.columns
+    np.testing.assert_allclose(cols["lstm"].gate_image.image, refs["lstm"].gates["f"].T, atol=1e-6)
+    np.testing.assert_allclose(cols["gru"].gate_image.image, refs["gru"].gates["z"].T, atol=1e-6)
+    np.testing.assert_allclose(cols["rnn"].gate_image.image, refs["rnn"].slope.T, atol=1e-6)
+    for k in KINDS:
+        np.testing.assert_allclose(cols[k].state_image.image, refs[k].h.T, atol=1e-6)
+        assert cols[k].state_levels == (-1.0, 1.0)          # tanh-bounded: fixed scale
+        assert cols[k].state_image.levels[0] == -1.0
+    session.set_compare_mode(False)
+    assert view.hint.isVisibleTo(view) and not view.content.isVisibleTo(view)
+
+
+def test_compare_steps_all_three_in_lockstep(make):
+    cfg = Config(length=50, sigma1=0.97, hidden=6)
+    session, view = make(CompareView, cfg)
+    session.set_compare_mode(True)
+    assert session.wait_idle()
+    refs = {k: reference(cfg, k) for k in KINDS}
+    for t in (0, 17, 33, 50):
+        session.set_step(t)
+        assert view.cursor.value() == t
+        for k in KINDS:
+            assert view.columns[k].state_cursor.value() == t
+            assert view.columns[k].gate_cursor.value() == t
+        text = view.readout.text()
+        assert f"t = {t}" in text
+        for k in KINDS:
+            assert f"{k.upper()} <b style" in text
+            assert f">{format_pow10(refs[k].log10_jac_norm[t])}</b>" in text
+        mx, my = view.markers.getData()
+        np.testing.assert_array_equal(mx, [t, t, t])
+        np.testing.assert_allclose(my, [refs[k].log10_jac_norm[t] for k in KINDS], atol=1e-12)
+
+
+def test_compare_unbounded_rnn_states_use_symmetric_scale_without_overflow(make):
+    # identity RNN with σ₁ = 3 over 400 steps: states reach ~10¹⁹⁰, beyond float32
+    cfg = Config(length=400, sigma1=3.0, hidden=4)
+    session, view = make(CompareView, cfg)
+    session.set_compare_mode(True)
+    assert session.wait_idle()
+    ref = reference(cfg, "rnn")
+    big = float(np.max(np.abs(ref.h)))
+    assert big > 1e40
+    lo, hi = view.columns["rnn"].state_levels
+    assert hi == pytest.approx(min(big, 1e30)) and lo == -hi
+    img = view.columns["rnn"].state_image.image
+    assert np.all(np.isfinite(img))
+    _, y = drawn(view.curves["rnn"])
+    np.testing.assert_allclose(y, ref.log10_jac_norm, atol=1e-9)
+
+
+def test_compare_follows_a_setup_change(make):
+    cfg = Config(length=30, hidden=5)
+    session, view = make(CompareView, cfg)
+    session.set_compare_mode(True)
+    assert session.wait_idle()
+    session.update(sigma1=0.9, convention="seed")
+    assert session.wait_idle()
+    new = cfg.replace(sigma1=0.9, convention="seed")
+    for k in KINDS:
+        np.testing.assert_allclose(drawn(view.curves[k])[1], reference(new, k).log10_jac_norm, atol=1e-12)
+
+
+# -- ExplainView -----------------------------------------------------------------------------------
+
+def explain(make, cfg, t):
+    session, view = make(ExplainView, cfg, (420, 700))
+    session.refresh()
+    assert session.wait_idle()
+    session.set_step(t)
+    assert session.step == t
+    return session, view
+
+
+def test_explain_lstm_numbers_are_the_trace_at_t(make):
+    cfg = Config(cell="lstm", length=30, hidden=8, sigma1=0.95)
+    session, view = explain(make, cfg, 12)
+    ref = reference(cfg)
+    t = 12
+    spin = view.findChild(object, "explain_unit")
+    assert spin.maximum() == 7
+    for j in (3, 6):
+        spin.setValue(j)
+        v = view.values()
+        assert v["t"] == t and v["unit"] == j
+        assert v["f"] == ref.gates["f"][t - 1, j]
+        assert v["i"] == ref.gates["i"][t - 1, j]
+        assert v["c_tilde"] == ref.gates["g"][t - 1, j]
+        assert v["o"] == ref.gates["o"][t - 1, j]
+        assert v["c_prev"] == ref.c[t - 1, j] and v["c"] == ref.c[t, j]
+        assert v["h_prev"] == ref.h[t - 1, j] and v["h"] == ref.h[t, j]
+        assert v["c_check"] == pytest.approx(ref.c[t, j], abs=1e-15)       # the notes' identity
+        assert v["log10_jac"] == ref.log10_jac_norm[t]
+        assert v["log10_cell"] == ref.log10_cell_norm[t]
+        html = view.findChild(object, "explain_text").toPlainText()
+        assert f"= {fmt(v['f'])}" in html and "forget gate" in html
+        assert format_pow10(ref.log10_jac_norm[t]) in html
+    assert view.values()["f"] != ref.gates["f"][t - 1, 3]       # the unit really changed
+
+
+@pytest.mark.parametrize("convention", ["seed", "pytorch"])
+def test_explain_gru_blend_in_each_convention(make, convention):
+    cfg = Config(cell="gru", convention=convention, length=25, hidden=6, sigma1=1.02)
+    session, view = explain(make, cfg, 9)
+    ref = reference(cfg)
+    t = 9
+    view.unit_spin.setValue(4)
+    v = view.values()
+    z = ref.gates["z"][t - 1, 4]
+    assert v["r"] == ref.gates["r"][t - 1, 4]
+    assert v["z"] == z
+    assert v["h_tilde"] == ref.gates["n"][t - 1, 4]
+    assert v["h_prev"] == ref.h[t - 1, 4] and v["h"] == ref.h[t, 4]
+    assert v["h_check"] == pytest.approx(ref.h[t, 4], abs=1e-15)
+    assert v["keep"] == pytest.approx(1 - z if convention == "seed" else z)
+    text = view.text.toPlainText()
+    assert "typo for W" in text
+    blend = "(1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙" if convention == "seed" else "(1 − zₜ) ⊙ nₜ + zₜ ⊙ hₜ₋₁"
+    assert blend.replace("ₜ₋₁", "t−1").replace("ₜ", "t") in text
+
+
+def test_explain_rnn_slope_and_gradient(make):
+    cfg = Config(cell="rnn", activation="tanh", length=40, hidden=6, sigma1=1.3)
+    session, view = explain(make, cfg, 20)
+    ref = reference(cfg)
+    t = 20
+    view.unit_spin.setValue(2)
+    v = view.values()
+    assert v["a"] == ref.preact[t - 1, 2]
+    assert v["slope"] == ref.slope[t - 1, 2]
+    assert v["h"] == ref.h[t, 2] and v["h_prev"] == ref.h[t - 1, 2]
+    assert v["log10_jac"] == ref.log10_jac_norm[t]
+    assert v["log10_sigma1t"] == pytest.approx(t * math.log10(1.3), abs=1e-12)
+    text = view.text.toPlainText()
+    assert "φ'(at) = " + fmt(v["slope"]) in text
+    assert "1.3²⁰" in text
+    # the whole "what to notice" line is there (no HTML swallowed by a bare '<')
+    assert ref.log10_jac_norm[t] < t * math.log10(1.3) - 0.3
+    assert "saturation (φ' < 1) has shrunk it." in text
+    session.set_step(0)
+    assert view.values() == {"t": 0, "unit": 2, "h": 0.0}
+    assert "initial state" in view.text.toPlainText()
+
+
+def test_restyle_for_a_projector_keeps_the_data(make):
+    from gui import style
+    cfg = Config(cell="lstm", length=20, hidden=4)
+    session, view = make(CompareView, cfg)
+    session.set_compare_mode(True)
+    assert session.wait_idle()
+    session.set_step(9)
+    explain_view = ExplainView(session)
+    before = explain_view.values()
+    size = view.readout.font().pointSizeF()
+    try:
+        style.set_scale(1.5)
+        view.apply_style()
+        explain_view.apply_style()
+        assert view.readout.font().pointSizeF() == pytest.approx(1.5 * size)
+        assert f"{(style.BASE_POINT_SIZE + 2) * 1.5:.0f}pt" in view.columns["gru"].title.text
+        assert explain_view.text.font().pointSizeF() == pytest.approx((style.BASE_POINT_SIZE + 1) * 1.5)
+    finally:
+        style.set_scale(1.0)
+        explain_view.deleteLater()
+    assert view.cursor.value() == 9
+    ref = reference(cfg, "gru")
+    np.testing.assert_allclose(drawn(view.curves["gru"])[1], ref.log10_jac_norm, atol=1e-12)
+    assert explain_view.values() == before
