@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QDoubleSlider
 
-from core.config import ConfigError
+from core.config import MAX_HIDDEN, MAX_STEPS, ConfigError
 from core.inputs import SENTENCES, france_sentence, tokenize
 from core.presets import list_presets
 
@@ -127,8 +127,10 @@ class ControlPanel(QScrollArea):
             "a typo for W_r.)", lambda v: self._set(convention=v))
         self.hidden_size = QSpinBox()
         self.hidden_size.setObjectName("hidden_size")
-        self.hidden_size.setRange(2, 64)
-        self.hidden_size.setToolTip("Hidden size n: the number of units in h_t (and C_t).")
+        self.hidden_size.setRange(2, MAX_HIDDEN)
+        self.hidden_size.setToolTip("Hidden size n: the number of units in h_t (and C_t), 2 to 256. Large "
+                                    "n with long sequences takes a while: the progress bar shows it and "
+                                    "Cancel keeps the last picture.")
         self.hidden_size.valueChanged.connect(lambda v: self._set(hidden=v))
         self.input_size = QSpinBox()
         self.input_size.setObjectName("input_size")
@@ -249,8 +251,8 @@ class ControlPanel(QScrollArea):
         form.addRow("Signal", self.signal)
         self.seq_length = QSpinBox()
         self.seq_length.setObjectName("seq_length")
-        self.seq_length.setRange(1, 1000)
-        self.seq_length.setToolTip("Sequence length T (synthetic signal, up to 1000). With a sentence, "
+        self.seq_length.setRange(1, MAX_STEPS)
+        self.seq_length.setToolTip("Sequence length T of the synthetic signal (1 to 5000). With a sentence, "
                                    "T is its number of tokens.")
         self.seq_length.valueChanged.connect(lambda v: self._set(length=v))
         form.addRow("Length T", self.seq_length)

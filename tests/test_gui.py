@@ -151,7 +151,8 @@ def test_cell_kind_switch_draws_that_cells_trace(app_window, qtbot, kind):
     assert (len(yc) > 0) == (kind == "lstm")
     for row in window.gates.current_rows():
         values = ref.gates[row.key] if kind != "rnn" else getattr(ref, row.key)
-        np.testing.assert_allclose(row.image.image, values.T.astype(np.float32), atol=1e-6)
+        expected = np.clip(values.T, *row.levels)          # drawn on the row's fixed colour scale
+        np.testing.assert_allclose(row.image.image, expected, atol=1e-6)
 
 
 def test_hidden_size_and_length_controls(app_window, qtbot):
@@ -428,3 +429,20 @@ def test_explain_panel_numbers_equal_the_trace(app_window, qtbot):
     unit = window.explain.unit()
     vals = window.explain.values()
     assert vals["f"] == ref.gates["f"][11][unit] and vals["c"] == ref.c[12][unit]
+
+
+def test_extreme_settings_draw_only_finite_values(app_window, qtbot):
+    """σ₁ = 3 for an identity RNN: states reach 10^±hundreds; the gradient curve is exact in log
+    space and nothing non-finite reaches an image or a readout."""
+    session, window = app_window(Config(length=20))
+    session.update(sigma1=3.0, length=600, input_scale=1e6)
+    session.wait_idle()
+    _, y = drawn(window.gradient.measured)
+    assert y[-1] == pytest.approx(600 * np.log10(3.0), abs=1e-9)
+    for row in window.gates.current_rows():
+        assert np.all(np.isfinite(row.image.image))
+    assert np.all(np.isfinite(window.states.h_row.image.image))
+    assert "nan" not in window.gradient.readout_text().lower()
+    assert "inf" not in window.status_label.text().lower()
+    window.flow.repaint()
+    assert all(np.isfinite(v) for v in window.flow.values.values())

@@ -80,3 +80,11 @@ def finite_or_nan(a) -> np.ndarray:
     a = np.array(a, dtype=np.float64)
     a[~np.isfinite(a)] = np.nan
     return a
+
+
+def clipped32(a, lo: float, hi: float) -> np.ndarray:
+    """float32 copy for an image on fixed levels [lo, hi]: NaN → the middle, ±inf and anything beyond
+    the levels → the nearest level (clipped in float64 first, so nothing overflows the cast)."""
+    a = np.array(a, dtype=np.float64)
+    a = np.nan_to_num(a, nan=0.5 * (lo + hi), posinf=hi, neginf=lo)
+    return np.clip(a, lo, hi).astype(np.float32)

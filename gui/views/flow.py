@@ -26,8 +26,13 @@ X_COLOR = QColor("#555555")
 
 
 def rms(v) -> float:
+    """Root mean square, finite even for overflowing states (RMS of max|v| · (v/max|v|))."""
     v = np.asarray(v, dtype=np.float64)
-    return float(np.sqrt(np.mean(v * v))) if v.size else 0.0
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return 0.0
+    big = float(np.max(np.abs(v)))
+    return big * float(np.sqrt(np.mean((v / big) ** 2))) if big > 0 else 0.0
 
 
 @dataclass
@@ -61,7 +66,7 @@ class FlowView(QWidget):
         tr = a.trace
         # normalisers: the largest RMS over the sequence of each carried vector
         def peak(arr):
-            return max(1e-12, float(np.max(np.sqrt(np.mean(np.asarray(arr) ** 2, axis=1)))))
+            return max(1e-12, max((rms(row) for row in np.asarray(arr)), default=1.0))
         self._scales = {"h": peak(tr.h), "x": peak(tr.inputs) if tr.steps else 1.0}
         if tr.c is not None:
             self._scales["c"] = peak(tr.c)

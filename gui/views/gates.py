@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from .. import style
-from .axes import TimeAxis
+from .axes import TimeAxis, clipped32
 
 # kind → rows: (trace key, label, levels)
 ROWS = {
@@ -53,8 +53,8 @@ class _GateRow:
     def set_data(self, values, tokens, T):
         """values: (T, n) rows made steps 1..T."""
         n = values.shape[1] if values.ndim == 2 else 1
-        self.data = np.asarray(values, dtype=np.float32)
-        img = np.nan_to_num(self.data.T, nan=0.0, posinf=self.levels[1], neginf=self.levels[0])
+        self.data = clipped32(values, *self.levels)      # what is drawn, on the fixed levels
+        img = self.data.T
         self.image.setImage(img, levels=self.levels, autoLevels=False)
         self.image.setRect(QRectF(0.5, -0.5, max(T, 1), n))
         self.heat.setRange(xRange=(0, max(T, 1) + 0.5), yRange=(-0.5, n - 0.5), padding=0)

@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from .. import style
-from .axes import TimeAxis
+from .axes import TimeAxis, clipped32
 
 
 class _StateRow:
@@ -33,8 +33,10 @@ class _StateRow:
         # tanh-bounded states keep the fixed [−1, 1] scale; unbounded ones use a symmetric range
         m = 1.0 if fixed_unit_range else max(big, 1e-12)
         self.levels = (-m, m)
-        img = np.nan_to_num(states.T.astype(np.float32), nan=0.0, posinf=m, neginf=-m)
-        self.image.setImage(img, levels=self.levels, autoLevels=False)
+        # the image holds h/m in [−1, 1] (float32-safe even when h reaches 10³⁰⁰); the colour bar
+        # shows the true scale
+        img = clipped32(np.asarray(states, dtype=np.float64).T / m, -1.0, 1.0)
+        self.image.setImage(img, levels=(-1.0, 1.0), autoLevels=False)
         self.image.setRect(QRectF(-0.5, -0.5, T1, n))
         self.bar.setLevels(self.levels)
         self.plot.setRange(xRange=(-0.5, T1 - 0.5), yRange=(-0.5, n - 0.5), padding=0)
