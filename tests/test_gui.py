@@ -446,3 +446,32 @@ def test_extreme_settings_draw_only_finite_values(app_window, qtbot):
     assert "inf" not in window.status_label.text().lower()
     window.flow.repaint()
     assert all(np.isfinite(v) for v in window.flow.values.values())
+
+
+def test_drop_a_session_file_onto_the_window(app_window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from core.session_file import write_session
+    session, window = app_window(Config(length=20))
+    path = tmp_path / "dropped.json"
+    write_session(path, Config(cell="gru", length=33))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(100, 100), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    session.wait_idle()
+    assert session.config.cell == "gru" and session.steps == 33
+
+
+def test_first_run_hint_points_at_sigma1_and_play_and_closes(app_window, qtbot):
+    from gui.hint import FirstRunHint
+    session, window = app_window(Config(length=20))
+    closed = []
+    hint = FirstRunHint(window, lambda: closed.append(True))
+    hint.place()
+    hint.show()
+    text = hint.findChild(object).parent().findChildren(type(window.status_label))[0].text()
+    assert "σ₁" in text and "play" in text
+    qtbot.mouseClick(hint.findChild(object, "first_run_ok"), Qt.LeftButton)
+    assert closed == [True] and not hint.isVisible()

@@ -3,6 +3,7 @@ nothing changed, nothing lost."""
 import gc
 import json
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -191,13 +192,13 @@ def test_app_state_unchanged_by_every_bad_file(qtbot, tmp_path, monkeypatch):
         write(path)
         n = len(seen)
         window.open_weights(str(path))
-        assert len(seen) == n + 1, name
+        assert len(seen) == n + 1 and re.search(msg, seen[-1]), name
     for name, data, msg in SESSION_CORPUS:
         path = tmp_path / f"{name}.json"
         path.write_bytes(data)
         n = len(seen)
         window.open_session(str(path))
-        assert len(seen) == n + 1, name
+        assert len(seen) == n + 1 and re.search(msg, seen[-1]), name
     session.wait_idle()
     assert session.config == before_config
     assert session.analysis is before_analysis and session.step == before_step
