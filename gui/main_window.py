@@ -19,14 +19,14 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QStackedWidget,
+    QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from core.presets import list_presets
-from core.session_file import SessionFileError, read_session, write_session
+from core.session_file import SessionFileError, read_session_doc, write_session
 from core.theory import format_pow10
 from core.weights import WeightsError, load_weights
 
@@ -34,6 +34,7 @@ from . import dialogs, style
 from .controls import ControlPanel
 from .exporting import ExportError, export_item
 from .notes import notes_markdown
+from .train_session import TrainSession
 from .transport import TransportBar
 from .views.compare import CompareView
 from .views.explain import ExplainView
@@ -42,6 +43,8 @@ from .views.gates import GatesView
 from .views.gradient import GradientView
 from .views.spectrum import SpectrumView
 from .views.states import StatesView
+from .views.sweep import SweepView
+from .views.train import TrainView
 
 DEFAULT_SIZE = (1600, 1000)
 SCALES = (1.0, 1.5, 2.0)
@@ -93,11 +96,25 @@ class MainWindow(QMainWindow):
         central.setSizes([520, 440])
         self.transport = TransportBar(session)
         self.compare = CompareView(session)
-        self.pages = QStackedWidget()
+        self.lab = TrainSession(parent=self)
+        self.train_view = TrainView(self.lab)
+        self.sweep_view = SweepView(self.lab)
+        lab_split = QSplitter(Qt.Vertical)
+        lab_split.addWidget(framed("Training lab: watch a plain RNN fail and an LSTM / GRU learn "
+                                   "“I grew up in France… I speak fluent [French]”", self.train_view,
+                                   "frame_train"))
+        lab_split.addWidget(framed("Sweep", self.sweep_view, "frame_sweep"))
+        lab_split.setSizes([560, 400])
+        self.pages = QTabWidget()
         self.pages.setObjectName("pages")
-        self.pages.addWidget(central)
-        self.pages.addWidget(framed("Compare mode: RNN, LSTM and GRU on the same input and spectrum",
-                                    self.compare, "frame_compare"))
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(central, "Explore")
+        self.pages.addTab(framed("RNN, LSTM and GRU on the same input and spectrum", self.compare,
+                                 "frame_compare"), "Compare RNN · LSTM · GRU")
+        self.pages.addTab(lab_split, "Training lab")
+        self.pages.setTabToolTip(1, "The notes' argument in one picture: the RNN follows σ₁ᵗ, the gated cells don't")
+        self.pages.setTabToolTip(2, "Train the three cells on France → French and see which one learns it")
+        self.pages.currentChanged.connect(self._on_page)
         self.central_split = central
         session.compare_mode_changed.connect(self._on_compare_mode)
         holder = QWidget()
@@ -195,6 +212,7 @@ class MainWindow(QMainWindow):
         v.addAction(self.explain_action)
         self.compare_action = self._action(v, "Co&mpare mode: RNN · LSTM · GRU", s.set_compare_mode, "Ctrl+M",
                                            "compare_mode", True)
+        self._action(v, "&Training lab", lambda: self.pages.setCurrentIndex(2), "Ctrl+T", "training_lab")
         v.addSeparator()
         for key, frame in self.frames.items():
             act = self._action(v, frame.title(), frame.setVisible, None, f"show_{key}", True)
@@ -262,11 +280,15 @@ class MainWindow(QMainWindow):
             if not path:
                 return
         try:
-            config = read_session(path)
-        except SessionFileError as exc:
+            doc = read_session_doc(path)
+            cell = None
+            if doc.weights:          # validate the weights too before anything changes
+                cell = load_weights(doc.weights, nonlinearity=doc.config.activation,
+                                    convention=doc.config.convention)
+        except (SessionFileError, WeightsError) as exc:
             dialogs.warn(self, str(exc))
             return
-        self.session.set_config(config)
+        self.session.set_config(doc.config, cell=cell, weights_path=doc.weights)
         self.add_recent(path)
 
     def save_session(self, path=None):
@@ -276,7 +298,8 @@ class MainWindow(QMainWindow):
             if not path:
                 return
         try:
-            write_session(path, self.session.config.replace(step=self.session.step))
+            write_session(path, self.session.config.replace(step=self.session.step),
+                          weights=self.session.weights_path)
         except OSError as exc:
             dialogs.warn(self, f"Cannot save {path}: {exc.strerror or exc}")
             return
@@ -293,7 +316,7 @@ class MainWindow(QMainWindow):
         except WeightsError as exc:
             dialogs.warn(self, str(exc))
             return
-        self.session.set_weights(cell, os.path.basename(path))
+        self.session.set_weights(cell, os.path.basename(path), os.path.abspath(path))
         self.add_recent(path)
 
     def export_png(self, path=None):
@@ -367,8 +390,23 @@ class MainWindow(QMainWindow):
             "how LSTM and GRU gates keep information flowing.<br><br>Exact float64 simulation with "
             "analytic Jacobians; gradient norms in log space (10<sup>±600</sup> is fine)."))
 
+    def _on_page(self, index):
+        """The control dock and the transport belong to Explore and Compare, not the lab."""
+        self.session.set_compare_mode(index == 1)
+        lab = index == 2
+        self.transport.setVisible(not lab)
+        if lab:
+            self._dock_was_visible = self.dock.isVisible()
+            self.dock.hide()
+        elif getattr(self, "_dock_was_visible", None) is not None:
+            self.dock.setVisible(self._dock_was_visible)
+            self._dock_was_visible = None
+
     def _on_compare_mode(self, on):
-        self.pages.setCurrentIndex(1 if on else 0)
+        if on:
+            self.pages.setCurrentIndex(1)
+        elif self.pages.currentIndex() == 1:
+            self.pages.setCurrentIndex(0)
         self.compare_action.setChecked(on)
 
     # -- recent files ----------------------------------------------------------------------------
@@ -427,7 +465,7 @@ class MainWindow(QMainWindow):
         for frame in self.frames.values():
             frame.setFont(style.font(1, bold=True))
         for view in (self.gradient, self.flow, self.gates, self.states, self.spectrum, self.controls,
-                     self.compare, self.explain):
+                     self.compare, self.explain, self.train_view, self.sweep_view):
             if hasattr(view, "apply_style"):
                 view.apply_style()
         for gv in self.findChildren(pg.GraphicsView):
@@ -475,7 +513,12 @@ class MainWindow(QMainWindow):
             ok = False
         return ok
 
+    def shutdown(self):
+        self.session.shutdown()
+        self.lab.shutdown()
+
     def closeEvent(self, event):
+        self.lab.shutdown()
         self.session.shutdown()
         self.save_settings()
         super().closeEvent(event)

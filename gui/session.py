@@ -7,6 +7,7 @@ setup is computed next, and results of superseded setups are dropped.
 """
 from __future__ import annotations
 
+import os
 import threading
 import traceback
 
@@ -91,6 +92,7 @@ class Session(QObject):
         self._config = config or Config()
         self._cell: Cell | None = None            # loaded weights replace the built cell
         self._weights_name: str | None = None
+        self._weights_path: str | None = None
         self._analysis: Analysis | None = None
         self._comparison: dict | None = None
         self._compare = False
@@ -163,6 +165,10 @@ class Session(QObject):
     def weights_name(self) -> str | None:
         return self._weights_name
 
+    @property
+    def weights_path(self) -> str | None:
+        return self._weights_path
+
     # -- changing the setup ----------------------------------------------------------------------
     def update(self, **changes) -> bool:
         """Change setup properties (validated first: ConfigError leaves everything as it was).
@@ -175,20 +181,25 @@ class Session(QObject):
         self._request()
         return True
 
-    def set_config(self, config: Config, *, keep_weights: bool = False) -> bool:
-        """Replace the whole setup (a preset or a session file). Its `step` (−1 = the last) is
-        where the view goes once computed."""
-        if not keep_weights:
-            self._cell, self._weights_name = None, None
+    def set_config(self, config: Config, *, keep_weights: bool = False, cell: Cell | None = None,
+                   weights_path: str | None = None) -> bool:
+        """Replace the whole setup (a preset or a session file, with the session's loaded cell if it
+        had one). Its `step` (−1 = the last) is where the view goes once computed."""
+        if cell is not None:
+            self._cell, self._weights_path = cell, weights_path
+            self._weights_name = os.path.basename(weights_path) if weights_path else "weights"
+        elif not keep_weights:
+            self._cell, self._weights_name, self._weights_path = None, None, None
         self._target_step = config.step
         self._config = config.replace(step=-1)
         self.config_changed.emit(self._config)
         self._request()
         return True
 
-    def set_weights(self, cell: Cell | None, name: str | None = None):
+    def set_weights(self, cell: Cell | None, name: str | None = None, path: str | None = None):
         """Use a loaded cell (or None for the cell built from the setup)."""
         self._cell, self._weights_name = cell, name
+        self._weights_path = path if cell is not None else None
         self._target_step = None
         changes = {}
         if cell is not None:

@@ -1,5 +1,6 @@
 """The app, driven like a user: widgets by objectName, clicks, keys and slider values; the drawn
 data read back from the plot items and compared with an independent run of the engine."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -475,3 +476,27 @@ def test_first_run_hint_points_at_sigma1_and_play_and_closes(app_window, qtbot):
     assert "σ₁" in text and "play" in text
     qtbot.mouseClick(hint.findChild(object, "first_run_ok"), Qt.LeftButton)
     assert closed == [True] and not hint.isVisible()
+
+
+def test_session_with_weights_reopens_the_same_cell(app_window, qtbot, tmp_path, messages):
+    rng = np.random.default_rng(4)
+    n = 5
+    np.savez(tmp_path / "lstm.npz", weight_ih=rng.standard_normal((4 * n, 3)),
+             weight_hh=rng.standard_normal((4 * n, n)) / 2)
+    session, window = app_window(Config(length=25))
+    window.open_weights(str(tmp_path / "lstm.npz"))
+    session.wait_idle()
+    session.set_step(9)
+    window.save_session(str(tmp_path / "s.json"))
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["weights"] == "lstm.npz"
+    session2, window2 = app_window()
+    window2.open_session(str(tmp_path / "s.json"))
+    session2.wait_idle()
+    assert session2.weights_name == "lstm.npz" and session2.step == 9
+    np.testing.assert_array_equal(drawn(window2.gradient.measured)[1], drawn(window.gradient.measured)[1])
+    # the weights gone: a clear message, nothing changes
+    (tmp_path / "lstm.npz").unlink()
+    before = session2.config
+    window2.open_session(str(tmp_path / "s.json"))
+    assert "cannot open" in messages[-1] and session2.config == before

@@ -1,0 +1,159 @@
+"""The sweep: test accuracy against the gap G for RNN, LSTM and GRU (several seeds each), and the
+gradient that reaches the first token, ‖∂ℓ/∂h₁‖, against G at initialisation and after training.
+Runs in the background with a progress bar; cancellable; results kept and exportable."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QWidget,
+)
+
+from core.train import TrainError
+
+from .. import dialogs, style
+from .axes import PowerOfTenAxis
+
+CELLS = ("rnn", "lstm", "gru")
+
+
+def parse_ints(text: str, what: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise TrainError(f"{what}: write whole numbers separated by commas, e.g. 5,10,20") from None
+    if not values:
+        raise TrainError(f"{what}: give at least one value")
+    if any(v < 0 for v in values):
+        raise TrainError(f"{what}: values must be ≥ 0")
+    return values
+
+
+class SweepView(QWidget):
+    def __init__(self, lab, parent=None):
+        super().__init__(parent)
+        self.setObjectName("sweep_view")
+        self.lab = lab
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        box = QGroupBox("Sweep: accuracy against the gap")
+        box.setMaximumWidth(330)
+        form = QFormLayout(box)
+        self.gaps = QLineEdit("5,10,20,40,80,160")
+        self.gaps.setObjectName("sweep_gaps")
+        self.gaps.setToolTip("Gaps G to train at, comma-separated.")
+        self.seeds = QLineEdit("0,1,2")
+        self.seeds.setObjectName("sweep_seeds")
+        self.seeds.setToolTip("Seeds: each (cell, gap) is trained once per seed and averaged, so the "
+                              "trend is not one lucky run.")
+        form.addRow("Gaps", self.gaps)
+        form.addRow("Seeds", self.seeds)
+        note = QLabel("Uses the run settings on the left (task, hidden size, optimiser, learning rate, "
+                      "clipping, iterations) for RNN, LSTM and GRU.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        row = QHBoxLayout()
+        self.run_button = QPushButton("Run sweep")
+        self.run_button.setObjectName("sweep_run")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("sweep_cancel")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setObjectName("sweep_export")
+        for b in (self.run_button, self.cancel_button, self.export_button):
+            row.addWidget(b)
+        form.addRow(row)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("sweep_progress")
+        form.addRow(self.progress)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        form.addRow(self.status)
+        lay.addWidget(box)
+        self.graphs = pg.GraphicsLayoutWidget()
+        lay.addWidget(self.graphs, 1)
+        self.acc_plot = self.graphs.addPlot(row=0, col=0)
+        self.grad_plot = self.graphs.addPlot(row=0, col=1, axisItems={"left": PowerOfTenAxis("left")})
+        style.style_plot(self.acc_plot, left="test accuracy", bottom="gap G")
+        style.style_plot(self.grad_plot, left="‖∂ℓ/∂h<sub>1</sub>‖", bottom="gap G")
+        self.acc_plot.setTitle("mean over seeds (× each seed)")
+        self.grad_plot.setTitle("start dashed, trained solid")
+        self.acc_plot.setYRange(0, 1.02, padding=0)
+        self.chance = pg.InfiniteLine(angle=0, movable=False, pen=style.pen("#888888", 1.5, Qt.DashLine))
+        self.acc_plot.addItem(self.chance)
+        leg = self.acc_plot.addLegend(offset=(-10, -10))
+        self.acc_curves, self.acc_dots, self.grad_init, self.grad_final = {}, {}, {}, {}
+        for kind in CELLS:
+            color = style.KIND_COLORS[kind]
+            self.acc_curves[kind] = self.acc_plot.plot(pen=style.pen(color, 2.5), symbol="o", symbolSize=8,
+                                                       symbolBrush=color)
+            self.acc_dots[kind] = self.acc_plot.plot(pen=None, symbol="x", symbolSize=7, symbolPen=color)
+            self.grad_init[kind] = self.grad_plot.plot(pen=style.pen(color, 1.5, Qt.DashLine))
+            self.grad_final[kind] = self.grad_plot.plot(pen=style.pen(color, 2.5), symbol="o", symbolSize=7,
+                                                        symbolBrush=color)
+            leg.addItem(self.acc_curves[kind], kind.upper())
+        self.run_button.clicked.connect(self._run)
+        self.cancel_button.clicked.connect(lab.cancel_sweep)
+        self.export_button.clicked.connect(lambda: self.export())
+        lab.sweep_state_changed.connect(self._on_state)
+        lab.sweep_progress.connect(self._on_progress)
+        lab.sweep_row.connect(lambda _: self.redraw())
+        self._on_state(lab.sweep_state)
+
+    def _run(self):
+        try:
+            gaps = parse_ints(self.gaps.text(), "Gaps")
+            seeds = parse_ints(self.seeds.text(), "Seeds")
+            self.lab.start_sweep(gaps, seeds)
+        except TrainError as exc:
+            dialogs.warn(self, str(exc))
+
+    def _on_state(self, state):
+        running = state == "running"
+        self.run_button.setEnabled(not running and self.lab.state not in ("running", "paused"))
+        self.cancel_button.setEnabled(running)
+        self.export_button.setEnabled(bool(self.lab.sweep_rows) and not running)
+        self.status.setText({"idle": "", "running": "running…", "finished": "finished",
+                             "cancelled": "cancelled: the runs finished so far are kept"}[state])
+        self.redraw()
+
+    def _on_progress(self, done, total):
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done} / {total} runs")
+
+    def redraw(self):
+        summary = self.lab.sweep_summary()
+        rows = self.lab.sweep_rows
+        for kind in CELLS:
+            s = [r for r in summary if r["cell"] == kind]
+            g = np.array([r["gap"] for r in s], float)
+            self.acc_curves[kind].setData(g, np.array([r["acc_mean"] for r in s]))
+            dots = [r for r in rows if r["cell"] == kind]
+            self.acc_dots[kind].setData(np.array([r["gap"] for r in dots], float),
+                                        np.array([r["test_accuracy"] for r in dots]))
+            for item, key in ((self.grad_init[kind], "log10_h1_init"), (self.grad_final[kind], "log10_h1_final")):
+                y = np.array([r[key] for r in s], float)
+                y[~np.isfinite(y)] = np.nan
+                item.setData(g, y, connect="finite")
+        if summary:
+            self.chance.setValue(summary[0]["chance"])
+        self.export_button.setEnabled(bool(rows) and self.lab.sweep_state != "running")
+
+    def export(self, path=None):
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Export sweep", "sweep.csv", "CSV (*.csv);;JSON (*.json)")
+            if not path:
+                return
+        try:
+            self.lab.export_sweep(path)
+        except (OSError, ValueError) as exc:
+            dialogs.warn(self, f"Cannot export the sweep: {exc}")
