@@ -88,3 +88,18 @@ def clipped32(a, lo: float, hi: float) -> np.ndarray:
     a = np.array(a, dtype=np.float64)
     a = np.nan_to_num(a, nan=0.5 * (lo + hi), posinf=hi, neginf=lo)
     return np.clip(a, lo, hi).astype(np.float32)
+
+
+def add_growth_decay_shading(plot: pg.PlotItem):
+    """Shade growth (log10 > 0) and decay (log10 < 0) behind a log-norm plot, with the 10⁰ line.
+    Returns (growth, decay, unit line); brushes are set by the view's apply_style."""
+    growth = pg.LinearRegionItem((0, 1e7), orientation="horizontal", movable=False)
+    decay = pg.LinearRegionItem((-1e7, 0), orientation="horizontal", movable=False)
+    for region in (growth, decay):
+        region.setZValue(-100)
+        for line in region.lines:
+            line.setPen(pg.mkPen(None))
+        plot.addItem(region, ignoreBounds=True)
+    unit = pg.InfiniteLine(pos=0, angle=0, movable=False, pen=pg.mkPen("#888888", width=1))
+    plot.addItem(unit, ignoreBounds=True)
+    return growth, decay, unit

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from core.theory import format_pow10, power_readout
 
 from .. import style
-from .axes import PowerOfTenAxis, TimeAxis, finite_or_nan
+from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, finite_or_nan
 
 KINDS = ("rnn", "lstm", "gru")
 #: σ₁ᵗ is drawn dark and dashed here: style.SIGMA1 is the RNN's own red, and the RNN's curve
@@ -174,15 +174,7 @@ class CompareView(QWidget):
 
     def _build_items(self):
         p = self.plot
-        self.growth = pg.LinearRegionItem((0, 1e7), orientation="horizontal", movable=False)
-        self.decay = pg.LinearRegionItem((-1e7, 0), orientation="horizontal", movable=False)
-        for region in (self.growth, self.decay):
-            region.setZValue(-100)
-            for line in region.lines:
-                line.setPen(pg.mkPen(None))
-            p.addItem(region, ignoreBounds=True)
-        self.unit = pg.InfiniteLine(pos=0, angle=0, movable=False, pen=pg.mkPen("#888888", width=1))
-        p.addItem(self.unit, ignoreBounds=True)
+        self.growth, self.decay, self.unit = add_growth_decay_shading(p)
         self.legend = p.addLegend(offset=(10, 10))
         self.curves = {k: p.plot() for k in KINDS}
         self.cell_path = p.plot()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from core.theory import format_pow10, power_readout
 
 from .. import style
-from .axes import PowerOfTenAxis, TimeAxis, finite_or_nan
+from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, finite_or_nan
 
 STATE_NAME = {"rnn": "‖∂hₜ/∂h₀‖", "gru": "‖∂hₜ/∂h₀‖", "lstm": "‖∂[h;C]ₜ/∂[h;C]₀‖"}
 
@@ -39,15 +39,7 @@ class GradientView(QWidget):
 
     def _build_items(self):
         p = self.plot
-        self.growth = pg.LinearRegionItem((0, 1e7), orientation="horizontal", movable=False)
-        self.decay = pg.LinearRegionItem((-1e7, 0), orientation="horizontal", movable=False)
-        for region in (self.growth, self.decay):
-            region.setZValue(-100)
-            for line in region.lines:
-                line.setPen(pg.mkPen(None))
-            p.addItem(region, ignoreBounds=True)
-        self.unit = pg.InfiniteLine(pos=0, angle=0, movable=False, pen=pg.mkPen("#888888", width=1))
-        p.addItem(self.unit, ignoreBounds=True)
+        self.growth, self.decay, self.unit = add_growth_decay_shading(p)
         self.legend = p.addLegend(offset=(10, 10))
         self.sigma_i = p.plot(name="every σᵢᵗ (faint)", connect="finite")
         self.sigma1 = p.plot(name="σ₁ᵗ")
