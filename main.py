@@ -64,6 +64,8 @@ def build_parser() -> Parser:
     p.add_argument("--screenshot", metavar="FILE.png",
                    help="render the whole window off screen at 1600×1000 to FILE.png and exit")
     p.add_argument("--step", type=int, metavar="T", help="show step T")
+    p.add_argument("--view", choices=("explore", "compare", "lab"), default="explore",
+                   help="open on the Explore tab (default), Compare RNN · LSTM · GRU, or the Training lab")
     return p
 
 

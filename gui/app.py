@@ -54,6 +54,7 @@ def run_app(args) -> int:
     if not args.screenshot and not (args.preset or args.cell or args.step is not None):
         config = last_session(settings) or config      # the last session, if it is valid
     session, window = create_window(config)
+    window.pages.setCurrentIndex({"explore": 0, "compare": 1, "lab": 2}[getattr(args, "view", "explore")])
     if args.screenshot:
         window.resize(*DEFAULT_SIZE)
         window.show()

@@ -73,6 +73,7 @@ class ControlPanel(QScrollArea):
         self._text_timer.setInterval(350)
         self._text_timer.timeout.connect(self._apply_text)
         session.config_changed.connect(self.sync)
+        session.compare_mode_changed.connect(lambda _: self.sync(session.config))
         session.analysis_changed.connect(lambda a: self._sync_length(a))
         self.sync(session.config)
 
@@ -331,10 +332,11 @@ class ControlPanel(QScrollArea):
                                      "Custom setup.")
         if not self.sentence.hasFocus() and self.sentence.text() != c.text:
             self.sentence.setText(c.text)
-        self.activation.setEnabled(c.cell == "rnn")
-        self.convention.setEnabled(c.cell == "gru")
-        self.forget_bias.setEnabled(c.cell == "lstm")
-        self.update_bias.setEnabled(c.cell == "gru")
+        compare = self.session.compare_mode      # compare mode runs all three kinds
+        self.activation.setEnabled(c.cell == "rnn" or compare)
+        self.forget_bias.setEnabled(c.cell == "lstm" or compare)
+        self.update_bias.setEnabled(c.cell == "gru" or compare)
+        self.convention.setEnabled(c.cell == "gru" or compare)
         text = c.source == "text"
         self.example.setEnabled(text)
         self.sentence.setEnabled(text)

@@ -500,3 +500,16 @@ def test_session_with_weights_reopens_the_same_cell(app_window, qtbot, tmp_path,
     before = session2.config
     window2.open_session(str(tmp_path / "s.json"))
     assert "cannot open" in messages[-1] and session2.config == before
+
+
+def test_gate_biases_are_editable_in_compare_mode(app_window, qtbot):
+    session, window = app_window(Config(cell="rnn", length=30))
+    fb = window.findChild(object, "forget_bias")
+    assert not fb.isEnabled()
+    session.set_compare_mode(True)
+    session.wait_idle()
+    assert fb.isEnabled()
+    fb.setValue(4.0)
+    session.wait_idle()
+    ref = reference(Config(cell="lstm", length=30, forget_bias=4.0))
+    np.testing.assert_allclose(drawn(window.compare.curves["lstm"])[1], ref.log10_jac_norm, atol=1e-12)
