@@ -1,0 +1,41 @@
+"""`python -m benchmarks`: run every benchmark, print a table, optionally write JSON (see README)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--json", metavar="FILE", help="write a flat {metric: number} JSON object")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke-test mode: same metrics, far fewer repetitions (numbers not meaningful)")
+    p.add_argument("--runs", type=int, default=None, help="core runs per metric (default 7, quick 1)")
+    p.add_argument("--changes", type=int, default=None, help="σ₁ changes per GUI setup (default 100)")
+    p.add_argument("--play-steps", type=int, default=None, help="timed play steps (default 300)")
+    p.add_argument("--rss-steps", type=int, default=None, help="play steps for the RSS metric (10000)")
+    p.add_argument("--blas-threads", default="1",
+                   help="BLAS threads (default 1, as recommended for the app; 'auto' leaves the "
+                        "environment alone). Must be set before NumPy loads, hence here.")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.blas_threads != "auto":
+        for var in BLAS_VARS:
+            os.environ.setdefault(var, str(int(args.blas_threads)))
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("QT_SCALE_FACTOR", "1")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from .run import run
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

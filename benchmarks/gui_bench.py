@@ -1,0 +1,176 @@
+"""App benchmarks, driving the real window off screen (QT_QPA_PLATFORM=offscreen).
+
+"Drawn" is defined as: the Session emitted `analysis_changed` (or `step_changed`) for the new
+value, every view's handler ran (ours is connected last, and Qt calls slots in connection order),
+posted events were processed and `window.repaint()` returned — a synchronous paint of the whole
+window, every view included. For the σ₁ slider the emitted Analysis must carry the new σ₁, so the
+time includes the computation, wherever it runs (worker thread or not), and any coalescing delay.
+
+The event-loop stall is the longest gap between ticks of a 1 ms PreciseTimer heartbeat running
+in the GUI event loop while the σ₁ changes are made (raw gap, timer interval included).
+"""
+from __future__ import annotations
+
+import gc
+import os
+import time
+
+from core import Config
+
+DEFAULT_SIZE = (1600, 1000)
+LARGE = Config(cell="lstm", hidden=64, length=1000)
+TIMEOUT_MS = 120_000
+
+
+def _app():
+    from PySide6.QtWidgets import QApplication
+    return QApplication.instance() or QApplication(["gatescope-benchmarks"])
+
+
+def rss_mb() -> float:
+    """Current resident set size (MiB) from /proc; falls back to the peak from getrusage."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Heartbeat:
+    """A 1 ms timer in the GUI event loop; max_gap_ms is the longest time between two ticks."""
+
+    def __init__(self):
+        from PySide6.QtCore import Qt, QTimer
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.PreciseTimer)
+        self.timer.setInterval(1)
+        self.timer.timeout.connect(self._tick)
+        self.last = None
+        self.max_gap_ms = 0.0
+
+    def _tick(self):
+        now = time.perf_counter()
+        if self.last is not None:
+            self.max_gap_ms = max(self.max_gap_ms, (now - self.last) * 1e3)
+        self.last = now
+
+    def start(self):
+        self.last = None
+        self.timer.start()
+
+    def stop(self):
+        self.timer.stop()
+
+
+class AppUnderTest:
+    def __init__(self, config: Config):
+        from gui.app import create_window
+        self.app = _app()
+        self.session, self.window = create_window(config)
+        self.window.resize(*DEFAULT_SIZE)
+        self.window.show()
+        if not self.session.wait_idle(TIMEOUT_MS):
+            raise RuntimeError("the first computation did not finish")
+        self.flush()
+
+    def flush(self):
+        self.app.sendPostedEvents()
+        self.app.processEvents()
+        self.window.repaint()
+
+    def close(self):
+        self.session.shutdown()
+        self.window.close()
+        self.window.deleteLater()
+        self.app.processEvents()
+
+    # -- σ₁ slider ---------------------------------------------------------------------------
+    def slider_latencies(self, changes: int, heartbeat: Heartbeat | None = None) -> list[float]:
+        """ms from slider.setValue(new σ₁) to the new trace drawn, for `changes` changes."""
+        from PySide6.QtCore import QEventLoop, QTimer
+        slider = self.window.findChild(object, "sigma1")
+        if slider is None:
+            raise RuntimeError("no σ₁ slider (objectName 'sigma1') in the window")
+        loop = QEventLoop()
+        state = {"target": None, "t0": 0.0}
+        lat: list[float] = []
+
+        def on_analysis(a):
+            if state["target"] is None or round(a.config.sigma1, 3) != state["target"]:
+                return                          # a superseded or unrelated result
+            self.flush()                        # posted events, then a synchronous full paint
+            lat.append((time.perf_counter() - state["t0"]) * 1e3)
+            state["target"] = None
+            loop.quit()
+
+        self.session.analysis_changed.connect(on_analysis)
+        guard = QTimer()
+        guard.setSingleShot(True)
+        guard.timeout.connect(loop.quit)
+        if heartbeat:
+            heartbeat.start()
+        try:
+            current = round(self.session.config.sigma1, 3)
+            for k in range(changes):
+                # 0.900, 0.913, 0.926, … within the slider's range, never the current value
+                v = round(0.9 + 0.013 * (k % 40), 3)
+                if v == current:
+                    v = round(v + 0.001, 3)
+                state["target"], current = v, v
+                state["t0"] = time.perf_counter()
+                slider.setValue(v)
+                if state["target"] is not None:     # not already drawn synchronously
+                    guard.start(TIMEOUT_MS)
+                    loop.exec()
+                    guard.stop()
+                if state["target"] is not None:
+                    raise RuntimeError(f"σ₁ = {v} was not drawn within {TIMEOUT_MS} ms")
+        finally:
+            if heartbeat:
+                heartbeat.stop()
+            self.session.analysis_changed.disconnect(on_analysis)
+        return lat
+
+    # -- play --------------------------------------------------------------------------------
+    def play_steps(self, steps: int, timed: bool = True) -> list[float]:
+        """What one tick of play does (session.step_by(1)), then posted events and a full paint."""
+        s, out = self.session, []
+        for _ in range(steps):
+            if s.step >= s.steps:
+                s.go_start()
+                self.flush()
+            t0 = time.perf_counter()
+            s.step_by(1)
+            self.flush()
+            if timed:
+                out.append((time.perf_counter() - t0) * 1e3)
+        return out
+
+
+def run_gui(changes: int, play_steps: int, rss_steps: int) -> dict[str, object]:
+    out: dict[str, object] = {}
+    ut = AppUnderTest(Config())                       # what `python main.py` opens
+    try:
+        ut.slider_latencies(min(3, changes))          # warm-up
+        out["slider_default"] = ut.slider_latencies(changes)
+        ut.play_steps(min(30, play_steps), timed=False)
+        out["play_default"] = ut.play_steps(play_steps)
+        ut.play_steps(min(200, rss_steps), timed=False)    # warm-up: caches, pixmaps, fonts
+        gc.collect()
+        before = rss_mb()
+        ut.play_steps(rss_steps, timed=False)
+        gc.collect()
+        out["rss_growth_mb"] = rss_mb() - before
+    finally:
+        ut.close()
+    ut = AppUnderTest(LARGE)
+    try:
+        ut.slider_latencies(1)
+        hb = Heartbeat()
+        out["slider_large"] = ut.slider_latencies(changes, hb)
+        out["stall_large"] = hb.max_gap_ms
+    finally:
+        ut.close()
+    return out
