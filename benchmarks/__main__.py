@@ -17,6 +17,8 @@ def parse_args(argv=None):
     p.add_argument("--changes", type=int, default=None, help="σ₁ changes per GUI setup (default 100)")
     p.add_argument("--play-steps", type=int, default=None, help="timed play steps (default 300)")
     p.add_argument("--rss-steps", type=int, default=None, help="play steps for the RSS metric (10000)")
+    p.add_argument("--full-repaint", action="store_true",
+                   help="stricter 'drawn': also repaint the whole window synchronously after each change")
     p.add_argument("--blas-threads", default="1",
                    help="BLAS threads (default 1, as recommended for the app; 'auto' leaves the "
                         "environment alone). Must be set before NumPy loads, hence here.")
@@ -33,6 +35,8 @@ def main(argv=None) -> int:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if root not in sys.path:
         sys.path.insert(0, root)
+    from . import gui_bench
+    gui_bench.FULL_REPAINT = args.full_repaint
     from .run import run
     return run(args)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import traceback
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -37,8 +38,11 @@ class _Worker(QObject):
     def start(self, gen: int, config: Config, cell: Cell | None, weights_name, compare: bool = False):
         self._cancel.clear()
 
+        t0 = time.perf_counter()
+
         def progress(frac):
-            self.progress.emit(gen, frac)
+            if time.perf_counter() - t0 > 0.15:      # only long computations show progress
+                self.progress.emit(gen, frac)
             return not self._cancel.is_set()
 
         def run():

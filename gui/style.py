@@ -4,6 +4,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QGraphicsItem
 
 # Curves (gradient flow, compare overlays)
 MEASURED = "#1f5fbf"        # ‖∂s_t/∂s_0‖ of the current cell
@@ -71,6 +72,8 @@ def style_plot(plot: pg.PlotItem, *, left: str = "", bottom: str = ""):
     """Legible axes for a projector: large tick fonts, labelled axes, light grid."""
     for name in ("left", "bottom"):
         ax = plot.getAxis(name)
+        # an axis repaints only when its range or style changes, not on every cursor move
+        ax.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         ax.setTickFont(font(-1))
         ax.setPen(pg.mkPen("#444444"))
         ax.setTextPen(pg.mkPen("#222222"))

@@ -44,7 +44,10 @@ class TimeAxis(pg.AxisItem):
         self._tokens: list[str] | None = None
 
     def set_tokens(self, tokens):
-        self._tokens = list(tokens) if tokens else None
+        tokens = list(tokens) if tokens else None
+        if tokens == self._tokens:
+            return                      # keep the cached drawing
+        self._tokens = tokens
         self.picture = None
         self.update()
 

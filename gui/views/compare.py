@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from core.theory import format_pow10, power_readout
 
 from .. import style
+from ..readout import Readout
 from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, finite_or_nan
 
 KINDS = ("rnn", "lstm", "gru")
@@ -123,10 +124,8 @@ class CompareView(QWidget):
         self.hint.setObjectName("compare_hint")
         self.hint.setWordWrap(True)
         self.hint.setAlignment(Qt.AlignCenter)
-        self.readout = QLabel()
+        self.readout = Readout(lines=2)
         self.readout.setObjectName("compare_readout")
-        self.readout.setTextFormat(Qt.RichText)
-        self.readout.setWordWrap(True)
         self.time_axis = TimeAxis("bottom")
         self.plot_widget = pg.PlotWidget(axisItems={"left": PowerOfTenAxis("left"),
                                                     "bottom": self.time_axis})

@@ -133,7 +133,18 @@ class ExplainView(QWidget):
             body = {"lstm": self._lstm, "gru": self._gru, "rnn": self._rnn}[kind](a, t, j, vals)
         self._values = vals
         notice = f"<p style='background:#fff4d6; padding:4px'><b>What to notice:</b> {self._notice}</p>"
-        self.text.setHtml(head + body + notice)
+        html_text = head + body + notice
+        if self.isVisible():
+            self.text.setHtml(html_text)       # typesetting is the costly part: only when shown
+            self._stale = None
+        else:
+            self._stale = html_text
+
+    def showEvent(self, event):
+        if getattr(self, "_stale", None):
+            self.text.setHtml(self._stale)
+            self._stale = None
+        super().showEvent(event)
 
     # -- per cell --------------------------------------------------------------------------------
     def _gradient_lines(self, a, t, vals, name="‖∂h<sub>t</sub>/∂h<sub>0</sub>‖") -> str:

@@ -54,6 +54,7 @@ class FlowView(QWidget):
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self._gate_cmap = pg.colormap.get(style.GATE_CMAP)
         self._scales = {}
+        self._docs: dict = {}
         self.values: dict[str, float] = {}     # what is drawn at t (read by tests)
         self.setToolTip("Line width: how much flows along each path at step t (RMS over units, "
                         "relative to its largest value in the sequence). Gate lines are coloured by "
@@ -66,7 +67,14 @@ class FlowView(QWidget):
         tr = a.trace
         # normalisers: the largest RMS over the sequence of each carried vector
         def peak(arr):
-            return max(1e-12, max((rms(row) for row in np.asarray(arr)), default=1.0))
+            """max over steps of the RMS over units, overflow-safe (rows scaled by their max)."""
+            a = np.where(np.isfinite(arr), arr, 0.0)
+            if a.size == 0:
+                return 1.0
+            big = np.max(np.abs(a), axis=1)
+            big_safe = np.where(big > 0, big, 1.0)
+            r = big * np.sqrt(np.mean((a / big_safe[:, None]) ** 2, axis=1))
+            return max(1e-12, float(np.max(r)))
         self._scales = {"h": peak(tr.h), "x": peak(tr.inputs) if tr.steps else 1.0}
         if tr.c is not None:
             self._scales["c"] = peak(tr.c)
@@ -258,17 +266,27 @@ class FlowView(QWidget):
             p.drawRoundedRect(rect, 8, 8)
             self._text(p, x, y, text, k, align=Qt.AlignCenter, bold=True)
 
+    def _doc(self, html, delta, bold):
+        """A laid-out text, cached: the diagram's labels repeat on every step."""
+        key = (html, delta, bold, style.scale())
+        doc = self._docs.get(key)
+        if doc is None:
+            if len(self._docs) > 400:
+                self._docs.clear()
+            doc = QTextDocument()
+            doc.setDefaultFont(style.font(delta, bold))
+            doc.setDocumentMargin(0)
+            doc.setHtml(html)
+            self._docs[key] = doc
+        return doc
+
     def _text(self, p: QPainter, x, y, html, k, align=Qt.AlignCenter, bold=False, small=False):
         """Text in logical coordinates at a size that stays legible (≥ the app's font)."""
         p.save()
         p.translate(x, y)
         inv = 1.0 / max(k, 0.2)
         p.scale(inv, inv)      # draw in screen pixels
-        doc = QTextDocument()
-        f = style.font(0 if small else 2, bold)
-        doc.setDefaultFont(f)
-        doc.setDocumentMargin(0)
-        doc.setHtml(html)
+        doc = self._doc(html, 0 if small else 2, bold)
         w, h = doc.idealWidth(), doc.size().height()
         dx = -w / 2 if align & Qt.AlignHCenter else 0
         dy = -h / 2 if align & Qt.AlignVCenter else (-h if align & Qt.AlignBottom else 0)

@@ -45,7 +45,8 @@ class _GateRow:
         self.bars_plot.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in (lo, (lo + hi) / 2, hi)], []])
         self.bars_plot.setYLink(self.heat)
         self.bars_plot.getAxis("left").setStyle(showValues=False)
-        self.bar_colors = None
+        self._brushes = [pg.mkBrush(c) for c in self.cmap.getLookupTable(nPts=256, mode="qcolor")]
+        self._pen = pg.mkPen("#333333", width=0.5)
         self.data = np.zeros((1, 1), np.float32)
         self.heat.setMouseEnabled(x=True, y=False)
         self.bars_plot.setMouseEnabled(x=False, y=False)
@@ -68,9 +69,9 @@ class _GateRow:
         else:
             vals = np.nan_to_num(self.data[t - 1].astype(np.float64))
         lo, hi = self.levels
-        colors = self.cmap.map((np.clip(vals, lo, hi) - lo) / (hi - lo), mode="qcolor")
-        self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), height=0.8, width=vals, brushes=colors,
-                          pens=[pg.mkPen("#333333", width=0.5)] * n)
+        idx = np.clip(((vals - lo) / (hi - lo) * 255).astype(int), 0, 255)
+        self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), height=0.8, width=vals,
+                          brushes=[self._brushes[i] for i in idx], pens=[self._pen] * n)
 
     def bar_values(self) -> np.ndarray:
         return np.asarray(self.bars.opts["width"], dtype=np.float64)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.theory import format_pow10, power_readout
 
 from .. import style
+from ..readout import Readout
 from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, finite_or_nan
 
 STATE_NAME = {"rnn": "‖∂hₜ/∂h₀‖", "gru": "‖∂hₜ/∂h₀‖", "lstm": "‖∂[h;C]ₜ/∂[h;C]₀‖"}
@@ -20,10 +21,8 @@ class GradientView(QWidget):
         super().__init__(parent)
         self.setObjectName("gradient_view")
         self.session = session
-        self.readout = QLabel()
+        self.readout = Readout(lines=2)
         self.readout.setObjectName("gradient_readout")
-        self.readout.setTextFormat(Qt.RichText)
-        self.readout.setWordWrap(True)
         self.time_axis = TimeAxis("bottom")
         self.plot_widget = pg.PlotWidget(axisItems={"left": PowerOfTenAxis("left"),
                                                     "bottom": self.time_axis})
@@ -41,7 +40,7 @@ class GradientView(QWidget):
         p = self.plot
         self.growth, self.decay, self.unit = add_growth_decay_shading(p)
         self.legend = p.addLegend(offset=(10, 10))
-        self.sigma_i = p.plot(name="every σᵢᵗ (faint)", connect="finite")
+        self.sigma_i = p.plot(name="every σᵢᵗ (faint)", connect="finite", antialias=False)
         self.sigma1 = p.plot(name="σ₁ᵗ")
         self.pascanu = p.plot(name="Pascanu bound (γσ₁)ᵗ")
         self.clipped = p.plot(name="clipped ‖g‖")
@@ -78,6 +77,7 @@ class GradientView(QWidget):
         self.marker.setBrush(pg.mkBrush(style.MEASURED))
         self.marker.setPen(pg.mkPen("w", width=1.5))
         self.legend.setLabelTextSize(f"{(style.BASE_POINT_SIZE - 1) * style.scale():.0f}pt")
+        self._legend_key = None
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
 
     # -- session events --------------------------------------------------------------------------
@@ -129,6 +129,10 @@ class GradientView(QWidget):
         self._on_step(self.session.step)
 
     def _set_legend(self, kind, pascanu, clipped):
+        key = (kind, pascanu, clipped, style.scale())
+        if key == getattr(self, "_legend_key", None):
+            return
+        self._legend_key = key
         self.legend.clear()
         names = [(self.measured, f"{STATE_NAME[kind]} ({kind.upper()})")]
         if kind == "lstm":

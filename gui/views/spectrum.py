@@ -77,15 +77,16 @@ class SpectrumView(QWidget):
 
     def _on_analysis(self, a):
         keys = list(a.singular_values)
-        current = self.block.currentData()
-        self.block.blockSignals(True)
-        self.block.clear()
-        for k in keys:
-            self.block.addItem(BLOCK_LABEL.get(k, k), k)
-        top = max(keys, key=lambda k: a.singular_values[k][0])
-        self.block.setCurrentIndex(keys.index(current) if current in keys else keys.index(top))
-        self.block.blockSignals(False)
-        self.block.setVisible(len(keys) > 1)
+        if keys != [self.block.itemData(i) for i in range(self.block.count())]:
+            current = self.block.currentData()
+            self.block.blockSignals(True)
+            self.block.clear()
+            for k in keys:
+                self.block.addItem(BLOCK_LABEL.get(k, k), k)
+            top = max(keys, key=lambda k: a.singular_values[k][0])
+            self.block.setCurrentIndex(keys.index(current) if current in keys else keys.index(top))
+            self.block.blockSignals(False)
+            self.block.setVisible(len(keys) > 1)
         self._draw()
 
     def selected(self):
