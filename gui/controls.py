@@ -38,6 +38,27 @@ EXAMPLES = [("the clouds are in the [sky] (short gap)", SENTENCES["clouds"]),
             ("the cereal review (§3.2)", SENTENCES["cereal"])]
 
 
+def set_value(widget, value):
+    """setValue only when it differs: an unchanged control is not repainted."""
+    if widget.value() != value:
+        widget.setValue(value)
+
+
+def set_checked(widget, on: bool):
+    if widget.isChecked() != on:
+        widget.setChecked(on)
+
+
+def set_index(combo, index: int):
+    if combo.currentIndex() != index:
+        combo.setCurrentIndex(index)
+
+
+def set_enabled(widget, on: bool):
+    if widget.isEnabled() != on:
+        widget.setEnabled(on)
+
+
 @contextmanager
 def blocked(*widgets):
     for w in widgets:
@@ -308,56 +329,59 @@ class ControlPanel(QScrollArea):
             for combo, value in ((self.cell_kind, c.cell), (self.activation, c.activation),
                                  (self.convention, c.convention), (self.shape, c.shape),
                                  (self.signal, c.signal)):
-                combo.setCurrentIndex(max(0, combo.findData(value)))
-            self.hidden_size.setValue(c.hidden)
-            self.input_size.setValue(c.input_size)
-            self.sigma1.setValue(min(max(c.sigma1, SIGMA_SLIDER[0]), SIGMA_SLIDER[1]))
-            self.sigma1_spin.setValue(c.sigma1)
-            self.normal.setChecked(c.normal)
-            self.seed.setValue(c.seed)
-            self.forget_bias.setValue(c.forget_bias)
-            self.update_bias.setValue(c.update_bias)
-            self.input_scale.setValue(c.input_scale)
-            self.use_text.setChecked(c.source == "text")
-            self.use_signal.setChecked(c.source == "signal")
-            self.signal.setCurrentIndex(max(0, self.signal.findData(c.signal)))
+                set_index(combo, max(0, combo.findData(value)))
+            set_value(self.hidden_size, c.hidden)
+            set_value(self.input_size, c.input_size)
+            set_value(self.sigma1, min(max(c.sigma1, SIGMA_SLIDER[0]), SIGMA_SLIDER[1]))
+            set_value(self.sigma1_spin, c.sigma1)
+            set_checked(self.normal, c.normal)
+            set_value(self.seed, c.seed)
+            set_value(self.forget_bias, c.forget_bias)
+            set_value(self.update_bias, c.update_bias)
+            set_value(self.input_scale, c.input_scale)
+            set_checked(self.use_text, c.source == "text")
+            set_checked(self.use_signal, c.source == "signal")
+            set_index(self.signal, max(0, self.signal.findData(c.signal)))
             if c.source == "signal":
-                self.seq_length.setValue(min(c.length, self.seq_length.maximum()))
-            self.clip.setValue(c.clip)
+                set_value(self.seq_length, min(c.length, self.seq_length.maximum()))
+            set_value(self.clip, c.clip)
             ex = self.example.findData(c.text)
-            self.example.setCurrentIndex(ex if (ex > 0 and c.source == "text") else 0)
+            set_index(self.example, ex if (ex > 0 and c.source == "text") else 0)
             match = [i + 1 for i, p in enumerate(self.presets) if p.config.replace(step=-1) == c]
-            self.preset.setCurrentIndex(match[0] if match else 0)
-            self.preset_desc.setText(self.presets[match[0] - 1].description if match else
-                                     "Custom setup.")
+            set_index(self.preset, match[0] if match else 0)
+            desc = self.presets[match[0] - 1].description if match else "Custom setup."
+            if self.preset_desc.text() != desc:
+                self.preset_desc.setText(desc)
         if not self.sentence.hasFocus() and self.sentence.text() != c.text:
             self.sentence.setText(c.text)
         compare = self.session.compare_mode      # compare mode runs all three kinds
-        self.activation.setEnabled(c.cell == "rnn" or compare)
-        self.forget_bias.setEnabled(c.cell == "lstm" or compare)
-        self.update_bias.setEnabled(c.cell == "gru" or compare)
-        self.convention.setEnabled(c.cell == "gru" or compare)
+        set_enabled(self.activation, c.cell == "rnn" or compare)
+        set_enabled(self.forget_bias, c.cell == "lstm" or compare)
+        set_enabled(self.update_bias, c.cell == "gru" or compare)
+        set_enabled(self.convention, c.cell == "gru" or compare)
         text = c.source == "text"
-        self.example.setEnabled(text)
-        self.sentence.setEnabled(text)
-        self.signal.setEnabled(not text)
-        self.seq_length.setEnabled(not text)
+        set_enabled(self.example, text)
+        set_enabled(self.sentence, text)
+        set_enabled(self.signal, not text)
+        set_enabled(self.seq_length, not text)
         loaded = self.session.weights_name
         for w in (self.hidden_size, self.input_size, self.cell_kind, self.sigma1, self.sigma1_spin,
                   self.shape, self.normal, self.forget_bias, self.update_bias, self.input_scale):
-            w.setEnabled(loaded is None and w.isEnabled() if w in (self.forget_bias, self.update_bias)
+            set_enabled(w, loaded is None and w.isEnabled() if w in (self.forget_bias, self.update_bias)
                          else loaded is None)
-        self.weights_label.setText(f"Weights from <b>{loaded}</b> (File → Use built weights to go back)"
-                                   if loaded else "")
-        self.weights_label.setVisible(bool(loaded))
+        wl = f"Weights from <b>{loaded}</b> (File → Use built weights to go back)" if loaded else ""
+        if self.weights_label.text() != wl:
+            self.weights_label.setText(wl)
+        if self.weights_label.isVisibleTo(self) != bool(loaded):
+            self.weights_label.setVisible(bool(loaded))
 
     def _sync_length(self, a):
+        suffix = " tokens" if a.tokens is not None else ""
         if a.tokens is not None:
             with blocked(self.seq_length):
-                self.seq_length.setValue(min(len(a.tokens), self.seq_length.maximum()))
-            self.seq_length.setSuffix(" tokens")
-        else:
-            self.seq_length.setSuffix("")
+                set_value(self.seq_length, min(len(a.tokens), self.seq_length.maximum()))
+        if self.seq_length.suffix() != suffix:
+            self.seq_length.setSuffix(suffix)
 
     def apply_style(self):
         self.setFont(style.font(0))

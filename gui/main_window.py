@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QGroupBox,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -34,6 +33,7 @@ from . import dialogs, style
 from .controls import ControlPanel
 from .exporting import ExportError, export_item
 from .notes import notes_markdown
+from .readout import Readout
 from .train_session import TrainSession
 from .transport import TransportBar
 from .views.compare import CompareView
@@ -141,8 +141,10 @@ class MainWindow(QMainWindow):
         self.explain_dock.hide()
         self.resizeDocks([self.dock, self.explain_dock], [350, 430], Qt.Horizontal)
         # status bar
-        self.status_label = QLabel()
+        self.status_label = Readout(lines=1)          # new text never re-lays out the window
         self.status_label.setObjectName("status_values")
+        self.status_label.label.setTextFormat(Qt.PlainText)
+        self.status_label.setFont(style.font(0))
         self.statusBar().addWidget(self.status_label, 1)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
@@ -160,6 +162,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         session.step_changed.connect(self._update_status)
         session.analysis_changed.connect(lambda _: self._update_status(session.step))
+        self._busy_timer = QTimer(self)
+        self._busy_timer.setSingleShot(True)
+        self._busy_timer.setInterval(300)
+        self._busy_timer.timeout.connect(self._show_progress)
         session.busy_changed.connect(self._on_busy)
         session.progress_changed.connect(lambda f: self.progress.setValue(int(100 * f)))
         session.error.connect(self._on_error)
@@ -265,10 +271,21 @@ class MainWindow(QMainWindow):
         self.status_label.setText("   ·   ".join(parts))
 
     def _on_busy(self, busy):
-        self.progress.setVisible(busy and self.session.analysis is not None)
-        self.cancel_button.setVisible(busy and self.session.analysis is not None)
-        if not busy:
+        """Progress and Cancel appear only for computations still running after 300 ms: showing
+        them for every quick recompute would re-lay out the window on each slider move."""
+        if busy and self.session.analysis is not None:
+            self._busy_timer.start()
+        else:
+            self._busy_timer.stop()
+            if self.progress.isVisible():
+                self.progress.hide()
+                self.cancel_button.hide()
             self.progress.setValue(0)
+
+    def _show_progress(self):
+        if self.session.busy:
+            self.progress.show()
+            self.cancel_button.show()
 
     def _on_error(self, message, details):
         dialogs.warn(self, message, details)

@@ -17,7 +17,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core.analysis import Analysis, analyse
 from core.cells import Cell
 from core.config import Config, ConfigError
+from core.inputs import tokenize
 from core.simulate import Cancelled
+
+#: Setups cheaper than this (T·m³) are computed on the GUI thread (≈ 3 ms for the default setup).
+INLINE_COST = 4e6
 
 
 class _Worker(QObject):
@@ -35,7 +39,10 @@ class _Worker(QObject):
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, gen: int, config: Config, cell: Cell | None, weights_name, compare: bool = False):
+    def start(self, gen: int, config: Config, cell: Cell | None, weights_name, compare: bool = False,
+              inline: bool = False):
+        """Compute on a worker thread, or (inline=True, for setups that take a few ms) right here:
+        a thread hand-off would cost more than the work. Results come through the same signals."""
         self._cancel.clear()
 
         t0 = time.perf_counter()
@@ -72,6 +79,9 @@ class _Worker(QObject):
                 return
             self.finished.emit(gen, result)
 
+        if inline:
+            run()
+            return
         self._thread = threading.Thread(target=run, name="gatescope-simulate", daemon=True)
         self._thread.start()
 
@@ -238,8 +248,19 @@ class Session(QObject):
     def _start(self):
         self._pending = False
         self._set_busy(True)
-        self._worker.start(self._gen, self._config, self._effective_cell(), self._weights_name,
-                           self._compare)
+        cell = self._effective_cell()
+        self._worker.start(self._gen, self._config, cell, self._weights_name, self._compare,
+                           inline=self.cost(cell) < INLINE_COST)
+
+    def cost(self, cell=None) -> float:
+        """A work estimate for the current setup: T·m³ multiply-adds (m = state size), ×3 when
+        comparing. Below INLINE_COST (a few ms here) it is computed on the GUI thread."""
+        c = self._config
+        T = len(tokenize(c.text)) if c.source == "text" else c.length
+        n = cell.hidden_size if cell is not None else c.hidden
+        kind = cell.kind if cell is not None else c.cell
+        m = 2 * n if kind == "lstm" or self._compare else n
+        return T * m ** 3 * (3 if self._compare else 1)
 
     def _after_run(self):
         if self._pending:

@@ -472,7 +472,8 @@ def test_first_run_hint_points_at_sigma1_and_play_and_closes(app_window, qtbot):
     hint = FirstRunHint(window, lambda: closed.append(True))
     hint.place()
     hint.show()
-    text = hint.findChild(object).parent().findChildren(type(window.status_label))[0].text()
+    from PySide6.QtWidgets import QLabel
+    text = hint.findChildren(QLabel)[0].text()
     assert "σ₁" in text and "play" in text
     qtbot.mouseClick(hint.findChild(object, "first_run_ok"), Qt.LeftButton)
     assert closed == [True] and not hint.isVisible()

@@ -106,3 +106,17 @@ def add_growth_decay_shading(plot: pg.PlotItem):
     unit = pg.InfiniteLine(pos=0, angle=0, movable=False, pen=pg.mkPen("#888888", width=1))
     plot.addItem(unit, ignoreBounds=True)
     return growth, decay, unit
+
+
+def nice_ceil(x: float, step: float) -> float:
+    """x rounded up to a multiple of `step`: plot ranges that move in steps, not with every
+    slider tick, so the axes (costly to re-render) stay cached while a slider is dragged."""
+    return math.ceil(x / step - 1e-9) * step
+
+
+def set_range_if_changed(plot: pg.PlotItem, x: tuple, y: tuple):
+    """setRange only when the range differs from the last one set (no axis re-render)."""
+    key = (tuple(round(v, 9) for v in x), tuple(round(v, 9) for v in y))
+    if getattr(plot, "_gatescope_range", None) != key:
+        plot._gatescope_range = key
+        plot.setRange(xRange=x, yRange=y, padding=0)

@@ -2,6 +2,8 @@
 clipped norm, on a linear axis over log10 values with ticks read as powers of ten."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -11,9 +13,28 @@ from core.theory import format_pow10, power_readout
 
 from .. import style
 from ..readout import Readout
-from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, finite_or_nan
+from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, finite_or_nan, nice_ceil, set_range_if_changed
 
 STATE_NAME = {"rnn": "‖∂hₜ/∂h₀‖", "gru": "‖∂hₜ/∂h₀‖", "lstm": "‖∂[h;C]ₜ/∂[h;C]₀‖"}
+
+
+def distinct_rows(curves: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+    """The curves t·log10 σᵢ with distinct slopes (σᵢ equal to within 1e-12 relative drawn once),
+    leaving out those identical to `exclude` (σ₁ᵗ, drawn on its own)."""
+    if curves.shape[0] == 0 or curves.shape[1] < 2:
+        return curves[:0]
+    slopes = curves[:, 1]
+    ref = exclude[1] if exclude.shape[0] > 1 else np.nan
+    def close(a, b):
+        return a == b or (np.isfinite(a) and np.isfinite(b) and abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b)))
+
+    keep, seen = [], []
+    for i, s in enumerate(slopes):
+        if close(s, ref) or any(close(s, v) for v in seen):
+            continue
+        seen.append(s)
+        keep.append(i)
+    return curves[keep]
 
 
 class GradientView(QWidget):
@@ -86,11 +107,13 @@ class GradientView(QWidget):
         T = tr.steps
         t = np.arange(T + 1, dtype=np.float64)
         kind = a.cell.kind
-        # every σᵢᵗ as one item: curves joined by NaN separators (drawn as gaps)
-        curves = a.sigma_curves[1:]
-        if curves.size:
-            xs = np.concatenate([np.append(t, np.nan)] * len(curves))
-            ys = np.concatenate([np.append(c, np.nan) for c in curves])
+        # every σᵢᵗ as one item: curves joined by NaN separators (drawn as gaps); equal singular
+        # values draw the same line, so each distinct one is drawn once
+        curves = distinct_rows(a.sigma_curves[1:], a.sigma_curves[0])
+        if len(curves):
+            k = len(curves)
+            xs = np.tile(np.append(t, np.nan), k)
+            ys = np.concatenate([curves, np.full((k, 1), np.nan)], axis=1).ravel()
             self.sigma_i.setData(xs, finite_or_nan(ys))
         else:
             self.sigma_i.setData([], [])
@@ -119,13 +142,16 @@ class GradientView(QWidget):
             parts.append(a.pascanu)
         vals = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in parts])
         lo, hi = min(-1.0, float(vals.min())), max(1.0, float(vals.max()))
-        pad = 0.06 * (hi - lo)
+        # whole-decade steps (or coarser for wide ranges): the range moves only now and then
+        step = 1.0 if hi - lo <= 20 else 10.0 ** math.floor(math.log10(hi - lo) - 0.5)
+        lo, hi = -nice_ceil(-lo, step), nice_ceil(hi, step)
+        pad = 0.04 * (hi - lo)
         # the legend goes to the empty side: all curves start at 10⁰ on the left
         if -lo > hi:
             self.legend.anchor(itemPos=(0, 1), parentPos=(0, 1), offset=(10, -10))
         else:
             self.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(10, 10))
-        self.plot.setRange(xRange=(0, max(T, 1)), yRange=(lo - pad, hi + pad), padding=0)
+        set_range_if_changed(self.plot, (0, max(T, 1)), (lo - pad, hi + pad))
         self._on_step(self.session.step)
 
     def _set_legend(self, kind, pascanu, clipped):

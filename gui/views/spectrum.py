@@ -7,12 +7,14 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from core.spectra import spectral_radius
 from core.theory import NOTES_TABLE, power_readout
 
 from .. import style
+from ..readout import Readout
+from .axes import nice_ceil, set_range_if_changed
 
 BLOCK_LABEL = {"h": "W_hh", "i": "W_hi", "f": "W_hf", "g": "W_hg", "o": "W_ho", "r": "W_hr",
                "z": "W_hz", "n": "W_hn"}
@@ -28,9 +30,7 @@ class SpectrumView(QWidget):
         self.block.setToolTip("Which recurrent weight matrix to show. Gatescope gives every block "
                               "the same singular values; loaded weights may differ.")
         self.block.currentIndexChanged.connect(lambda _: self._draw())
-        self.header = QLabel()
-        self.header.setTextFormat(Qt.RichText)
-        self.header.setWordWrap(True)
+        self.header = Readout(lines=2)
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.block)
@@ -54,10 +54,8 @@ class SpectrumView(QWidget):
                                "circle (grey), the spectral radius ρ (blue dashed) and σ₁ (red dotted).")
         for p in (self.sv_plot, self.eig_plot):
             p.setMouseEnabled(x=False, y=False)
-        self.table = QLabel()
+        self.table = Readout(lines=3)
         self.table.setObjectName("notes_table")
-        self.table.setTextFormat(Qt.RichText)
-        self.table.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
@@ -104,14 +102,14 @@ class SpectrumView(QWidget):
         n = len(s)
         brushes = [pg.mkBrush(style.SIGMA1)] + [pg.mkBrush(150, 150, 150)] * (n - 1)
         self.bars.setOpts(x=np.arange(1, n + 1), height=s, width=0.7, brushes=brushes)
-        self.sv_plot.setRange(xRange=(0.3, n + 0.7), yRange=(0, max(1.1, float(s[0]) * 1.1)), padding=0)
+        set_range_if_changed(self.sv_plot, (0.3, n + 0.7), (0, max(1.1, nice_ceil(float(s[0]) * 1.05, 0.25))))
         self.eigs.setData(ev.real, ev.imag)
         rho = float(np.max(np.abs(ev)))
         ang = np.linspace(0, 2 * np.pi, 181)
         self.rho_circle.setData(rho * np.cos(ang), rho * np.sin(ang))
         self.sigma_circle.setData(s[0] * np.cos(ang), s[0] * np.sin(ang))
-        r = max(1.15, float(s[0]) * 1.1)
-        self.eig_plot.setRange(xRange=(-r, r), yRange=(-r, r), padding=0)
+        r = max(1.15, nice_ceil(float(s[0]) * 1.05, 0.25))
+        set_range_if_changed(self.eig_plot, (-r, r), (-r, r))
         w = a.cell.recurrent_blocks()[key]
         normal = np.allclose(w @ w.T, w.T @ w, atol=1e-10 * max(1.0, float(s[0]) ** 2))
         self.header.setText(
