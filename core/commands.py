@@ -98,6 +98,9 @@ def run_simulate(args, out=sys.stdout) -> int:
     if trace.log10_cell_norm is not None:
         lines.append(f"‖∂c_T/∂c_0‖₂ = {format_pow10(trace.log10_cell_norm[-1])}"
                      f"  (log10 = {trace.log10_cell_norm[-1]:.6f})")
+    if trace.overflow_step is not None:
+        lines.append(f"note: the hidden state leaves float64 range at step {trace.overflow_step}; "
+                     f"the trace stops at T = {T}")
     if not args.weights:
         s1 = config.sigma1
         lines.append(f"σ₁ᵀ = {format_pow10(T * np.log10(s1))}  (σ₁ = {s1:g})")

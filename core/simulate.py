@@ -44,6 +44,8 @@ class Trace:
     log10_jac_norm (T+1,): log10 ‖∂s_t/∂s_0‖₂ (s = h, or [h; c] for LSTM); entry 0 = 0.
     log10_cell_norm (T+1,), LSTM only: log10 ‖∂c_t/∂c_0‖₂ (all paths).
     log10_carousel (T+1,), LSTM only: log10 max_j ∏_k f_k[j], the conveyor belt's own path.
+    overflow_step: None, or the step at which the state left float64 range (an identity or ReLU
+    RNN with σ₁ > 1 over a long sequence); the trace then stops at the step before it.
     Values are −inf only where the Jacobian product is exactly zero (e.g. every ReLU unit off).
     """
 
@@ -57,6 +59,7 @@ class Trace:
     log10_jac_norm: np.ndarray | None = None
     log10_cell_norm: np.ndarray | None = None
     log10_carousel: np.ndarray | None = None
+    overflow_step: int | None = None
 
     @property
     def steps(self) -> int:
@@ -417,7 +420,20 @@ def simulate(cell: Cell, inputs, h0=None, c0=None, *, progress=None) -> Trace:
 
     progress(fraction) is called now and then; returning False cancels (raises Cancelled).
     """
-    cache = forward(cell, inputs, h0, c0, progress)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cache = forward(cell, inputs, h0, c0, progress)
+    inputs = np.asarray(inputs, dtype=np.float64)
+    overflow = None
+    if cell.kind == "rnn" and cache["T"]:
+        bad = ~np.isfinite(cache["h"]).all(axis=1) | ~np.isfinite(cache["a"]).all(axis=1)
+        if bad.any():
+            # h_t = φ(W h_{t−1} + …) left float64 range: keep the steps before it, say where
+            k = int(np.argmax(bad))
+            overflow = k + 1
+            cache = {key: (v[:k] if isinstance(v, np.ndarray) and v.ndim == 2 else v)
+                     for key, v in cache.items()}
+            cache["T"] = k
+            inputs = inputs[:k]
     n = cell.hidden_size
     blocks = [(slice(n, 2 * n), slice(n, 2 * n))] if cell.kind == "lstm" else []
     jac, extra = log_norm_curves(cell, cache, blocks, progress)
@@ -434,5 +450,5 @@ def simulate(cell: Cell, inputs, h0=None, c0=None, *, progress=None) -> Trace:
     preact = slope = None
     if cell.kind == "rnn":
         preact, slope = cache["a"].reshape(T, n).copy(), cache["slope"].reshape(T, n).copy()
-    return Trace(cell.kind, _ro(np.asarray(inputs, dtype=np.float64).copy()), _ro(h), _ro(c),
-                 gates, _ro(preact), _ro(slope), _ro(jac), _ro(cell_norm), _ro(carousel))
+    return Trace(cell.kind, _ro(inputs.copy()), _ro(h), _ro(c), gates, _ro(preact), _ro(slope),
+                 _ro(jac), _ro(cell_norm), _ro(carousel), overflow)

@@ -447,6 +447,13 @@ def test_extreme_settings_draw_only_finite_values(app_window, qtbot):
     assert "inf" not in window.status_label.text().lower()
     window.flow.repaint()
     assert all(np.isfinite(v) for v in window.flow.values.values())
+    # beyond float64: the trace stops where h overflows and the readout says so
+    session.update(length=1000)
+    session.wait_idle()
+    tr = session.analysis.trace
+    assert tr.overflow_step is not None and session.steps == tr.overflow_step - 1
+    assert f"float64 range at t = {tr.overflow_step}" in window.gradient.readout_text()
+    assert np.all(np.isfinite(window.states.h_row.image.image))
 
 
 def test_drop_a_session_file_onto_the_window(app_window, qtbot, tmp_path):

@@ -38,7 +38,9 @@ def test_notes_table_from_the_apps_own_path(sigma):
 
 @pytest.mark.parametrize("sigma, expected", [(2.0, 602.06), (0.5, -602.06)])
 def test_2000_steps_never_overflow(sigma, expected):
-    cfg = Config(cell="rnn", activation="identity", sigma1=sigma, shape="flat", length=2000)
+    # zero inputs: h stays 0, so only the Jacobian product grows (2²⁰⁰⁰ ≈ 10⁶⁰²); with noise the
+    # state itself would leave float64 range near t = 1024 (see the overflow test below)
+    cfg = Config(cell="rnn", activation="identity", sigma1=sigma, shape="flat", length=2000, signal="zeros")
     x, _ = cfg.build_inputs()
     trace = simulate(cfg.build_cell(), x)
     assert trace.log10_jac_norm[-1] == pytest.approx(2000 * math.log10(sigma), abs=1e-9)
@@ -167,3 +169,19 @@ def test_every_recurrent_block_gets_the_spectrum():
     (0.0, "1"), (-math.inf, "0"), (5.0, "1.00×10⁵"), (1e6, "1.00×10¹⁰⁰⁰⁰⁰⁰")])
 def test_format_pow10(log10, text):
     assert format_pow10(log10) == text
+
+
+@pytest.mark.parametrize("activation", ["identity", "relu"])
+def test_state_overflow_stops_the_trace_where_float64_ends(activation):
+    cfg = Config(cell="rnn", activation=activation, sigma1=3.0, shape="flat", length=1000)
+    with np.errstate(all="raise"):
+        tr = simulate(cfg.build_cell(), cfg.build_inputs()[0])
+    assert tr.overflow_step is not None and tr.steps == tr.overflow_step - 1 < 1000
+    assert np.all(np.isfinite(tr.h)) and np.all(np.isfinite(tr.log10_jac_norm))
+    assert tr.h.shape == (tr.steps + 1, cfg.hidden) and tr.inputs.shape[0] == tr.steps
+    # 3ᵗ reaches 10³⁰⁸ after about 646 steps
+    assert 600 < tr.overflow_step < 700
+    if activation == "identity":
+        assert tr.log10_jac_norm[-1] == pytest.approx(tr.steps * math.log10(3.0), abs=1e-9)
+    ok = Config(cell="rnn", activation=activation, sigma1=3.0, shape="flat", length=500)
+    assert simulate(ok.build_cell(), ok.build_inputs()[0]).overflow_step is None

@@ -195,6 +195,9 @@ class GradientView(QWidget):
                          f" (threshold {a.config.clip:g})")
         if a.tokens and t > 0:
             parts.append(f"token “{a.tokens[t - 1]}”")
+        if tr.overflow_step is not None:
+            parts.append(f"<span style='color:#b00000'>h leaves float64 range at t = {tr.overflow_step}: "
+                         f"shown up to t = {tr.steps}</span>")
         self.readout.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
 
     def hover_text(self, t: int) -> str:
