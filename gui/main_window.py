@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.config import ConfigError
 from core.presets import list_presets
 from core.session_file import SessionFileError, read_session_doc, write_session
 from core.theory import format_pow10
@@ -305,7 +306,11 @@ class MainWindow(QMainWindow):
         except (SessionFileError, WeightsError) as exc:
             dialogs.warn(self, str(exc))
             return
-        self.session.set_config(doc.config, cell=cell, weights_path=doc.weights)
+        try:
+            self.session.set_config(doc.config, cell=cell, weights_path=doc.weights)
+        except ConfigError as exc:
+            dialogs.warn(self, f"{path}: {exc}")
+            return
         self.add_recent(path)
 
     def save_session(self, path=None):
@@ -333,7 +338,11 @@ class MainWindow(QMainWindow):
         except WeightsError as exc:
             dialogs.warn(self, str(exc))
             return
-        self.session.set_weights(cell, os.path.basename(path), os.path.abspath(path))
+        try:
+            self.session.set_weights(cell, os.path.basename(path), os.path.abspath(path))
+        except ConfigError as exc:
+            dialogs.warn(self, f"{path}: {exc}")
+            return
         self.add_recent(path)
 
     def export_png(self, path=None):

@@ -200,6 +200,7 @@ class Session(QObject):
         """Replace the whole setup (a preset or a session file, with the session's loaded cell if it
         had one). Its `step` (−1 = the last) is where the view goes once computed."""
         if cell is not None:
+            config = config.replace(**self._sizes_of(cell))      # ConfigError: nothing changed
             self._cell, self._weights_path = cell, weights_path
             self._weights_name = os.path.basename(weights_path) if weights_path else "weights"
         elif not keep_weights:
@@ -211,17 +212,19 @@ class Session(QObject):
         return True
 
     def set_weights(self, cell: Cell | None, name: str | None = None, path: str | None = None):
-        """Use a loaded cell (or None for the cell built from the setup)."""
+        """Use a loaded cell (or None for the cell built from the setup). The setup takes the
+        cell's kind and sizes; ConfigError (e.g. a hidden size above the app's limit) changes nothing."""
+        config = self._config if cell is None else self._config.replace(**self._sizes_of(cell))
         self._cell, self._weights_name = cell, name
         self._weights_path = path if cell is not None else None
         self._target_step = None
-        changes = {}
-        if cell is not None:
-            changes = {"cell": cell.kind, "hidden": cell.hidden_size,
-                       "input_size": cell.input_size}
-        self._config = self._config.replace(**changes)
+        self._config = config
         self.config_changed.emit(self._config)
         self._request()
+
+    @staticmethod
+    def _sizes_of(cell: Cell) -> dict:
+        return {"cell": cell.kind, "hidden": cell.hidden_size, "input_size": cell.input_size}
 
     def refresh(self):
         """(Re)compute the current setup."""

@@ -521,3 +521,13 @@ def test_gate_biases_are_editable_in_compare_mode(app_window, qtbot):
     session.wait_idle()
     ref = reference(Config(cell="lstm", length=30, forget_bias=4.0))
     np.testing.assert_allclose(drawn(window.compare.curves["lstm"])[1], ref.log10_jac_norm, atol=1e-12)
+
+
+def test_weights_beyond_the_apps_limits_are_refused_and_change_nothing(app_window, qtbot, tmp_path, messages):
+    np.savez(tmp_path / "big.npz", weight_ih=np.zeros((300, 2)), weight_hh=np.zeros((300, 300)))
+    session, window = app_window(Config(length=20))
+    before, analysis = session.config, session.analysis
+    window.open_weights(str(tmp_path / "big.npz"))
+    assert messages and "'hidden' = 300 is out of range" in messages[-1]
+    session.wait_idle()
+    assert session.config == before and session.analysis is analysis and session.weights_name is None
