@@ -40,6 +40,11 @@ def run_app(args) -> int:
         if not os.path.isdir(folder):
             print(f"main.py: error: --screenshot: folder {folder} does not exist", file=sys.stderr)
             return 2
+    elif (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+          and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        print("main.py: error: no display to open the window on (DISPLAY is not set); use "
+              "--screenshot FILE.png, or the simulate / train commands, without one", file=sys.stderr)
+        return 2
     try:
         config = initial_config(args)
     except (ConfigError, ValueError) as exc:

@@ -144,3 +144,12 @@ def test_cli_help_and_list_presets():
                  "relu-remedy", "lstm-carousel", "gru-update-gate", "non-normal", "clipping-rescue"):
         assert must in names
     assert all("\t" in line and len(line.split("\t")[1]) > 20 for line in r.stdout.strip().splitlines())
+
+
+def test_app_without_a_display_says_so(tmp_path):
+    import os
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, str(ROOT / "main.py")], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "no display" in r.stderr
