@@ -33,6 +33,12 @@ class Analysis:
     def steps(self) -> int:
         return self.trace.steps
 
+    @property
+    def smooth(self) -> bool:
+        """True unless the derivatives can be exactly 0 (a ReLU RNN): then a zero Jacobian
+        product can only be float64 underflow."""
+        return not (self.cell.kind == "rnn" and self.cell.nonlinearity == "relu")
+
 
 def analyse(config: Config, cell: Cell | None = None, *, weights_name=None,
             progress=None) -> Analysis:

@@ -67,6 +67,15 @@ def format_pow10(log10_value: float, digits: int = 3) -> str:
     return f"{mant:.2f}×10{str(e).translate(SUPERSCRIPT)}"
 
 
+def format_norm(log10_value: float, smooth: bool = True) -> str:
+    """A gradient norm from its log10. An exactly zero Jacobian product is a true 0 only where
+    the derivatives can be 0 (ReLU units that are off); with smooth nonlinearities (tanh, sigmoid,
+    the gates) it means a saturated unit's derivative underflowed float64 (< 10⁻³⁰⁸)."""
+    if log10_value == -math.inf and smooth:
+        return "≈ 0 (underflow: φ' of saturated units < 10⁻³⁰⁸)"
+    return format_pow10(log10_value)
+
+
 def power_readout(sigma: float, t: int) -> str:
     """ "1.01³⁶⁵ = 37.8": σᵗ in the notes' form, computed in log space."""
     if sigma <= 0:

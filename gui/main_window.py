@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from core.config import ConfigError
 from core.presets import list_presets
 from core.session_file import SessionFileError, read_session_doc, write_session
-from core.theory import format_pow10
+from core.theory import format_norm, format_pow10
 from core.weights import WeightsError, load_weights
 
 from . import dialogs, style
@@ -262,10 +262,10 @@ class MainWindow(QMainWindow):
         parts = [f"t = {t} / {tr.steps}"]
         if a.tokens and t > 0:
             parts.append(f"token “{a.tokens[t - 1]}”")
-        parts.append(f"‖∂s_t/∂s₀‖ = {format_pow10(tr.log10_jac_norm[t])}")
+        parts.append(f"‖∂s_t/∂s₀‖ = {format_norm(tr.log10_jac_norm[t], a.smooth)}")
         parts.append(f"σ₁ᵗ = {format_pow10(a.sigma_curves[0][t])}")
         if tr.log10_cell_norm is not None:
-            parts.append(f"‖∂C_t/∂C₀‖ = {format_pow10(tr.log10_cell_norm[t])}")
+            parts.append(f"‖∂C_t/∂C₀‖ = {format_norm(tr.log10_cell_norm[t], a.smooth)}")
         parts.append(f"{a.cell.kind.upper()} n = {a.cell.hidden_size}")
         if a.weights_name:
             parts.append(f"weights: {a.weights_name}")

@@ -185,3 +185,14 @@ def test_state_overflow_stops_the_trace_where_float64_ends(activation):
         assert tr.log10_jac_norm[-1] == pytest.approx(tr.steps * math.log10(3.0), abs=1e-9)
     ok = Config(cell="rnn", activation=activation, sigma1=3.0, shape="flat", length=500)
     assert simulate(ok.build_cell(), ok.build_inputs()[0]).overflow_step is None
+
+
+def test_saturation_underflow_is_named_not_shown_as_zero():
+    from core.analysis import analyse
+    from core.theory import format_norm
+    a = analyse(Config(cell="rnn", activation="tanh", input_scale=1e6, length=20))
+    assert a.trace.log10_jac_norm[-1] == -math.inf and a.smooth
+    assert "underflow" in format_norm(a.trace.log10_jac_norm[-1], a.smooth)
+    r = analyse(Config(cell="rnn", activation="relu", input_scale=1e6, length=20))
+    assert not r.smooth and format_norm(-math.inf, r.smooth) == "0"
+    assert format_norm(2.0) == format_pow10(2.0) == "100"

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from core.theory import format_pow10, power_readout
+from core.theory import format_norm, format_pow10, power_readout
 
 from .. import style
 from ..readout import Readout
@@ -186,10 +186,10 @@ class GradientView(QWidget):
         s1 = a.sigma1
         kind = a.cell.kind
         parts = [f"t = {t}", f"σ₁<sup>t</sup>: {power_readout(round(s1, 6), t)}",
-                 f"{STATE_NAME[kind]} = <b style='color:{style.MEASURED}'>{format_pow10(y)}</b>"]
+                 f"{STATE_NAME[kind]} = <b style='color:{style.MEASURED}'>{format_norm(y, a.smooth)}</b>"]
         if kind == "lstm":
             parts.append("‖∂Cₜ/∂C₀‖ = "
-                         f"<b style='color:{style.CELL_PATH}'>{format_pow10(tr.log10_cell_norm[t])}</b>")
+                         f"<b style='color:{style.CELL_PATH}'>{format_norm(tr.log10_cell_norm[t], a.smooth)}</b>")
         if a.config.clip > 0:
             parts.append(f"clipped = <b style='color:{style.CLIPPED}'>{format_pow10(a.clipped[t])}</b>"
                          f" (threshold {a.config.clip:g})")
@@ -205,11 +205,11 @@ class GradientView(QWidget):
         a = self.session.analysis
         tr = a.trace
         lines = [f"t = {t}" + (f"  “{a.tokens[t - 1]}”" if a.tokens and t > 0 else ""),
-                 f"{STATE_NAME[a.cell.kind]} = {format_pow10(tr.log10_jac_norm[t])}"
+                 f"{STATE_NAME[a.cell.kind]} = {format_norm(tr.log10_jac_norm[t], a.smooth)}"
                  f"  (log10 {tr.log10_jac_norm[t]:.6g})",
                  f"σ₁ᵗ = {format_pow10(a.sigma_curves[0][t])}"]
         if tr.log10_cell_norm is not None:
-            lines.append(f"‖∂Cₜ/∂C₀‖ = {format_pow10(tr.log10_cell_norm[t])}")
+            lines.append(f"‖∂Cₜ/∂C₀‖ = {format_norm(tr.log10_cell_norm[t], a.smooth)}")
             lines.append(f"∏ fₜ = {format_pow10(tr.log10_carousel[t])}")
         if a.cell.kind == "rnn":
             lines.append(f"(γσ₁)ᵗ = {format_pow10(a.pascanu[t])}")
