@@ -195,4 +195,4 @@ def test_saturation_underflow_is_named_not_shown_as_zero():
     assert "underflow" in format_norm(a.trace.log10_jac_norm[-1], a.smooth)
     r = analyse(Config(cell="rnn", activation="relu", input_scale=1e6, length=20))
     assert not r.smooth and format_norm(-math.inf, r.smooth) == "0"
-    assert format_norm(2.0) == format_pow10(2.0) == "100"
+    assert format_norm(2.0) == format_pow10(2.0) == "100.0"
