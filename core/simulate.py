@@ -9,6 +9,7 @@ see `log_norm_curves`).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -242,13 +243,14 @@ def _power_certify(A, v, F, iters):
         w = u @ A                       # AᵀA v
         r = w - th * v                  # ⟂ v, so ‖w‖² = θ² + ‖r‖²
         b2 = float(np.dot(r, r))
-        wn = float(np.sqrt(th * th + b2))
-        if not np.isfinite(wn):
+        wn = math.sqrt(th * th + b2)
+        if not math.isfinite(wn):
             return None, v
         c = max(F - th, 0.0)
         half = 0.5 * (th - c)
-        if 0.5 * (th + c) + np.sqrt(half * half + b2) <= th * (1.0 + TOL):
-            return th, w / wn
+        if 0.5 * (th + c) + math.sqrt(half * half + b2) <= th * (1.0 + TOL):
+            w /= wn
+            return th, w
         v = w / wn
         if c >= th:
             break                   # certification impossible at this level: climb

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QGraphicsRectItem
 
 SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -33,6 +35,14 @@ class PowerOfTenAxis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):
         return [pow10_label(v) for v in values]
+
+    def fix_width(self):
+        """A fixed width that fits labels up to "10⁻¹⁰⁰⁰⁰": a new range never changes the plot's
+        layout (which would re-render the other axes too)."""
+        from PySide6.QtGui import QFontMetrics
+        font = self.style.get("tickFont")
+        fm = QFontMetrics(font) if font is not None else QFontMetrics(self.font())
+        self.setWidth(fm.horizontalAdvance("10⁻¹⁰⁰⁰⁰") + 2 * fm.height() + 8)
 
 
 class TimeAxis(pg.AxisItem):
@@ -95,13 +105,14 @@ def clipped32(a, lo: float, hi: float) -> np.ndarray:
 
 def add_growth_decay_shading(plot: pg.PlotItem):
     """Shade growth (log10 > 0) and decay (log10 < 0) behind a log-norm plot, with the 10⁰ line.
+    Plain rectangles in data coordinates (cheaper to paint than LinearRegionItems).
     Returns (growth, decay, unit line); brushes are set by the view's apply_style."""
-    growth = pg.LinearRegionItem((0, 1e7), orientation="horizontal", movable=False)
-    decay = pg.LinearRegionItem((-1e7, 0), orientation="horizontal", movable=False)
+    big = 1e7
+    growth = QGraphicsRectItem(QRectF(-big, 0.0, 2 * big, big))
+    decay = QGraphicsRectItem(QRectF(-big, -big, 2 * big, big))
     for region in (growth, decay):
+        region.setPen(pg.mkPen(None))
         region.setZValue(-100)
-        for line in region.lines:
-            line.setPen(pg.mkPen(None))
         plot.addItem(region, ignoreBounds=True)
     unit = pg.InfiniteLine(pos=0, angle=0, movable=False, pen=pg.mkPen("#888888", width=1))
     plot.addItem(unit, ignoreBounds=True)
@@ -120,3 +131,10 @@ def set_range_if_changed(plot: pg.PlotItem, x: tuple, y: tuple):
     if getattr(plot, "_gatescope_range", None) != key:
         plot._gatescope_range = key
         plot.setRange(xRange=x, yRange=y, padding=0)
+
+
+def nice_level(x: float) -> float:
+    """The next power of ten ≥ x (> 0): colour scales that change in steps, not every frame."""
+    if not (x > 0 and math.isfinite(x)):
+        return 1.0
+    return 10.0 ** math.ceil(math.log10(x) - 1e-12)

@@ -190,6 +190,7 @@ class CompareView(QWidget):
         self.readout.setFont(style.font(1))
         self.caption.setFont(style.font(-1))
         style.style_plot(self.plot, left="gradient norm (log scale)", bottom="time step t")
+        self.plot.getAxis("left").fix_width()
         self.growth.setBrush(pg.mkBrush(*style.GROWTH))
         self.decay.setBrush(pg.mkBrush(*style.DECAY))
         for k, item in self.curves.items():

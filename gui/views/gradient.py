@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from core.cells import GAMMA
 from core.theory import format_norm, format_pow10, power_readout
 
 from .. import style
@@ -85,6 +86,7 @@ class GradientView(QWidget):
     def apply_style(self):
         self.readout.setFont(style.font(2))
         style.style_plot(self.plot, left="gradient norm (log scale)", bottom="time step t")
+        self.plot.getAxis("left").fix_width()
         self.growth.setBrush(pg.mkBrush(*style.GROWTH))
         self.decay.setBrush(pg.mkBrush(*style.DECAY))
         self.sigma_i.setPen(style.pen(style.SIGMA_I, 1))
@@ -119,7 +121,10 @@ class GradientView(QWidget):
             self.sigma_i.setData([], [])
         self.sigma1.setData(t, finite_or_nan(a.sigma_curves[0]))
         self.measured.setData(t, finite_or_nan(tr.log10_jac_norm))
-        show_pascanu = kind == "rnn"
+        # Pascanu's bound (γσ₁)ᵗ: for the RNN; with γ = 1 (tanh, ReLU, identity) it is σ₁ᵗ itself,
+        # so σ₁ᵗ's legend says so and no second, identical line is drawn
+        gamma = GAMMA[a.cell.nonlinearity] if kind == "rnn" else None
+        show_pascanu = gamma is not None and gamma != 1.0
         self.pascanu.setData(t, finite_or_nan(a.pascanu)) if show_pascanu else self.pascanu.setData([], [])
         clip = a.config.clip
         if clip > 0:
@@ -132,7 +137,7 @@ class GradientView(QWidget):
         else:
             self.cell_path.setData([], [])
             self.carousel.setData([], [])
-        self._set_legend(kind, show_pascanu, clip > 0)
+        self._set_legend(kind, show_pascanu, clip > 0, gamma == 1.0)
         self.time_axis.set_tokens(a.tokens)
         # fixed ranges: every curve but the faint ones, with a margin; at least 10^±1
         parts = [tr.log10_jac_norm, a.sigma_curves[0]]
@@ -141,10 +146,7 @@ class GradientView(QWidget):
         if show_pascanu:
             parts.append(a.pascanu)
         vals = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in parts])
-        lo, hi = min(-1.0, float(vals.min())), max(1.0, float(vals.max()))
-        # whole-decade steps (or coarser for wide ranges): the range moves only now and then
-        step = 1.0 if hi - lo <= 20 else 10.0 ** math.floor(math.log10(hi - lo) - 0.5)
-        lo, hi = -nice_ceil(-lo, step), nice_ceil(hi, step)
+        lo, hi = self._stable_range(min(-1.0, float(vals.min())), max(1.0, float(vals.max())))
         pad = 0.04 * (hi - lo)
         # the legend goes to the empty side: all curves start at 10⁰ on the left
         if -lo > hi:
@@ -154,8 +156,29 @@ class GradientView(QWidget):
         set_range_if_changed(self.plot, (0, max(T, 1)), (lo - pad, hi + pad))
         self._on_step(self.session.step)
 
-    def _set_legend(self, kind, pascanu, clipped):
-        key = (kind, pascanu, clipped, style.scale())
+    def _stable_range(self, lo: float, hi: float) -> tuple[float, float]:
+        """The y range in whole decades (coarser when wide), with hysteresis: it grows as soon as
+        the data leave it and shrinks only when the data use less than half of it, so while σ₁
+        is dragged the axis (costly to re-render) rarely changes."""
+        span = hi - lo
+        step = 1.0 if span <= 20 else 10.0 ** math.floor(math.log10(span) - 0.5)
+        old = getattr(self, "_y_range", None)
+        if old is not None:
+            olo, ohi = old
+            if olo <= lo and hi <= ohi and span >= 0.5 * (ohi - olo):
+                return old
+            # growing: leave a quarter of headroom on the side that grew, so the next ticks of a
+            # drag stay inside
+            if hi > ohi:
+                hi += 0.25 * span
+            if lo < olo:
+                lo -= 0.25 * span
+        want = (-nice_ceil(-lo, step), nice_ceil(hi, step))
+        self._y_range = want
+        return want
+
+    def _set_legend(self, kind, pascanu, clipped, sigma1_is_bound=False):
+        key = (kind, pascanu, clipped, sigma1_is_bound, style.scale())
         if key == getattr(self, "_legend_key", None):
             return
         self._legend_key = key
@@ -163,7 +186,8 @@ class GradientView(QWidget):
         names = [(self.measured, f"{STATE_NAME[kind]} ({kind.upper()})")]
         if kind == "lstm":
             names += [(self.cell_path, "‖∂Cₜ/∂C₀‖ (cell path)"), (self.carousel, "∏ fₜ (carousel)")]
-        names += [(self.sigma1, "σ₁ᵗ"), (self.sigma_i, "σᵢᵗ, i > 1")]
+        names += [(self.sigma1, "σ₁ᵗ = Pascanu's bound (γ = 1)" if sigma1_is_bound else "σ₁ᵗ"),
+                  (self.sigma_i, "σᵢᵗ, i > 1")]
         if pascanu:
             names.append((self.pascanu, "(γσ₁)ᵗ bound (Pascanu)"))
         if clipped:

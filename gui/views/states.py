@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from .. import style
-from .axes import TimeAxis, clipped32
+from .axes import TimeAxis, clipped32, nice_level, set_range_if_changed
 
 
 class _StateRow:
@@ -31,15 +31,16 @@ class _StateRow:
         finite = np.isfinite(states)
         big = float(np.max(np.abs(states[finite]))) if finite.any() else 1.0
         # tanh-bounded states keep the fixed [−1, 1] scale; unbounded ones use a symmetric range
-        m = 1.0 if fixed_unit_range else max(big, 1e-12)
+        m = 1.0 if fixed_unit_range else nice_level(max(big, 1e-12))
         self.levels = (-m, m)
         # the image holds h/m in [−1, 1] (float32-safe even when h reaches 10³⁰⁰); the colour bar
         # shows the true scale
         img = clipped32(np.asarray(states, dtype=np.float64).T / m, -1.0, 1.0)
         self.image.setImage(img, levels=(-1.0, 1.0), autoLevels=False)
         self.image.setRect(QRectF(-0.5, -0.5, T1, n))
-        self.bar.setLevels(self.levels)
-        self.plot.setRange(xRange=(-0.5, T1 - 0.5), yRange=(-0.5, n - 0.5), padding=0)
+        if tuple(self.bar.levels()) != self.levels:
+            self.bar.setLevels(self.levels)
+        set_range_if_changed(self.plot, (-0.5, T1 - 0.5), (-0.5, n - 0.5))
         self.time_axis.set_tokens(tokens)
 
 
