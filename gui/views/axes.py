@@ -134,7 +134,12 @@ def set_range_if_changed(plot: pg.PlotItem, x: tuple, y: tuple):
 
 
 def nice_level(x: float) -> float:
-    """The next power of ten ≥ x (> 0): colour scales that change in steps, not every frame."""
+    """The next 1-2-5 number ≥ x (> 0): colour scales that change in steps, not every frame."""
     if not (x > 0 and math.isfinite(x)):
         return 1.0
-    return 10.0 ** math.ceil(math.log10(x) - 1e-12)
+    e = math.floor(math.log10(x))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        v = m * 10.0 ** e
+        if v >= x * (1 - 1e-12):
+            return v
+    return 10.0 ** (e + 1)

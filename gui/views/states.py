@@ -3,10 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QLabel
 
 from .. import style
 from .axes import TimeAxis, clipped32, nice_level, set_range_if_changed
+
+
+def scale_text(m: float) -> str:
+    """The colour scale's end as the notes write numbers: 20, 5000, 2.00×10³⁰."""
+    from core.theory import format_pow10
+    return f"{m:g}" if 1e-3 <= m < 1e5 else format_pow10(float(np.log10(m)))
 
 
 class _StateRow:
@@ -33,13 +40,12 @@ class _StateRow:
         # tanh-bounded states keep the fixed [−1, 1] scale; unbounded ones use a symmetric range
         m = 1.0 if fixed_unit_range else nice_level(max(big, 1e-12))
         self.levels = (-m, m)
-        # the image holds h/m in [−1, 1] (float32-safe even when h reaches 10³⁰⁰); the colour bar
-        # shows the true scale
+        # the image holds h/m in [−1, 1] (float32-safe even when h reaches 10³⁰⁰) on the colour
+        # bar's fixed [−1, 1]; the scale m is written beside it (StatesView.scale_label), so an
+        # exploding state never re-renders the colour bar
         img = clipped32(np.asarray(states, dtype=np.float64).T / m, -1.0, 1.0)
         self.image.setImage(img, levels=(-1.0, 1.0), autoLevels=False)
         self.image.setRect(QRectF(-0.5, -0.5, T1, n))
-        if tuple(self.bar.levels()) != self.levels:
-            self.bar.setLevels(self.levels)
         set_range_if_changed(self.plot, (-0.5, T1 - 0.5), (-0.5, n - 0.5))
         self.time_axis.set_tokens(tokens)
 
@@ -51,6 +57,13 @@ class StatesView(pg.GraphicsLayoutWidget):
         self.session = session
         self.h_row = _StateRow(self, 1, "h<sub>t</sub>")
         self.c_row = _StateRow(self, 2, "C<sub>t</sub>")
+        self.scale_label = QLabel(self)             # an overlay: new text never re-lays out
+        self.scale_label.setObjectName("states_scale")
+        self.scale_label.setTextFormat(Qt.RichText)
+        self.scale_label.setStyleSheet("background: white; color: #333333;")
+        self.scale_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        self.scale_label.setFont(style.font(-1))
+        self.ci.setContentsMargins(4, self.scale_label.fontMetrics().height() + 6, 4, 4)
         session.analysis_changed.connect(self._on_analysis)
         session.step_changed.connect(self._on_step)
 
@@ -59,14 +72,26 @@ class StatesView(pg.GraphicsLayoutWidget):
         bounded = a.cell.kind != "rnn" or a.cell.nonlinearity in ("tanh", "sigmoid")
         self.h_row.set_data(tr.h, a.tokens, bounded)
         lstm = tr.c is not None
+        scales = [("h", self.h_row.levels[1])] + ([("C", 0.0)] if lstm else [])
         self.c_row.plot.setVisible(lstm)
         self.c_row.bar.setVisible(lstm)
         if lstm:
             self.c_row.set_data(tr.c, a.tokens, False)
+            scales[1] = ("C", self.c_row.levels[1])
             self.ci.layout.setRowStretchFactor(2, 1)
         else:
             self.ci.layout.setRowStretchFactor(2, 0)
+        text = "colour scale: " + ", ".join(f"{k} ±{scale_text(m)}" for k, m in scales)
+        if self.scale_label.text() != text:
+            self.scale_label.setText(text)
         self._on_step(self.session.step)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if not hasattr(self, "scale_label"):          # pyqtgraph resizes during __init__
+            return
+        w, h = min(320, self.width() - 8), self.scale_label.fontMetrics().height() + 4
+        self.scale_label.setGeometry(self.width() - w - 4, 2, w, h)
 
     def _on_step(self, t):
         self.h_row.cursor.setValue(t)
