@@ -9,7 +9,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
 
-from core.spectra import spectral_radius
 from core.theory import NOTES_TABLE, power_readout
 
 from .. import style
@@ -126,5 +125,5 @@ class SpectrumView(QWidget):
             "<b>Notes' table:</b> " + " · ".join(rows)
             + f"<br><b>Live:</b> <span style='color:{style.SIGMA1}'>{live[0]}</span>"
             + f" · <span style='color:{style.SIGMA1}'>{live[1]}</span>"
-            + (f" · Gelfand: ρ<sup>T</sup> = {power_readout(round(spectral_radius(w), 6), T)}"
+            + (f" · Gelfand: ρ<sup>T</sup> = {power_readout(round(rho, 6), T)}"
                if not normal and math.isfinite(rho) else ""))
