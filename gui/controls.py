@@ -82,6 +82,7 @@ class ControlPanel(QScrollArea):
         lay = QVBoxLayout(body)
         lay.setContentsMargins(6, 6, 6, 6)
         self.presets = list_presets()
+        self._preset_configs = [p.config.replace(step=-1) for p in self.presets]   # compared on every change
         lay.addWidget(self._preset_group())
         lay.addWidget(self._cell_group())
         lay.addWidget(self._spectrum_group())
@@ -347,7 +348,7 @@ class ControlPanel(QScrollArea):
             set_value(self.clip, c.clip)
             ex = self.example.findData(c.text)
             set_index(self.example, ex if (ex > 0 and c.source == "text") else 0)
-            match = [i + 1 for i, p in enumerate(self.presets) if p.config.replace(step=-1) == c]
+            match = [i + 1 for i, pc in enumerate(self._preset_configs) if pc == c]
             set_index(self.preset, match[0] if match else 0)
             desc = self.presets[match[0] - 1].description if match else "Custom setup."
             if self.preset_desc.text() != desc:

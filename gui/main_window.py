@@ -293,10 +293,10 @@ class MainWindow(QMainWindow):
 
     # -- files -----------------------------------------------------------------------------------
     def open_session(self, path=None):
+        path = self._ask_path(path, False, "Open session", "",
+                              "Gatescope session (*.json)")
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "Gatescope session (*.json)")
-            if not path:
-                return
+            return
         try:
             doc = read_session_doc(path)
             cell = None
@@ -313,12 +313,19 @@ class MainWindow(QMainWindow):
             return
         self.add_recent(path)
 
+    def _ask_path(self, path, save: bool, title: str, default: str, filters: str):
+        """The given path, or one chosen in a file dialog (None if cancelled)."""
+        if path:
+            return path
+        dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+        chosen, _ = dialog(self, title, default, filters)
+        return chosen or None
+
     def save_session(self, path=None):
+        path = self._ask_path(path, True, "Save session", "gatescope-session.json",
+                              "Gatescope session (*.json)")
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save session", "gatescope-session.json",
-                                                  "Gatescope session (*.json)")
-            if not path:
-                return
+            return
         try:
             write_session(path, self.session.config.replace(step=self.session.step),
                           weights=self.session.weights_path)
@@ -328,10 +335,10 @@ class MainWindow(QMainWindow):
         self.add_recent(path)
 
     def open_weights(self, path=None):
+        path = self._ask_path(path, False, "Open weights", "",
+                              "NumPy archive (*.npz)")
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open weights", "", "NumPy archive (*.npz)")
-            if not path:
-                return
+            return
         c = self.session.config
         try:
             cell = load_weights(path, nonlinearity=c.activation, convention=c.convention)
@@ -347,11 +354,10 @@ class MainWindow(QMainWindow):
 
     def export_png(self, path=None):
         """The whole window as PNG or SVG (by the file name's extension)."""
+        path = self._ask_path(path, True, "Export window", "gatescope.png",
+                              "PNG image (*.png);;SVG drawing (*.svg)")
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export window", "gatescope.png",
-                                                  "PNG image (*.png);;SVG drawing (*.svg)")
-            if not path:
-                return
+            return
         try:
             export_item(self, path)
         except (ExportError, OSError) as exc:
@@ -366,11 +372,10 @@ class MainWindow(QMainWindow):
                 "flow": self.flow}[key]
 
     def export_plot(self, key, path=None):
+        path = self._ask_path(path, True, "Export plot", f"gatescope-{key}.png",
+                              "PNG image (*.png);;SVG drawing (*.svg)")
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export plot", f"gatescope-{key}.png",
-                                                  "PNG image (*.png);;SVG drawing (*.svg)")
-            if not path:
-                return
+            return
         try:
             export_item(self.plot_target(key), path)
         except (ExportError, OSError) as exc:
@@ -381,11 +386,10 @@ class MainWindow(QMainWindow):
         a = self.session.analysis
         if a is None:
             return
+        path = self._ask_path(path, True, "Export trace", "trace.csv",
+                              "CSV (*.csv);;NumPy archive (*.npz)")
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export trace", "trace.csv",
-                                                  "CSV (*.csv);;NumPy archive (*.npz)")
-            if not path:
-                return
+            return
         try:
             write_trace(a.trace, path, a.tokens)
         except (OSError, ValueError) as exc:

@@ -13,7 +13,7 @@ from core.theory import format_pow10, power_readout
 
 from .. import style
 from ..readout import Readout
-from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, finite_or_nan
+from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, colour_bar, finite_or_nan
 
 KINDS = ("rnn", "lstm", "gru")
 #: σ₁ᵗ is drawn dark and dashed here: style.SIGMA1 is the RNN's own red, and the RNN's curve
@@ -149,18 +149,13 @@ class CompareView(QWidget):
         lay.addWidget(self.content, 1)
         self._build_items()
         self.columns = {k: _Column(self.grid, c, k) for c, k in enumerate(KINDS)}
-        self.state_bar = pg.ColorBarItem(values=(-1, 1), colorMap=self.columns["rnn"].state_cmap,
-                                         interactive=False, width=14)
-        self.gate_bar = pg.ColorBarItem(values=(0, 1), colorMap=self.columns["rnn"].gate_cmap,
-                                        interactive=False, width=14)
+        self.state_bar = colour_bar((-1, 1), self.columns["rnn"].state_cmap)
+        self.gate_bar = colour_bar((0, 1), self.columns["rnn"].gate_cmap)
         self.grid.addItem(self.state_bar, row=1, col=3)
         self.grid.addItem(self.gate_bar, row=2, col=3)
         for c in range(3):
             self.grid.ci.layout.setColumnStretchFactor(c, 1)
         self.grid.ci.layout.setColumnStretchFactor(3, 0)
-        # ticks away from the bar's ends, so the two bars' labels never collide
-        self.state_bar.axis.setTicks([[(-0.8, "−0.8"), (0.0, "0"), (0.8, "0.8")]])
-        self.gate_bar.axis.setTicks([[(0.1, "0.1"), (0.5, "0.5"), (0.9, "0.9")]])
         self._comparison = None
         self.apply_style()
         session.comparison_changed.connect(self._on_comparison)

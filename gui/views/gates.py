@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from .. import style
-from .axes import TimeAxis, clipped32
+from .axes import TimeAxis, clipped32, colour_bar
 
 # kind → rows: (trace key, label, levels)
 ROWS = {
@@ -100,8 +100,7 @@ class GatesView(QWidget):
             # one colour bar per distinct scale, fixed levels
             for r, spec in enumerate(rows):
                 if r == 0 or spec[2] != rows[r - 1][2]:
-                    bar = pg.ColorBarItem(values=spec[2], colorMap=self.rows[kind][r].cmap,
-                                          interactive=False, width=14)
+                    bar = colour_bar(spec[2], self.rows[kind][r].cmap)
                     page.addItem(bar, row=r + 1, col=2)
             page.ci.layout.setColumnStretchFactor(0, 4)
             page.ci.layout.setColumnStretchFactor(1, 1)

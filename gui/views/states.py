@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel
 
 from .. import style
-from .axes import TimeAxis, clipped32, nice_level, set_range_if_changed
+from .axes import TimeAxis, clipped32, colour_bar, nice_level, set_range_if_changed
 
 
 def scale_text(m: float) -> str:
@@ -27,7 +27,7 @@ class _StateRow:
         self.plot.addItem(self.image)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=style.pen("#ff2d2d", 2))
         self.plot.addItem(self.cursor, ignoreBounds=True)
-        self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=self.cmap, interactive=False, width=14)
+        self.bar = colour_bar((-1, 1), self.cmap)
         layout.addItem(self.bar, row=row, col=1)
         self.levels = (-1.0, 1.0)
         self.plot.setMouseEnabled(x=True, y=False)
