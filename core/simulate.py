@@ -33,6 +33,8 @@ class Cancelled(Exception):
     """Raised inside `simulate` when its progress callback returns False."""
 #: Steps whose Jacobians are formed and normed together (bounds memory at CHUNK · m² floats).
 CHUNK = 128
+#: States this small (m = n, or 2n for LSTM) certify a chunk's norms together, vectorised.
+BATCH_MAX_M = 32
 
 
 @dataclass(frozen=True, eq=False)
@@ -370,7 +372,11 @@ class _Product:
 def log_norm_curves(cell: Cell, cache: dict, blocks=(), progress=None) -> tuple[np.ndarray, list]:
     """log10 ‖J_t ⋯ J_1‖₂ for t = 0..T, and for each (rows, cols) slice pair in `blocks` the
     log10 spectral norm of that block of the product. Exact up to rounding (certified to 1e-12
-    relative, see above); never overflows."""
+    relative, see above); never overflows.
+
+    Small states (m ≤ BATCH_MAX_M) form a chunk's products first and certify their norms together
+    (`_log2_norms_batch`, vectorised over the chunk: per-step Python work dominates there);
+    larger ones certify each product right after forming it, while it is still in cache."""
     T = cache["T"]
     m = cell.state_size
     out = np.zeros(T + 1)
@@ -378,6 +384,10 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=(), progress=None) -> tuple[
     if T == 0:
         return out, outs
     prod = _Product(cell, cache)
+    batched = m <= BATCH_MAX_M
+    buf = np.empty((min(CHUNK, T), m, m)) if batched else None
+    exps = np.empty(CHUNK, dtype=np.int64)
+    fros = np.empty(CHUNK)
     p, q = np.eye(m), np.empty((m, m))
     exp = 0                      # P_true = 2^exp · p
     v = _start_vector(m)
@@ -389,17 +399,24 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=(), progress=None) -> tuple[
             fac = prod.chunk(a, b)
             for j in range(b - a):
                 t = a + j + 1
-                prod.apply(fac, j, p, q)
-                p, q = q, p
-                F = _fro2(p)
+                dst = buf[j] if batched else q
+                prod.apply(fac, j, p, dst)
+                F = _fro2(dst)
                 if not 2.0 ** -60 < F < 2.0 ** 60:     # exact power-of-two rescaling
-                    e, F = _rescale(p)
+                    e, F = _rescale(dst)
                     if e is None:                      # an exactly zero product stays zero:
                         out[t:] = -np.inf              # log10 = −inf
                         for o in outs:
                             o[t:] = -np.inf
+                        if batched and j:
+                            v = _finish_batch(buf[:j], fros[:j], exps[:j], v, out, a, blocks, outs, vb)
                         return out, outs
                     exp += e
+                if batched:
+                    exps[j], fros[j] = exp, F
+                    p = dst
+                    continue
+                p, q = q, p
                 l2, v = _log2_norm(p, v, F)
                 out[t] = (exp + l2) * LOG10_2
                 for k, (rows, cols) in enumerate(blocks):
@@ -414,7 +431,75 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=(), progress=None) -> tuple[
                         vb[k] = _start_vector(x.shape[1])
                     l2, vb[k] = _log2_norm(x, vb[k], Fx)
                     outs[k][t] = (exp + ex + l2) * LOG10_2
+            if batched:
+                C = b - a
+                v = _finish_batch(buf[:C], fros[:C], exps[:C], v, out, a, blocks, outs, vb)
+                p = q
+                p[...] = buf[C - 1]                     # the buffer is refilled by the next chunk
     return out, outs
+
+
+def _finish_batch(P, F, exps, v, out, a, blocks, outs, vb):
+    """Norms of a chunk's products P (C, m, m) = 2^(−exps)·J_t⋯J_1 (F = ‖P‖_F²) into
+    out[a+1 : a+1+C], and of each block into outs; → the warm start for the next chunk."""
+    C = P.shape[0]
+    l2, v = _log2_norms_batch(P, F, v)
+    out[a + 1:a + 1 + C] = (exps + l2) * LOG10_2
+    for k, (rows, cols) in enumerate(blocks):
+        x = np.ascontiguousarray(P[:, rows, cols])
+        fx = np.einsum("tij,tij->t", x, x)
+        ex = np.zeros(C, dtype=np.int64)
+        zero = fx == 0.0
+        bad = ~(2.0 ** -60 < fx) | ~(fx < 2.0 ** 60)
+        for j in np.flatnonzero(bad & ~zero):        # rare: a block far smaller than the whole
+            e, fx[j] = _rescale(x[j])
+            ex[j] = e
+        if vb[k] is None or vb[k].shape[0] != x.shape[2]:
+            vb[k] = _start_vector(x.shape[2])
+        lb = np.full(C, -np.inf)
+        keep = np.flatnonzero(~zero)
+        if keep.size:
+            lk, vb[k] = _log2_norms_batch(x[keep], fx[keep], vb[k])
+            lb[keep] = lk + ex[keep]
+        outs[k][a + 1:a + 1 + C] = (exps + lb) * LOG10_2
+    return v
+
+
+def _log2_norms_batch(P, F, v, iters: int = 3):
+    """log2 σ₁ of each P[t] (C, m, m; F[t] = ‖P[t]‖_F² > 0), certified to TOL by the same test
+    as `_power_certify`, vectorised over t from the common warm start v; the few not certified
+    within `iters` go through `_log2_norm` one by one. → (log2 σ₁ (C,), warm start for next)."""
+    C, m = P.shape[0], P.shape[1]
+    res = np.empty(C)
+    last = np.broadcast_to(v, (C, m)).copy()                    # each t's latest unit vector
+    idx, V, A = np.arange(C), last.copy(), P
+    with np.errstate(invalid="ignore", over="ignore"):
+        for _ in range(iters):
+            U = np.matmul(A, V[:, :, None])[:, :, 0]                # u = A v
+            th = np.einsum("ti,ti->t", U, U)                       # θ = ‖Av‖²
+            W = np.matmul(U[:, None, :], A)[:, 0, :]                # w = AᵀA v
+            R = W - th[:, None] * V                                # r = w − θv ⟂ v
+            b2 = np.einsum("ti,ti->t", R, R)
+            wn = np.sqrt(th * th + b2)                             # ‖w‖
+            c = np.maximum(F[idx] - th, 0.0)
+            half = 0.5 * (th - c)
+            ok = (0.5 * (th + c) + np.sqrt(half * half + b2) <= th * (1.0 + TOL)) & (th > 0.0)
+            ok &= np.isfinite(wn)
+            res[idx[ok]] = 0.5 * np.log2(th[ok])
+            moved = (wn > 0.0) & np.isfinite(wn)
+            V[moved] = W[moved] / wn[moved, None]
+            last[idx] = V
+            if ok.all():
+                return res, last[-1]
+            keep = ~ok
+            idx, V = idx[keep], V[keep]
+            A = P[idx]
+    prev = -2
+    for j in idx:              # not certified: one by one, each warm-started from its predecessor
+        start = last[j - 1] if j == prev + 1 else last[j]
+        res[j], last[j] = _log2_norm(P[j], start, F[j])
+        prev = j
+    return res, last[-1]
 
 
 def simulate(cell: Cell, inputs, h0=None, c0=None, *, progress=None) -> Trace:

@@ -1,6 +1,8 @@
 """Gradient-norm curves: closed forms (the notes' table, σ^t), direct SVD of the exact Jacobian
 product, non-normal W, the LSTM cell path and carousel."""
+import contextlib
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -57,22 +59,38 @@ def exact_log_norms(cell, x):
     for t in range(x.shape[0]):
         P = state_jacobian(cell, x[t], s) @ P
         s = step(cell, x[t], s)
-        out.append(math.log10(np.linalg.svd(P, compute_uv=False)[0]))
-        if cell.kind == "lstm":
-            cell_out.append(math.log10(np.linalg.svd(P[n:, n:], compute_uv=False)[0]))
+        with np.errstate(divide="ignore"):          # a product that underflowed to 0 → −inf,
+            out.append(np.log10(np.linalg.svd(P, compute_uv=False)[0]))     # masked out below
+            if cell.kind == "lstm":
+                cell_out.append(np.log10(np.linalg.svd(P[n:, n:], compute_uv=False)[0]))
     return np.array(out), np.array(cell_out)
 
 
-@settings(max_examples=25, deadline=None)
+SIM = sys.modules["core.simulate"]        # `core.simulate` the attribute is the function
+
+
+@contextlib.contextmanager
+def norms_path(batched: bool):
+    """Force the chunk-vectorised (batched) or the step-by-step certification of the norms."""
+    saved = SIM.BATCH_MAX_M
+    SIM.BATCH_MAX_M = 10**6 if batched else 0
+    try:
+        yield
+    finally:
+        SIM.BATCH_MAX_M = saved
+
+
+@settings(max_examples=40, deadline=None)
 @given(st.sampled_from(["rnn", "lstm", "gru"]), st.sampled_from(["tanh", "sigmoid", "identity"]),
-       st.sampled_from(["seed", "pytorch"]), st.integers(1, 7), st.integers(1, 160),
-       st.floats(0.3, 1.6), st.booleans(), st.integers(0, 10_000))
-def test_log_norm_agrees_with_direct_svd(kind, nl, conv, n, T, sigma1, normal, seed):
+       st.sampled_from(["seed", "pytorch"]), st.integers(1, 7), st.integers(1, 300),
+       st.floats(0.3, 1.6), st.booleans(), st.integers(0, 10_000), st.booleans())
+def test_log_norm_agrees_with_direct_svd(kind, nl, conv, n, T, sigma1, normal, seed, batched):
     from core import build_cell
     cell = build_cell(kind, n, 3, sigma1=sigma1, normal=normal, seed=seed, nonlinearity=nl,
                       convention=conv, forget_bias=1.0)
     x = np.random.default_rng(seed).standard_normal((T, 3))
-    tr = simulate(cell, x)
+    with norms_path(batched):
+        tr = simulate(cell, x)
     ref, ref_c = exact_log_norms(cell, x)
     ok = np.abs(ref) < 250          # where the plain product is comfortably representable
     np.testing.assert_allclose(tr.log10_jac_norm[ok], ref[ok], rtol=0, atol=1e-9)
@@ -196,3 +214,37 @@ def test_saturation_underflow_is_named_not_shown_as_zero():
     r = analyse(Config(cell="rnn", activation="relu", input_scale=1e6, length=20))
     assert not r.smooth and format_norm(-math.inf, r.smooth) == "0"
     assert format_norm(2.0) == format_pow10(2.0) == "100.0"
+
+
+@pytest.mark.parametrize("cfg", [
+    Config(cell="rnn", activation="tanh", shape="flat", length=300),      # flat: certified by squaring
+    Config(cell="lstm", hidden=20, length=200, sigma1=1.3),                # m = 40 > BATCH_MAX_M
+    Config(cell="gru", hidden=16, length=260, convention="seed"),          # dense Jacobians
+    Config(cell="rnn", activation="identity", sigma1=2.0, shape="flat", length=1500, signal="zeros"),
+], ids=["rnn-flat", "lstm-40", "gru-seed", "rnn-rescaled"])
+def test_batched_and_step_by_step_norms_agree(cfg):
+    cell, (x, _) = cfg.build_cell(), cfg.build_inputs()
+    with norms_path(True):
+        a = simulate(cell, x)
+    with norms_path(False):
+        b = simulate(cell, x)
+    np.testing.assert_allclose(a.log10_jac_norm, b.log10_jac_norm, rtol=0, atol=1e-11)
+    if cfg.cell == "lstm":
+        np.testing.assert_allclose(a.log10_cell_norm, b.log10_cell_norm, rtol=0, atol=1e-11)
+
+
+def test_a_product_that_becomes_exactly_zero_mid_chunk_is_minus_inf_on_both_paths():
+    # a ReLU RNN whose every unit is switched off from step 137 on (inside the second chunk):
+    # the Jacobian product is exactly 0 from there, log10 = −inf; before it, a finite curve
+    w = recurrent_matrix(spectrum(1.2, 6, "spike"), normal=False, seed=3)
+    cell = make_cell("rnn", np.ones((6, 2)), w, nonlinearity="relu")
+    x = np.abs(np.random.default_rng(1).standard_normal((300, 2)))     # every unit on …
+    x[137:] = -1e6                                                      # … then all off
+    ref, _ = exact_log_norms(cell, x)
+    for batched in (True, False):
+        with norms_path(batched):
+            tr = simulate(cell, x)
+        assert np.all(tr.log10_jac_norm[138:] == -np.inf)
+        assert np.all(np.isfinite(tr.log10_jac_norm[:138]))
+        ok = np.isfinite(ref) & (np.abs(ref) < 250)
+        np.testing.assert_allclose(tr.log10_jac_norm[ok], ref[ok], rtol=0, atol=1e-9)
