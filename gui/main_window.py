@@ -125,6 +125,8 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.pages, 1)
         lay.addWidget(self.transport)
         self.setCentralWidget(holder)
+        for view in holder.findChildren(pg.GraphicsView):
+            style.tune_view(view)
         # control dock
         self.controls = ControlPanel(session)
         self.dock = QDockWidget("Controls", self)
@@ -142,9 +144,8 @@ class MainWindow(QMainWindow):
         self.explain_dock.hide()
         self.resizeDocks([self.dock, self.explain_dock], [350, 430], Qt.Horizontal)
         # status bar
-        self.status_label = Readout(lines=1)          # new text never re-lays out the window
+        self.status_label = Readout(lines=1, plain=True)    # new text never re-lays out the window
         self.status_label.setObjectName("status_values")
-        self.status_label.label.setTextFormat(Qt.PlainText)
         self.status_label.setFont(style.font(0))
         self.statusBar().addWidget(self.status_label, 1)
         self.progress = QProgressBar()

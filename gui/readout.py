@@ -1,42 +1,76 @@
-"""A text readout whose new text never re-lays out the window.
+"""A text readout that never re-lays out the window and repaints only itself.
 
-QLabel.setText asks the parent layout for new geometry unless the label's size is fixed in both
-directions; for a readout above a plot that costs a layout pass of the whole window on every step
-(≈ 4 ms measured). Here the label is given a fixed size equal to its container's, which follows
-the layout instead."""
+A QLabel above a plot is costly to update on every frame: `setText` asks the layouts for new
+geometry unless its size is fixed (a layout pass of the whole window, ≈ 4 ms measured), a rich-text
+label paints twice per change (its text control posts a second update after laying out), and a
+label is transparent, so every parent beneath it (group box, splitter, tab page) is painted again.
+This widget keeps its height fixed (`lines` text lines), lays its text out once per change in a
+QTextDocument, and paints opaquely (WA_OpaquePaintEvent): one paint of its own rectangle only.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument, QTextOption
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
 class Readout(QWidget):
-    def __init__(self, lines: int = 2, parent=None):
+    def __init__(self, lines: int = 2, parent=None, *, plain: bool = False, align=Qt.AlignLeft):
         super().__init__(parent)
         self.lines = lines
-        self.label = QLabel(self)
-        self.label.setTextFormat(Qt.RichText)
-        self.label.setWordWrap(True)
-        self.label.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
+        self.plain = plain                  # True: the text is shown as is, no HTML
+        self._text = ""
+        self._doc = QTextDocument(self)
+        self._doc.setDocumentMargin(2)
+        self._doc.setDefaultTextOption(QTextOption(align))
+        self._doc.setDefaultFont(self.font())
+        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        self.setAutoFillBackground(False)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self._fit_height()
+
+    def _fit_height(self):
+        self.setFixedHeight(self.lines * self.fontMetrics().lineSpacing() + 6)
 
     def setFont(self, font):
         super().setFont(font)
-        self.label.setFont(font)
-        self.setFixedHeight(self.lines * self.label.fontMetrics().lineSpacing() + 6)
-        self.label.setFixedSize(self.size())
+        self._doc.setDefaultFont(font)
+        self._fit_height()
+        self._layout_text()
 
     def resizeEvent(self, event):
-        self.label.setFixedSize(event.size())
         super().resizeEvent(event)
+        self._doc.setTextWidth(max(1, event.size().width()))
+        self.update()
+
+    def _layout_text(self):
+        if self.plain:
+            self._doc.setPlainText(self._text)
+        else:
+            self._doc.setHtml(self._text)
+        self._doc.setTextWidth(max(1, self.width()))
+        self.update()
 
     def setText(self, text: str):
-        if text != self.label.text():
-            self.label.setText(text)
+        if text != self._text:
+            self._text = text
+            self._layout_text()
 
     def text(self) -> str:
-        return self.label.text()
+        return self._text
 
-    def setObjectName(self, name):
-        super().setObjectName(name)
-        self.label.setObjectName(name + "_label")
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setHeight(self.height())
+        return hint
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), self.palette().color(QPalette.Window))
+        # vertically centred, like the label it replaces; clipped to this widget
+        y = max(0.0, (self.height() - self._doc.size().height()) / 2)
+        painter.translate(0, y)
+        ctx = QAbstractTextDocumentLayout.PaintContext()
+        ctx.palette.setColor(QPalette.Text, self.palette().color(QPalette.WindowText))
+        self._doc.documentLayout().draw(painter, ctx)
+        painter.end()

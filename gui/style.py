@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
 # Curves (gradient flow, compare overlays)
 MEASURED = "#1f5fbf"        # ‖∂s_t/∂s_0‖ of the current cell
@@ -96,6 +96,12 @@ def restyle_axes(plot: pg.PlotItem):
                         **{"font-size": f"{BASE_POINT_SIZE * _scale:.0f}pt", "color": "#222222"})
         ax.picture = None
         ax.update()
+
+
+def tune_view(view: pg.GraphicsView):
+    """Repaint the bounding rectangle of what changed, not the exact region: clipping to a
+    many-rectangle region cost more than it saved (≈ 1.2 ms a frame over the Explore tab's views)."""
+    view.setViewportUpdateMode(QGraphicsView.BoundingRectViewportUpdate)
 
 
 def title_html(text: str) -> str:

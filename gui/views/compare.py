@@ -113,7 +113,7 @@ class _Column:
 
 
 class CompareView(QWidget):
-    """Public: curves[kind] (PlotDataItem), cell_path, sigma1, cursor, markers, readout (QLabel),
+    """Public: curves[kind] (PlotDataItem), cell_path, sigma1, cursor, markers, readout (Readout),
     hint (QLabel), columns[kind] (state_image, gate_image, state_cursor, gate_cursor, …)."""
 
     def __init__(self, session, parent=None):

@@ -49,6 +49,7 @@ class FlowView(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.setObjectName("flow_view")
+        self.setAttribute(Qt.WA_OpaquePaintEvent)     # paints every pixel: parents are not repainted
         self.session = session
         self.setMinimumSize(360, 220)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtGui import QColor, QPalette
 
 from .. import style
+from ..readout import Readout
 from .axes import TimeAxis, clipped32, colour_bar, nice_level, set_range_if_changed
 
 
@@ -57,13 +58,15 @@ class StatesView(pg.GraphicsLayoutWidget):
         self.session = session
         self.h_row = _StateRow(self, 1, "h<sub>t</sub>")
         self.c_row = _StateRow(self, 2, "C<sub>t</sub>")
-        self.scale_label = QLabel(self)             # an overlay: new text never re-lays out
+        # an overlay that paints only itself: new text never re-lays out or repaints the plots
+        self.scale_label = Readout(lines=1, parent=self, plain=True, align=Qt.AlignRight)
         self.scale_label.setObjectName("states_scale")
-        self.scale_label.setTextFormat(Qt.RichText)
-        self.scale_label.setStyleSheet("background: white; color: #333333;")
-        self.scale_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        pal = self.scale_label.palette()
+        pal.setColor(QPalette.Window, QColor("white"))
+        pal.setColor(QPalette.WindowText, QColor("#333333"))
+        self.scale_label.setPalette(pal)
         self.scale_label.setFont(style.font(-1))
-        self.ci.setContentsMargins(4, self.scale_label.fontMetrics().height() + 6, 4, 4)
+        self.ci.setContentsMargins(4, self.scale_label.height() + 4, 4, 4)
         session.analysis_changed.connect(self._on_analysis)
         session.step_changed.connect(self._on_step)
 
@@ -90,8 +93,8 @@ class StatesView(pg.GraphicsLayoutWidget):
         super().resizeEvent(event)
         if not hasattr(self, "scale_label"):          # pyqtgraph resizes during __init__
             return
-        w, h = min(320, self.width() - 8), self.scale_label.fontMetrics().height() + 4
-        self.scale_label.setGeometry(self.width() - w - 4, 2, w, h)
+        w = min(320, self.width() - 8)
+        self.scale_label.setGeometry(self.width() - w - 4, 2, w, self.scale_label.height())
 
     def _on_step(self, t):
         self.h_row.cursor.setValue(t)
