@@ -14,6 +14,7 @@ from core.theory import format_pow10, power_readout
 from .. import style
 from ..readout import Readout
 from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, colour_bar, finite_or_nan
+from .image import Heatmap
 
 KINDS = ("rnn", "lstm", "gru")
 #: σ₁ᵗ is drawn dark and dashed here: style.SIGMA1 is the RNN's own red, and the RNN's curve
@@ -47,14 +48,14 @@ class _Column:
         layout.addItem(self.title, row=0, col=col)
         self.state_axis = TimeAxis("bottom")
         self.state_plot = layout.addPlot(row=1, col=col, axisItems={"bottom": self.state_axis})
-        self.state_image = pg.ImageItem()
+        self.state_image = Heatmap()
         self.state_plot.addItem(self.state_image)
         self.state_cmap = pg.colormap.get(style.SIGNED_CMAP)
         self.state_image.setLookupTable(self.state_cmap.getLookupTable(nPts=256))
         self.state_levels = (-1.0, 1.0)
         self.gate_axis = TimeAxis("bottom")
         self.gate_plot = layout.addPlot(row=2, col=col, axisItems={"bottom": self.gate_axis})
-        self.gate_image = pg.ImageItem()
+        self.gate_image = Heatmap()
         self.gate_plot.addItem(self.gate_image)
         self.gate_cmap = pg.colormap.get(style.GATE_CMAP)
         self.gate_image.setLookupTable(self.gate_cmap.getLookupTable(nPts=256))
@@ -186,8 +187,8 @@ class CompareView(QWidget):
         self.caption.setFont(style.font(-1))
         style.style_plot(self.plot, left="gradient norm (log scale)", bottom="time step t")
         self.plot.getAxis("left").fix_width()
-        self.growth.setBrush(pg.mkBrush(*style.GROWTH))
-        self.decay.setBrush(pg.mkBrush(*style.DECAY))
+        self.growth.setBrush(pg.mkBrush(style.on_white(style.GROWTH)))
+        self.decay.setBrush(pg.mkBrush(style.on_white(style.DECAY)))
         for k, item in self.curves.items():
             item.setPen(style.pen(style.KIND_COLORS[k], 3.5))
         self.cell_path.setPen(style.pen(CELL_PATH_COMPARE, 2.5, Qt.DashLine))

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from .. import style
 from .axes import TimeAxis, clipped32, colour_bar
+from .image import Heatmap
 
 # kind → rows: (trace key, label, levels)
 ROWS = {
@@ -26,7 +27,7 @@ class _GateRow:
         self.key = key
         self.time_axis = TimeAxis("bottom")
         self.heat = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis})
-        self.image = pg.ImageItem()
+        self.image = Heatmap()
         self.heat.addItem(self.image)
         signed = levels[0] < 0
         self.cmap = pg.colormap.get(style.SIGNED_CMAP if signed else style.GATE_CMAP)

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QPalette
 from .. import style
 from ..readout import Readout
 from .axes import TimeAxis, clipped32, colour_bar, nice_level, set_range_if_changed
+from .image import Heatmap
 
 
 def scale_text(m: float) -> str:
@@ -22,7 +23,7 @@ class _StateRow:
         self.time_axis = TimeAxis("bottom")
         self.plot = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis})
         style.style_plot(self.plot, left=label)
-        self.image = pg.ImageItem()
+        self.image = Heatmap()
         self.cmap = pg.colormap.get(style.SIGNED_CMAP)
         self.image.setLookupTable(self.cmap.getLookupTable(nPts=256))
         self.plot.addItem(self.image)

@@ -1,0 +1,109 @@
+"""The faster drawing paths draw the same thing: heatmaps in an RGB32 image with the lookup
+table's colours, opaque shading equal to the tint composited over white, readouts that show their
+text and paint only themselves."""
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from gui import style
+from gui.readout import Readout
+from gui.views.image import Heatmap
+
+
+@pytest.fixture
+def plot(qtbot):
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    w.resize(500, 300)
+    w.show()
+    return w
+
+
+def test_heatmap_renders_the_lookup_tables_colours_as_rgb32(plot):
+    lut = pg.colormap.get(style.SIGNED_CMAP).getLookupTable(nPts=256)
+    data = np.random.default_rng(0).uniform(-1, 1, (7, 40)).astype(np.float32)
+    fast, plain = Heatmap(), pg.ImageItem()
+    for item in (fast, plain):
+        item.setLookupTable(lut)
+        item.setImage(data, levels=(-1.0, 1.0), autoLevels=False)
+        plot.addItem(item)
+        item.render()
+    assert plain.qimage.format() == QImage.Format_Indexed8          # what pyqtgraph makes
+    assert fast.qimage.format() == QImage.Format_RGB32               # what the painter scales fast
+    for r in range(data.shape[0]):
+        for c in range(data.shape[1]):
+            assert fast.qimage.pixel(c, r) == plain.qimage.pixel(c, r)
+    # and the colour is the table's entry for the value (pyqtgraph's own level mapping)
+    k = int(np.clip((data[3, 5] + 1.0) / 2.0 * 256, 0, 255))
+    assert QColor(fast.qimage.pixel(5, 3)).getRgb()[:3] == pytest.approx(tuple(lut[k]), abs=1)
+
+
+def test_heatmap_with_transparent_pixels_keeps_them_transparent(plot):
+    data = np.ones((3, 4), dtype=np.float32)
+    data[1, 2] = np.nan                              # pyqtgraph draws NaN as transparent
+    item = Heatmap()
+    item.setLookupTable(pg.colormap.get(style.GATE_CMAP).getLookupTable(nPts=256))
+    item.setImage(data, levels=(0.0, 1.0), autoLevels=False)
+    plot.addItem(item)
+    item.render()
+    assert item.qimage.format() == QImage.Format_ARGB32_Premultiplied
+    assert QColor.fromRgba(item.qimage.pixel(2, 1)).alpha() == 0
+    assert QColor.fromRgba(item.qimage.pixel(0, 0)).alpha() == 255
+
+
+@pytest.mark.parametrize("tint", [(215, 48, 31, 28), (31, 95, 191, 24), (215, 48, 31, 60), (0, 0, 0, 255)])
+def test_opaque_shading_is_the_tint_composited_over_white(tint):
+    img = QImage(4, 4, QImage.Format_RGB32)
+    img.fill(QColor("white"))
+    p = QPainter(img)
+    p.fillRect(0, 0, 4, 4, QColor(*tint))            # Qt's own source-over blend
+    p.end()
+    assert style.on_white(tint).getRgb()[:3] == pytest.approx(QColor(img.pixel(1, 1)).getRgb()[:3], abs=1)
+
+
+def ink(widget) -> int:
+    """Pixels of the widget (grabbed) that differ from its background colour."""
+    img = widget.grab().toImage().convertToFormat(QImage.Format_RGB32)
+    bg = widget.palette().color(widget.backgroundRole()).rgb()
+    arr = np.frombuffer(img.constBits(), np.uint32, img.sizeInBytes() // 4)
+    return int(np.count_nonzero((arr & 0xFFFFFF) != (bg & 0xFFFFFF)))
+
+
+def test_readout_shows_its_text_and_never_relays_out(qtbot):
+    holder = QWidget()
+    lay = QVBoxLayout(holder)
+    r = Readout(lines=2)
+    lay.addWidget(r)
+    lay.addWidget(QWidget(), 1)
+    qtbot.addWidget(holder)
+    holder.resize(400, 200)
+    holder.show()
+    qtbot.waitExposed(holder)
+    assert r.testAttribute(Qt.WA_OpaquePaintEvent)
+    assert ink(r) == 0                                   # empty: background only
+    geometry = r.geometry()
+    r.setText("σ₁<sup>t</sup> = <b style='color:#d7301f'>37.8</b>")
+    assert r.text().endswith("37.8</b>")
+    short = ink(r)
+    assert short > 0
+    r.setText("σ₁<sup>t</sup> = <b>37.8</b> · a much longer line of text that needs more ink to draw")
+    assert ink(r) > short
+    assert r.geometry() == geometry                      # new text: same place, same size
+    red = r.grab().toImage()
+    r.setText("plain")
+    assert r.grab().toImage() != red
+
+
+def test_plain_readout_shows_markup_literally(qtbot):
+    r = Readout(lines=1, plain=True)
+    qtbot.addWidget(r)
+    r.resize(300, 40)
+    r.setText("<b>x</b>")
+    assert r.text() == "<b>x</b>" and r._doc.toPlainText() == "<b>x</b>"
+    html = Readout(lines=1)
+    qtbot.addWidget(html)
+    html.setText("<b>x</b>")
+    assert html._doc.toPlainText() == "x"
