@@ -107,3 +107,29 @@ def test_plain_readout_shows_markup_literally(qtbot):
     qtbot.addWidget(html)
     html.setText("<b>x</b>")
     assert html._doc.toPlainText() == "x"
+
+
+def test_states_colour_bar_ticks_read_in_units_of_the_state(qtbot):
+    from core import Config
+    from gui.session import Session
+    from gui.views.states import StatesView
+    session = Session(Config(cell="rnn", activation="identity", sigma1=1.01, length=365))
+    view = StatesView(session)
+    qtbot.addWidget(view)
+    view.resize(500, 400)
+    view.show()
+    session.refresh()
+    assert session.wait_idle()
+    h = session.analysis.trace.h
+    m = view.h_row.levels[1]
+    assert np.max(np.abs(h)) <= m < 5 * np.max(np.abs(h))          # a 1-2-5 level above max |h|
+    ticks = view.h_row.bar.axis._tickLevels[0]
+    shown = {round(v, 9): text for v, text in ticks}
+    assert shown[0.8] == f"{0.8 * m:g}" and shown[-0.8] == f"−{0.8 * m:g}" and shown[0.0] == "0"
+    assert f"h ±{m:g}" in view.scale_label.text()
+    # a bounded (tanh) state keeps the plain ±1 scale
+    session.update(activation="tanh")
+    assert session.wait_idle()
+    shown = {round(v, 9): text for v, text in view.h_row.bar.axis._tickLevels[0]}
+    assert shown[0.8] == "0.8" and view.h_row.levels == (-1.0, 1.0)
+    session.shutdown()

@@ -148,9 +148,19 @@ def nice_level(x: float) -> float:
 def colour_bar(levels, cmap) -> pg.ColorBarItem:
     """A fixed, non-interactive colour bar whose ticks sit 10 % inside its ends, so the labels of
     bars stacked in one column never collide."""
-    lo, hi = levels
-    bar = pg.ColorBarItem(values=(lo, hi), colorMap=cmap, interactive=False, width=14)
-    inset = 0.1 * (hi - lo)
-    ticks = (lo + inset, 0.5 * (lo + hi), hi - inset)
-    bar.axis.setTicks([[(v, f"{v:g}".replace("-", "−")) for v in ticks]])
+    bar = pg.ColorBarItem(values=tuple(levels), colorMap=cmap, interactive=False, width=14)
+    label_colour_bar(bar, levels)
     return bar
+
+
+def label_colour_bar(bar: pg.ColorBarItem, levels, scale: float = 1.0, fmt=None):
+    """Ticks 10 % inside the bar's ends (and its middle), labelled with the value they stand for:
+    level × scale (a bar on fixed levels [−1, 1] showing data divided by `scale`). Relabelled only
+    when the labels change, so the bar's axis is re-rendered only then."""
+    lo, hi = levels
+    inset = 0.1 * (hi - lo)
+    fmt = fmt or (lambda v: f"{v:g}")
+    ticks = [[(v, fmt(v * scale).replace("-", "−")) for v in (lo + inset, 0.5 * (lo + hi), hi - inset)]]
+    if getattr(bar, "_gatescope_ticks", None) != ticks:
+        bar._gatescope_ticks = ticks
+        bar.axis.setTicks(ticks)

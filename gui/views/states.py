@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QPalette
 
 from .. import style
 from ..readout import Readout
-from .axes import TimeAxis, clipped32, colour_bar, nice_level, set_range_if_changed
+from .axes import TimeAxis, clipped32, colour_bar, label_colour_bar, nice_level, set_range_if_changed
 from .image import Heatmap
 
 
@@ -16,6 +16,11 @@ def scale_text(m: float) -> str:
     """The colour scale's end as the notes write numbers: 20, 5000, 2.00×10³⁰."""
     from core.theory import format_pow10
     return f"{m:g}" if 1e-3 <= m < 1e5 else format_pow10(float(np.log10(m)))
+
+
+def tick_text(v: float) -> str:
+    """A colour-bar tick: 0.8, 80, −1.60×10³⁰."""
+    return "0" if v == 0 else ("−" if v < 0 else "") + scale_text(abs(v))
 
 
 class _StateRow:
@@ -42,6 +47,8 @@ class _StateRow:
         # tanh-bounded states keep the fixed [−1, 1] scale; unbounded ones use a symmetric range
         m = 1.0 if fixed_unit_range else nice_level(max(big, 1e-12))
         self.levels = (-m, m)
+        # the bar's ticks read in units of the state (−0.8·m, 0, 0.8·m), not of the image
+        label_colour_bar(self.bar, (-1.0, 1.0), m, tick_text)
         # the image holds h/m in [−1, 1] (float32-safe even when h reaches 10³⁰⁰) on the colour
         # bar's fixed [−1, 1]; the scale m is written beside it (StatesView.scale_label), so an
         # exploding state never re-renders the colour bar
