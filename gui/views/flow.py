@@ -43,6 +43,8 @@ class Path:
     label: str = ""
     label_at: int = 0      # index of the point the label sits beside
     arrow: bool = True
+    label_below: bool = False   # the label under the line instead of above it
+    label_left: bool = False    # the label ends left of its point instead of starting right of it
 
 
 class FlowView(QWidget):
@@ -116,7 +118,7 @@ class FlowView(QWidget):
                 Path([(560, 275), (560, 202)], ax(g["g"], "c"), C_COLOR, "C̃", 0),
                 Path([(780, by), (780, 180)], ax(c, "c"), C_COLOR, "", 0, False),
                 Path([(780, 212), (780, 288)], ax(np.tanh(c), "h"), H_COLOR, "", 0),
-                Path([(690, 300), (768, 300)], vals["o"], self.gate_color(vals["o"]), "o", 0),
+                Path([(690, 300), (738, 300), (768, 300)], vals["o"], self.gate_color(vals["o"]), "o", 1),
                 Path([(780, 312), (780, 450), (970, 450)], ax(h, "h"), H_COLOR, "h<sub>t</sub>", 1),
                 Path([(30, 450), (200, 450), (200, 410)], ax(h_prev, "h"), H_COLOR, "h<sub>t−1</sub>", 0, False),
                 Path([(200, 520), (200, 410)], ax(x, "x"), X_COLOR, "x<sub>t</sub>", 0, False),
@@ -148,21 +150,23 @@ class FlowView(QWidget):
                 Path([(712, by), (970, by)], ax(h, "h"), H_COLOR, "h<sub>t</sub>", 0),
                 Path([(420, 178), (420, 107)], vals["keep"], self.gate_color(vals["keep"]), "", 0),
                 Path([(380, 275), (380, 240), (420, 240), (420, 212)], vals["z"],
-                     self.gate_color(vals["z"]), "z", 0),
+                     self.gate_color(vals["z"]), "z", 1, label_left=True),
                 Path([(380, 240), (700, 240), (700, 202)], vals["z"], self.gate_color(vals["z"]), "", 0),
                 Path([(700, 178), (700, 107)], ax(new * g["n"], "h"), H_COLOR,
                      "z⊙h̃" if seed else "(1−z)⊙n", 0),
-                Path([(600, 275), (600, 190), (688, 190)], ax(g["n"], "h"), H_COLOR, "h̃", 0),
-                Path([(260, 275), (260, 362)], vals["r"], self.gate_color(vals["r"]), "r", 0, False),
-                Path([(160, by), (160, 362), (248, 362)], ax(h_prev, "h"), H_COLOR, "", 0),
-                Path([(272, 362), (600, 362), (600, 325)], ax(g["r"] * h_prev, "h"), H_COLOR,
-                     "r⊙h" if seed else "r⊙(W<sub>hn</sub>h)", 1),
-                Path([(60, 470), (60, 430), (380, 430), (380, 325)], ax(x, "x"), X_COLOR, "x<sub>t</sub>", 0),
-                Path([(260, 430), (260, 325)], ax(x, "x"), X_COLOR, "", 0),
-                Path([(380, 430), (640, 430), (640, 325)], ax(x, "x"), X_COLOR, "", 0),
+                Path([(600, 275), (600, 190), (688, 190)], ax(g["n"], "h"), H_COLOR, "h̃", 1),
+                # r's output runs down to r⊙ (x enters the gate boxes left of their centre lines,
+                # so no input line runs through the r⊙ node)
+                Path([(260, 275), (260, 385)], vals["r"], self.gate_color(vals["r"]), "r", 0, False),
+                Path([(160, by), (160, 385), (248, 385)], ax(h_prev, "h"), H_COLOR, "", 0),
+                Path([(272, 385), (450, 385), (600, 385), (600, 325)], ax(g["r"] * h_prev, "h"), H_COLOR,
+                     "r⊙h" if seed else "r⊙(W<sub>hn</sub>h)", 1, label_below=True),
+                Path([(60, 500), (60, 470), (350, 470), (350, 325)], ax(x, "x"), X_COLOR, "x<sub>t</sub>", 0),
+                Path([(230, 470), (230, 325)], ax(x, "x"), X_COLOR, "", 0),
+                Path([(350, 470), (640, 470), (640, 325)], ax(x, "x"), X_COLOR, "", 0),
             ]
             nodes += [("op", 420, by, "×"), ("op", 700, by, "+"), ("op", 700, 190, "×"),
-                      ("op", 260, 362, "×"), ("op", 420, 196, "1−") if seed else ("op", 560, 240, "1−"),
+                      ("op", 260, 385, "×"), ("op", 420, 196, "1−") if seed else ("op", 560, 240, "1−"),
                       ("layer", 260, 300, "σ"), ("layer", 380, 300, "σ"), ("layer", 600, 300, "tanh")]
             caption = (("h<sub>t</sub> = (1−z<sub>t</sub>)⊙h<sub>t−1</sub> + z<sub>t</sub>⊙h̃<sub>t</sub>"
                         "  (the notes' form)" if seed else
@@ -196,7 +200,14 @@ class FlowView(QWidget):
             p.end()
             return
         paths, nodes, caption, t, token = self._model()
-        k = min(self.width() / W, (self.height() - 90 * style.scale()) / H)
+        # the caption is laid out first, at the full width: the diagram gets the height left
+        step = f"t = {t}" + (f"  ·  token “{token}”" if token else "") + ("  ·  initial state" if t == 0 else "")
+        doc = QTextDocument()
+        doc.setDefaultFont(style.font(1))
+        doc.setHtml(f"<b>{step}</b> — {caption}")
+        doc.setTextWidth(self.width() - 12)
+        caption_h = doc.size().height() + 8
+        k = min(self.width() / W, (self.height() - caption_h - 4) / H)
         k = max(k, 0.05)
         ox = (self.width() - W * k) / 2
         p.save()
@@ -209,14 +220,7 @@ class FlowView(QWidget):
         p.restore()
         # caption in screen coordinates, so it stays legible at any size
         p.setPen(QColor("#222222"))
-        p.setFont(style.font(1))
-        step = f"t = {t}" + (f"  ·  token “{token}”" if token else "") + ("  ·  initial state" if t == 0 else "")
-        text = QRectF(6, H * k + 6, self.width() - 12, 90 * style.scale())
-        doc = QTextDocument()
-        doc.setDefaultFont(style.font(1))
-        doc.setHtml(f"<b>{step}</b> — {caption}")
-        doc.setTextWidth(text.width())
-        p.translate(text.topLeft())
+        p.translate(6, H * k + 8)
         doc.drawContents(p)
         p.end()
 
@@ -249,19 +253,30 @@ class FlowView(QWidget):
             p.drawPath(head)
         if path.label:
             x, y = path.points[path.label_at]
-            self._text(p, x + 8, y - 10 - width / 2, path.label, k, align=Qt.AlignLeft | Qt.AlignBottom)
+            h_align, dx = (Qt.AlignRight, -8) if path.label_left else (Qt.AlignLeft, 8)
+            if path.label_below:
+                self._text(p, x + dx, y + 6 + width / 2, path.label, k, align=h_align | Qt.AlignTop)
+            else:
+                self._text(p, x + dx, y - 10 - width / 2, path.label, k, align=h_align | Qt.AlignBottom)
 
     def _draw_node(self, p: QPainter, node, k: float):
+        # the label is drawn at screen size (legible however small the diagram), so the shape
+        # grows around it when the diagram is scaled down
+        _, x, y, text = node
+        doc = self._doc(text, 2, True)
+        half_w = 0.5 * doc.idealWidth() / max(k, 0.2) + 6
+        half_h = 0.5 * doc.size().height() / max(k, 0.2) + 2
         if node[0] == "op":
-            _, x, y, text = node
             r = 17 if len(text) <= 2 else 24
+            rx = max(r, half_w + 2)
+            ry = max(r * 0.75 if len(text) > 2 else r, half_h)
             p.setPen(QPen(QColor("#a0526f"), 2))
             p.setBrush(POINTWISE)
-            p.drawEllipse(QPointF(x, y), r, r * 0.75 if len(text) > 2 else r)
+            p.drawEllipse(QPointF(x, y), rx, ry)
             self._text(p, x, y, text, k, align=Qt.AlignCenter, bold=True)
         else:
-            _, x, y, text = node
-            rect = QRectF(x - 42, y - 25, 84, 50)
+            w, h = max(42, half_w), max(25, half_h)
+            rect = QRectF(x - w, y - h, 2 * w, 2 * h)
             p.setPen(QPen(QColor("#b08d1a"), 2))
             p.setBrush(LAYER)
             p.drawRoundedRect(rect, 8, 8)
@@ -289,7 +304,7 @@ class FlowView(QWidget):
         p.scale(inv, inv)      # draw in screen pixels
         doc = self._doc(html, 0 if small else 2, bold)
         w, h = doc.idealWidth(), doc.size().height()
-        dx = -w / 2 if align & Qt.AlignHCenter else 0
+        dx = -w / 2 if align & Qt.AlignHCenter else (-w if align & Qt.AlignRight else 0)
         dy = -h / 2 if align & Qt.AlignVCenter else (-h if align & Qt.AlignBottom else 0)
         p.translate(dx, dy)
         doc.drawContents(p)
