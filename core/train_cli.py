@@ -56,8 +56,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--convention", choices=CONVENTIONS, default=d.convention, help="GRU equations")
     cur = p.add_mutually_exclusive_group()
     cur.add_argument("--curriculum", dest="curriculum", action="store_true", default=d.curriculum,
-                     help=f"start at gap {d.curriculum_start}, grow ×1.5 at {d.curriculum_threshold:.0%} "
-                          "validation accuracy (default on)")
+                     help=f"start at gap {d.curriculum_start}, grow ×1.5 at "
+                          f"{100 * d.curriculum_threshold:.0f}%% validation accuracy (default on)")
     cur.add_argument("--no-curriculum", dest="curriculum", action="store_false",
                      help="train at the full gap from the start")
     p.add_argument("--stop-accuracy", type=float, default=d.stop_accuracy, metavar="A",

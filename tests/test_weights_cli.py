@@ -137,6 +137,8 @@ def test_cli_help_and_list_presets():
     assert r.returncode == 0 and "simulate" in r.stdout and "--screenshot" in r.stdout
     r = run_main("simulate", "--help")
     assert r.returncode == 0 and "--weights" in r.stdout
+    r = run_main("train", "--help")
+    assert r.returncode == 0 and "--curriculum" in r.stdout and "95% validation" in r.stdout, r.stderr
     r = run_main("--list-presets")
     names = [line.split("\t")[0] for line in r.stdout.strip().splitlines()]
     assert r.returncode == 0 and len(names) >= 10
