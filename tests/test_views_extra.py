@@ -206,6 +206,28 @@ def test_explain_rnn_slope_and_gradient(make):
     assert "initial state" in view.text.toPlainText()
 
 
+def test_explain_names_a_non_normal_w_not_saturation(make):
+    # identity RNN (φ' = 1): the only reason the norm falls below σ₁ᵗ is W's non-normality
+    cfg = Config(cell="rnn", activation="identity", sigma1=1.05, normal=False, length=120, hidden=8)
+    session, view = explain(make, cfg, 120)
+    a = session.analysis
+    rho = float(np.max(np.abs(next(iter(a.eigenvalues.values())))))
+    assert rho < 1.0 < a.sigma1
+    assert a.trace.log10_jac_norm[120] < 120 * math.log10(1.05) - 0.3
+    text = view.text.toPlainText()
+    assert "W is not normal" in text and f"ρ = {rho:.4g}" in text
+    assert "saturation" not in text
+
+
+def test_explain_sigma1_of_one_is_one_not_above(make):
+    # an orthogonal W has σ₁ = 1 only up to rounding (1.0000000000000002)
+    cfg = Config(cell="rnn", activation="identity", shape="flat", sigma1=1.0, length=50, hidden=8)
+    session, view = explain(make, cfg, 50)
+    text = view.text.toPlainText()
+    assert "σ₁ = 1: σ₁t stays 1" in text
+    assert "explodes" not in text and "vanishes" not in text
+
+
 def test_restyle_for_a_projector_keeps_the_data(make):
     from gui import style
     cfg = Config(cell="lstm", length=20, hidden=4)

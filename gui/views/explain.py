@@ -279,13 +279,16 @@ class ExplainView(QWidget):
             self._gradient_lines(a, t, vals),
         ]
         if phi == "identity":
-            s = "φ is the identity, so φ' = 1 everywhere and ∂h<sub>t</sub>/∂h<sub>0</sub> = W<sup>t</sup>: "
+            s = "φ is the identity, so φ' = 1 everywhere and ∂h<sub>t</sub>/∂h<sub>0</sub> = W<sup>t</sup>. "
         elif phi == "relu" and slope == 0.0:
             s = ("This ReLU unit is off (a<sub>t</sub> ≤ 0, φ' = 0): no gradient flows back through it at "
                  "this step. ")
         elif slope <= 0.1:
             s = (f"φ'(a<sub>t</sub>) = {fmt(slope)} is small: the unit saturates, and saturation shrinks the "
                  "gradient through it on top of σ₁. ")
+        elif phi == "sigmoid":
+            s = (f"σ'(a<sub>t</sub>) = {fmt(slope)} ≤ ¼: even unsaturated, a sigmoid passes at most a "
+                 "quarter of the gradient back at each step. ")
         else:
             s = f"φ'(a<sub>t</sub>) = {fmt(slope)}: this unit is not saturated at this step. "
         self._notice = s + self._sigma_sentence(a, t, gated=False)
@@ -296,12 +299,12 @@ class ExplainView(QWidget):
         s1 = a.sigma1
         lj = float(a.trace.log10_jac_norm[t])
         ls = float(a.sigma_curves[0][t])
-        if s1 < 1:
-            trend = f"σ₁ = {s1:.4g} &lt; 1: σ₁<sup>t</sup> = {format_pow10(ls)} shrinks towards 0 as t grows (vanishes)"
-        elif s1 > 1:
-            trend = f"σ₁ = {s1:.4g} &gt; 1: σ₁<sup>t</sup> = {format_pow10(ls)} grows without bound (explodes)"
-        else:
+        if abs(s1 - 1.0) <= 1e-9:          # an orthogonal W is 1 only up to rounding
             trend = "σ₁ = 1: σ₁<sup>t</sup> stays 1"
+        elif s1 < 1:
+            trend = f"σ₁ = {s1:.4g} &lt; 1: σ₁<sup>t</sup> = {format_pow10(ls)} shrinks towards 0 as t grows (vanishes)"
+        else:
+            trend = f"σ₁ = {s1:.4g} &gt; 1: σ₁<sup>t</sup> = {format_pow10(ls)} grows without bound (explodes)"
         measured = f"the measured norm is {format_pow10(lj)}"
         if not (np.isfinite(lj) and np.isfinite(ls)):
             return f" {trend}; {measured}."
@@ -309,8 +312,32 @@ class ExplainView(QWidget):
         if abs(ratio) <= 0.3:
             how = ", close to σ₁ᵗ: the gradient follows σ₁ᵗ"
         elif ratio < 0:
-            how = (f", {format_pow10(-ratio)} times below σ₁ᵗ: "
-                   + ("the gates, not σ₁, decide it" if gated else "saturation (φ' &lt; 1) has shrunk it"))
+            how = f", {format_pow10(-ratio)} times below σ₁ᵗ: " + ExplainView._why_below(a, gated)
         else:
             how = f", {format_pow10(ratio)} times above σ₁ᵗ" + (": the gates, not σ₁, decide it" if gated else "")
         return f" {trend}; {measured}{how}."
+
+    @staticmethod
+    def _why_below(a, gated: bool) -> str:
+        """Why the measured norm is below σ₁ᵗ: the gates; a non-normal W (‖Wᵗ‖^(1/t) → ρ < σ₁);
+        saturation; switched-off ReLU units."""
+        if gated:
+            return "the gates, not σ₁, decide it"
+        reasons = []
+        key = max(a.singular_values, key=lambda k: a.singular_values[k][0])
+        w = a.cell.recurrent_blocks()[key]
+        s1 = float(a.singular_values[key][0])
+        rho = float(np.max(np.abs(a.eigenvalues[key])))
+        normal = np.allclose(w @ w.T, w.T @ w, atol=1e-10 * max(1.0, s1 ** 2))
+        if not normal and rho < s1 * (1 - 1e-6):
+            reasons.append(f"W is not normal (U ≠ V), so ‖W<sup>t</sup>‖ ≤ σ₁<sup>t</sup> and "
+                           f"‖W<sup>t</sup>‖<sup>1/t</sup> → ρ = {rho:.4g}, the spectral radius")
+        phi = a.cell.nonlinearity
+        if phi == "sigmoid":
+            reasons.append("σ' ≤ ¼ at every step (γ = ¼ in Pascanu's bound (γσ₁)<sup>t</sup>), less where "
+                           "units saturate")
+        elif phi == "tanh":
+            reasons.append("saturation (φ' &lt; 1) has shrunk it")
+        elif phi == "relu":
+            reasons.append("switched-off ReLU units (φ' = 0) have cut paths")
+        return "; and ".join(reasons) if reasons else "rounding only"
