@@ -34,10 +34,30 @@ class Analysis:
         return self.trace.steps
 
     @property
+    def top_block(self) -> str:
+        """The recurrent block holding σ₁ (the one sigma_curves describe)."""
+        return max(self.singular_values, key=lambda k: self.singular_values[k][0])
+
+    @property
+    def spectral_radius(self) -> float:
+        """ρ = max |λ| of the block holding σ₁; ‖Wᵗ‖^(1/t) → ρ (Gelfand), ρ ≤ σ₁."""
+        return float(np.max(np.abs(self.eigenvalues[self.top_block])))
+
+    def is_normal(self, block: str | None = None) -> bool:
+        """W Wᵀ = Wᵀ W (to rounding) for `block` (default: the top block): then ‖Wᵗ‖ = σ₁ᵗ = ρᵗ."""
+        key = block or self.top_block
+        return normal_matrix(self.cell.recurrent_blocks()[key], float(self.singular_values[key][0]))
+
+    @property
     def smooth(self) -> bool:
         """True unless the derivatives can be exactly 0 (a ReLU RNN): then a zero Jacobian
         product can only be float64 underflow."""
         return not (self.cell.kind == "rnn" and self.cell.nonlinearity == "relu")
+
+
+def normal_matrix(w: np.ndarray, sigma1: float) -> bool:
+    """W Wᵀ = Wᵀ W up to rounding (relative to σ₁²): W is normal."""
+    return bool(np.allclose(w @ w.T, w.T @ w, atol=1e-10 * max(1.0, sigma1 ** 2)))
 
 
 def analyse(config: Config, cell: Cell | None = None, *, weights_name=None,

@@ -9,15 +9,21 @@ QTextDocument, and paints opaquely (WA_OpaquePaintEvent): one paint of its own r
 """
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument, QTextOption
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
 class Readout(QWidget):
-    def __init__(self, lines: int = 2, parent=None, *, plain: bool = False, align=Qt.AlignLeft):
+    def __init__(self, lines: int = 2, parent=None, *, plain: bool = False, align=Qt.AlignLeft,
+                 max_lines: int | None = None):
         super().__init__(parent)
         self.lines = lines
+        # with max_lines, the height grows (up to max_lines) when a text needs more lines and
+        # shrinks back to `lines`: a re-layout only when the number of lines changes
+        self.min_lines, self.max_lines = lines, max_lines or lines
         self.plain = plain                  # True: the text is shown as is, no HTML
         self._text = ""
         self._doc = QTextDocument(self)
@@ -40,7 +46,9 @@ class Readout(QWidget):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        self._doc.setTextWidth(max(1, event.size().width()))
+        if event.size().width() != event.oldSize().width():
+            self._doc.setTextWidth(max(1, event.size().width()))
+            self._fit_lines()
         self.update()
 
     def _layout_text(self):
@@ -49,7 +57,18 @@ class Readout(QWidget):
         else:
             self._doc.setHtml(self._text)
         self._doc.setTextWidth(max(1, self.width()))
+        self._fit_lines()
         self.update()
+
+    def _fit_lines(self):
+        if self.max_lines == self.min_lines:
+            return
+        spacing = self.fontMetrics().lineSpacing()
+        need = math.ceil((self._doc.size().height() - 4) / spacing - 0.2)
+        lines = max(self.min_lines, min(self.max_lines, need))
+        if lines != self.lines:
+            self.lines = lines
+            self._fit_height()
 
     def setText(self, text: str):
         if text != self._text:

@@ -14,6 +14,7 @@ SIGMA1 = "#d7301f"          # σ₁ᵗ
 SIGMA_I = (120, 120, 120, 70)   # every σᵢᵗ, faint
 PASCANU = "#e66101"         # (γσ₁)ᵗ bound
 CLIPPED = "#7b3294"         # clipped gradient norm
+RHO = "#0f8b8d"             # eigenvalues and the spectral radius ρ, ρᵗ
 CURSOR = "#222222"
 GROWTH = (215, 48, 31, 28)  # shading above 10⁰
 DECAY = (31, 95, 191, 24)   # shading below 10⁰

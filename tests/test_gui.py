@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QComboBox, QSlider, QSpinBox, QToolButton
 
@@ -50,6 +50,29 @@ def reference(config):
 def drawn(item):
     x, y = item.getData()
     return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
+
+
+def test_unchecking_normal_w_draws_rho_t_which_the_curve_follows(app_window, qtbot):
+    cfg = Config(cell="rnn", activation="identity", sigma1=1.05, length=300)
+    session, window = app_window(cfg)
+    g = window.gradient
+    assert len(drawn(g.rho)[1]) == 0                      # normal W: ρ = σ₁, nothing extra drawn
+    box = window.findChild(object, "normal")
+    with qtbot.waitSignal(session.analysis_changed, timeout=10000):
+        qtbot.mouseClick(box, Qt.LeftButton, pos=QPoint(8, box.height() // 2))   # the indicator
+    session.wait_idle()
+    assert session.config.normal is False
+    W = session.analysis.cell.weight_hh
+    rho = float(np.max(np.abs(np.linalg.eigvals(W))))         # independent: the eigenvalues of W
+    x, y = drawn(g.rho)
+    np.testing.assert_array_equal(x, np.arange(301))
+    np.testing.assert_allclose(y, np.arange(301) * np.log10(rho), atol=1e-9)
+    # the measured ‖Wᵗ‖ ends parallel to ρᵗ (Gelfand), far below σ₁ᵗ
+    _, m = drawn(g.measured)
+    assert abs((m[300] - m[200]) / 100 - np.log10(rho)) < 0.01
+    assert m[300] < 300 * np.log10(1.05) - 10
+    assert "ρ<sup>t</sup>" in g.readout_text()
+    assert any("ρᵗ" in label.text for _, label in g.legend.items)
 
 
 def test_sigma1_slider_redraws_gradient_curve(app_window, qtbot):

@@ -324,12 +324,8 @@ class ExplainView(QWidget):
         if gated:
             return "the gates, not σ₁, decide it"
         reasons = []
-        key = max(a.singular_values, key=lambda k: a.singular_values[k][0])
-        w = a.cell.recurrent_blocks()[key]
-        s1 = float(a.singular_values[key][0])
-        rho = float(np.max(np.abs(a.eigenvalues[key])))
-        normal = np.allclose(w @ w.T, w.T @ w, atol=1e-10 * max(1.0, s1 ** 2))
-        if not normal and rho < s1 * (1 - 1e-6):
+        s1, rho = a.sigma1, a.spectral_radius
+        if not a.is_normal() and rho < s1 * (1 - 1e-6):
             reasons.append(f"W is not normal (U ≠ V), so ‖W<sup>t</sup>‖ ≤ σ₁<sup>t</sup> and "
                            f"‖W<sup>t</sup>‖<sup>1/t</sup> → ρ = {rho:.4g}, the spectral radius")
         phi = a.cell.nonlinearity

@@ -83,9 +83,11 @@ class GradientView(QWidget):
         self.clipped = curve("clipped ‖g‖")
         self.carousel = curve("∏ f (carousel)")
         self.cell_path = curve("‖∂C_t/∂C₀‖")
+        self.rho = curve("ρᵗ (spectral radius)")
         self.measured = curve("‖∂s_t/∂s₀‖")
         self._legend_top = None
         self.sigma1.setZValue(5)       # dashed σ₁ᵗ stays visible where it coincides with the curve
+        self.rho.setZValue(6)          # so does ρᵗ, which the curve follows for a non-normal W
         self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=False)
         p.addItem(self.cursor, ignoreBounds=True)
         self.marker = pg.ScatterPlotItem(size=11)
@@ -108,6 +110,7 @@ class GradientView(QWidget):
         self.sigma_i.setPen(style.pen(style.SIGMA_I, 1))
         self.sigma1.setPen(style.pen(style.SIGMA1, 2, Qt.DashLine))
         self.pascanu.setPen(style.pen(style.PASCANU, 2, Qt.DotLine))
+        self.rho.setPen(style.pen(style.RHO, 2.5, Qt.DashDotDotLine))
         self.clipped.setPen(style.pen(style.CLIPPED, 2.5, Qt.DashDotLine))
         self.carousel.setPen(style.pen(style.CAROUSEL, 2, Qt.DashLine))
         self.cell_path.setPen(style.pen(style.CELL_PATH, 3))
@@ -144,13 +147,17 @@ class GradientView(QWidget):
         show(self.pascanu, t, a.pascanu) if show_pascanu else show(self.pascanu)
         clip = a.config.clip
         show(self.clipped, t, a.clipped) if clip > 0 else show(self.clipped)
+        # a non-normal W: ‖Wᵗ‖ ≤ σ₁ᵗ but ‖Wᵗ‖^(1/t) → ρ, so the plain RNN's curve ends up parallel
+        # to ρᵗ, not to σ₁ᵗ (Gelfand's formula); drawn where it differs from σ₁ᵗ
+        rho_curve = self.rho_curve(a)
+        show(self.rho, t, rho_curve) if rho_curve is not None else show(self.rho)
         if kind == "lstm":
             show(self.cell_path, t, tr.log10_cell_norm)
             show(self.carousel, t, tr.log10_carousel)
         else:
             show(self.cell_path)
             show(self.carousel)
-        self._set_legend(kind, show_pascanu, clip > 0, gamma == 1.0)
+        self._set_legend(kind, show_pascanu, clip > 0, gamma == 1.0, rho_curve is not None)
         self.time_axis.set_tokens(a.tokens)
         # fixed ranges: every curve but the faint ones, with a margin; at least 10^±1
         parts = [tr.log10_jac_norm, a.sigma_curves[0]]
@@ -158,6 +165,8 @@ class GradientView(QWidget):
             parts += [tr.log10_cell_norm, tr.log10_carousel]
         if show_pascanu:
             parts.append(a.pascanu)
+        if rho_curve is not None:
+            parts.append(rho_curve)
         vals = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in parts])
         lo, hi = self._stable_range(min(-1.0, float(vals.min())), max(1.0, float(vals.max())))
         pad = 0.04 * (hi - lo)
@@ -193,8 +202,16 @@ class GradientView(QWidget):
         self._y_range = want
         return want
 
-    def _set_legend(self, kind, pascanu, clipped, sigma1_is_bound=False):
-        key = (kind, pascanu, clipped, sigma1_is_bound, style.scale())
+    @staticmethod
+    def rho_curve(a):
+        """t · log10 ρ for a plain RNN whose W is not normal and ρ < σ₁, else None."""
+        rho = a.spectral_radius
+        if a.cell.kind != "rnn" or a.is_normal() or not 0 < rho < a.sigma1 * (1 - 1e-6):
+            return None
+        return np.arange(a.steps + 1) * math.log10(rho)
+
+    def _set_legend(self, kind, pascanu, clipped, sigma1_is_bound=False, rho=False):
+        key = (kind, pascanu, clipped, sigma1_is_bound, rho, style.scale())
         if key == getattr(self, "_legend_key", None):
             return
         self._legend_key = key
@@ -204,6 +221,8 @@ class GradientView(QWidget):
             names += [(self.cell_path, "‖∂Cₜ/∂C₀‖ (cell path)"), (self.carousel, "∏ fₜ (carousel)")]
         names += [(self.sigma1, "σ₁ᵗ = Pascanu's bound (γ = 1)" if sigma1_is_bound else "σ₁ᵗ"),
                   (self.sigma_i, "σᵢᵗ, i > 1")]
+        if rho:
+            names.append((self.rho, "ρᵗ: W not normal, ‖Wᵗ‖^(1/t) → ρ"))
         if pascanu:
             names.append((self.pascanu, "(γσ₁)ᵗ bound (Pascanu)"))
         if clipped:
@@ -230,6 +249,9 @@ class GradientView(QWidget):
         if kind == "lstm":
             parts.append("‖∂Cₜ/∂C₀‖ = "
                          f"<b style='color:{style.CELL_PATH}'>{format_norm(tr.log10_cell_norm[t], a.smooth)}</b>")
+        rho = self.rho_curve(a)
+        if rho is not None:
+            parts.append(f"ρ<sup>t</sup> = <b style='color:{style.RHO}'>{format_pow10(rho[t])}</b>")
         if a.config.clip > 0:
             parts.append(f"clipped = <b style='color:{style.CLIPPED}'>{format_pow10(a.clipped[t])}</b>"
                          f" (threshold {a.config.clip:g})")
@@ -253,6 +275,9 @@ class GradientView(QWidget):
             lines.append(f"∏ fₜ = {format_pow10(tr.log10_carousel[t])}")
         if a.cell.kind == "rnn":
             lines.append(f"(γσ₁)ᵗ = {format_pow10(a.pascanu[t])}")
+            rho = self.rho_curve(a)
+            if rho is not None:
+                lines.append(f"ρᵗ = {format_pow10(rho[t])}  (ρ = {a.spectral_radius:.4g})")
         if a.config.clip > 0:
             lines.append(f"clipped = {format_pow10(a.clipped[t])}")
         return "\n".join(lines)

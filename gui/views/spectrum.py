@@ -45,21 +45,21 @@ class SpectrumView(QWidget):
         self._unit = np.cos(ang), np.sin(ang)           # the ρ and σ₁ circles, scaled per setup
         self.circle = self.eig_plot.plot(circle.real, circle.imag, pen=style.pen("#888888", 1.5))
         # bare curves: their setData costs a sixth of a PlotDataItem's
-        self.rho_circle = pg.PlotCurveItem(pen=style.pen(style.MEASURED, 1, Qt.DashLine))
+        self.rho_circle = pg.PlotCurveItem(pen=style.pen(style.RHO, 1.5, Qt.DashLine))
         self.sigma_circle = pg.PlotCurveItem(pen=style.pen(style.SIGMA1, 1, Qt.DotLine))
         self.eig_plot.addItem(self.rho_circle)
         self.eig_plot.addItem(self.sigma_circle)
         self._brushes = []
-        self.eigs = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(style.MEASURED), pen=pg.mkPen("w"))
+        self.eigs = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(style.RHO), pen=pg.mkPen("w"))
         self.eig_plot.addItem(self.eigs)
         self.eig_plot.setAspectLocked(True)
         style.style_plot(self.sv_plot, left="singular value σ<sub>i</sub>", bottom="i")
         style.style_plot(self.eig_plot, left="Im λ", bottom="Re λ")
         self.graphs.setToolTip("Left: singular values σᵢ (σ₁ red). Right: eigenvalues λ with the unit "
-                               "circle (grey), the spectral radius ρ (blue dashed) and σ₁ (red dotted).")
+                               "circle (grey), the spectral radius ρ (teal dashed) and σ₁ (red dotted).")
         for p in (self.sv_plot, self.eig_plot):
             p.setMouseEnabled(x=False, y=False)
-        self.table = Readout(lines=3)
+        self.table = Readout(lines=3, max_lines=5)       # 4 with the Gelfand line (non-normal W)
         self.table.setObjectName("notes_table")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -116,11 +116,10 @@ class SpectrumView(QWidget):
         self.sigma_circle.setData(s[0] * cos, s[0] * sin)
         r = max(1.5, nice_ceil(float(s[0]) * 1.05, 0.5))
         set_range_if_changed(self.eig_plot, (-r, r), (-r, r))
-        w = a.cell.recurrent_blocks()[key]
-        normal = np.allclose(w @ w.T, w.T @ w, atol=1e-10 * max(1.0, float(s[0]) ** 2))
+        normal = a.is_normal(key)
         self.header.setText(
             f"<b>{BLOCK_LABEL.get(key, key)}</b>: σ₁ = <b style='color:{style.SIGMA1}'>{s[0]:.3f}</b>, "
-            f"ρ = <b style='color:{style.MEASURED}'>{rho:.3f}</b> — "
+            f"ρ = <b style='color:{style.RHO}'>{rho:.3f}</b> — "
             + ("normal W: ‖Wᵗ‖ = σ₁ᵗ exactly" if normal else
                "non-normal W: ‖Wᵗ‖ ≤ σ₁ᵗ and ‖Wᵗ‖<sup>1/t</sup> → ρ"))
         s1 = a.sigma1
