@@ -248,6 +248,8 @@ def _power_certify(A, v, F, iters):
         wn = math.sqrt(th * th + b2)
         if not math.isfinite(wn):
             return None, v
+        if wn == 0.0:                   # θ² + β² underflowed: no direction to go on from
+            return None, _start_vector(v.shape[0])
         c = max(F - th, 0.0)
         half = 0.5 * (th - c)
         if 0.5 * (th + c) + math.sqrt(half * half + b2) <= th * (1.0 + TOL):
@@ -386,6 +388,7 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=(), progress=None) -> tuple[
     prod = _Product(cell, cache)
     batched = m <= BATCH_MAX_M
     buf = np.empty((min(CHUNK, T), m, m)) if batched else None
+    iters = 3                    # vectorised power-iteration passes per chunk (batched path)
     exps = np.empty(CHUNK, dtype=np.int64)
     fros = np.empty(CHUNK)
     p, q = np.eye(m), np.empty((m, m))
@@ -409,7 +412,7 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=(), progress=None) -> tuple[
                         for o in outs:
                             o[t:] = -np.inf
                         if batched and j:
-                            v = _finish_batch(buf[:j], fros[:j], exps[:j], v, out, a, blocks, outs, vb)
+                            _finish_batch(buf[:j], fros[:j], exps[:j], v, out, a, blocks, outs, vb, iters)
                         return out, outs
                     exp += e
                 if batched:
@@ -433,23 +436,25 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=(), progress=None) -> tuple[
                     outs[k][t] = (exp + ex + l2) * LOG10_2
             if batched:
                 C = b - a
-                v = _finish_batch(buf[:C], fros[:C], exps[:C], v, out, a, blocks, outs, vb)
+                v, iters = _finish_batch(buf[:C], fros[:C], exps[:C], v, out, a, blocks, outs, vb, iters)
                 p = q
                 p[...] = buf[C - 1]                     # the buffer is refilled by the next chunk
     return out, outs
 
 
-def _finish_batch(P, F, exps, v, out, a, blocks, outs, vb):
+def _finish_batch(P, F, exps, v, out, a, blocks, outs, vb, iters=3):
     """Norms of a chunk's products P (C, m, m) = 2^(−exps)·J_t⋯J_1 (F = ‖P‖_F²) into
-    out[a+1 : a+1+C], and of each block into outs; → the warm start for the next chunk."""
+    out[a+1 : a+1+C], and of each block into outs; → (warm start, vectorised passes) for the
+    next chunk."""
     C = P.shape[0]
-    l2, v = _log2_norms_batch(P, F, v)
+    l2, v, missed = _log2_norms_batch(P, F, v, iters)
     out[a + 1:a + 1 + C] = (exps + l2) * LOG10_2
     for k, (rows, cols) in enumerate(blocks):
         x = np.ascontiguousarray(P[:, rows, cols])
         fx = np.einsum("tij,tij->t", x, x)
         ex = np.zeros(C, dtype=np.int64)
-        zero = fx == 0.0
+        zero = ~x.reshape(C, -1).any(axis=1)        # exactly zero entries (a tiny block's ‖·‖_F²
+                                                    # can underflow to 0: that one is rescaled)
         bad = ~(2.0 ** -60 < fx) | ~(fx < 2.0 ** 60)
         for j in np.flatnonzero(bad & ~zero):        # rare: a block far smaller than the whole
             e, fx[j] = _rescale(x[j])
@@ -459,17 +464,20 @@ def _finish_batch(P, F, exps, v, out, a, blocks, outs, vb):
         lb = np.full(C, -np.inf)
         keep = np.flatnonzero(~zero)
         if keep.size:
-            lk, vb[k] = _log2_norms_batch(x[keep], fx[keep], vb[k])
+            lk, vb[k], _ = _log2_norms_batch(x[keep], fx[keep], vb[k], iters)
             lb[keep] = lk + ex[keep]
         outs[k][a + 1:a + 1 + C] = (exps + lb) * LOG10_2
-    return v
+    # most of this chunk needed the step-by-step path (a flat or rotating spectrum): give the
+    # next chunk one vectorised pass, not three
+    return v, (1 if missed > 0.5 else 3)
 
 
 def _log2_norms_batch(P, F, v, iters: int = 3):
     """log2 σ₁ of each P[t] (C, m, m; F[t] = ‖P[t]‖_F² > 0), certified to TOL by the same test
     as `_power_certify`, vectorised over t from the common warm start v; the few not certified
-    within `iters` go through `_log2_norm` one by one. → (log2 σ₁ (C,), warm start for next)."""
-    C, m = P.shape[0], P.shape[1]
+    within `iters` go through `_log2_norm` one by one.
+    → (log2 σ₁ (C,), warm start for next, fraction that needed the one-by-one path)."""
+    C, m = P.shape[0], P.shape[2]                 # v lives in the column space
     res = np.empty(C)
     last = np.broadcast_to(v, (C, m)).copy()                    # each t's latest unit vector
     idx, V, A = np.arange(C), last.copy(), P
@@ -490,7 +498,7 @@ def _log2_norms_batch(P, F, v, iters: int = 3):
             V[moved] = W[moved] / wn[moved, None]
             last[idx] = V
             if ok.all():
-                return res, last[-1]
+                return res, last[-1], 0.0
             keep = ~ok
             idx, V = idx[keep], V[keep]
             A = P[idx]
@@ -499,7 +507,7 @@ def _log2_norms_batch(P, F, v, iters: int = 3):
         start = last[j - 1] if j == prev + 1 else last[j]
         res[j], last[j] = _log2_norm(P[j], start, F[j])
         prev = j
-    return res, last[-1]
+    return res, last[-1], len(idx) / C
 
 
 def simulate(cell: Cell, inputs, h0=None, c0=None, *, progress=None) -> Trace:

@@ -58,6 +58,7 @@ class Readout(QWidget):
             self._doc.setHtml(self._text)
         self._doc.setTextWidth(max(1, self.width()))
         self._fit_lines()
+        self.setAccessibleName(self._doc.toPlainText())    # what a screen reader says
         self.update()
 
     def _fit_lines(self):

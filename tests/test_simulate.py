@@ -248,3 +248,45 @@ def test_a_product_that_becomes_exactly_zero_mid_chunk_is_minus_inf_on_both_path
         assert np.all(np.isfinite(tr.log10_jac_norm[:138]))
         ok = np.isfinite(ref) & (np.abs(ref) < 250)
         np.testing.assert_allclose(tr.log10_jac_norm[ok], ref[ok], rtol=0, atol=1e-9)
+
+
+def test_a_tiny_cell_block_is_rescaled_not_called_zero_on_both_paths():
+    # a saturated LSTM: f ≈ 10⁻³⁰⁰ at step 1, so the cell block's ‖·‖_F² underflows to 0 although
+    # its entries do not; both paths must rescale it exactly, not report −inf
+    cfg = Config(cell="lstm", hidden=1, input_scale=3000, seed=4, length=50)
+    cell, (x, _) = cfg.build_cell(), cfg.build_inputs()
+    with norms_path(True):
+        a = simulate(cell, x)
+    with norms_path(False):
+        b = simulate(cell, x)
+    assert np.isfinite(a.log10_cell_norm[1]) and a.log10_cell_norm[1] < -250
+    np.testing.assert_array_equal(np.isfinite(a.log10_cell_norm), np.isfinite(b.log10_cell_norm))
+    ok = np.isfinite(b.log10_cell_norm)
+    np.testing.assert_allclose(a.log10_cell_norm[ok], b.log10_cell_norm[ok], rtol=0, atol=1e-11)
+
+
+def test_non_square_blocks_on_both_paths():
+    from core.simulate import forward, log_norm_curves
+    cell = make_cell("lstm", *[np.asarray(w) for w in _lstm_weights(3, 2)])
+    x = np.random.default_rng(2).standard_normal((40, 2))
+    blocks = [(slice(0, 3), slice(0, 6)), (slice(0, 6), slice(3, 5))]
+    res = {}
+    for batched in (True, False):
+        with norms_path(batched):
+            res[batched] = log_norm_curves(cell, forward(cell, x), blocks)[1]
+    # independent: the analytic Jacobians multiplied out and each block's SVD
+    from core.cells import step
+    s, P = np.zeros(6), np.eye(6)
+    for t in range(40):
+        P = state_jacobian(cell, x[t], s) @ P
+        s = step(cell, x[t], s)
+        for k, (r, c) in enumerate(blocks):
+            ref = math.log10(np.linalg.svd(P[r, c], compute_uv=False)[0])
+            assert res[True][k][t + 1] == pytest.approx(ref, abs=1e-9)
+            assert res[False][k][t + 1] == pytest.approx(ref, abs=1e-9)
+
+
+def _lstm_weights(n, d):
+    rng = np.random.default_rng(5)
+    return (rng.standard_normal((4 * n, d)) * 0.5, rng.standard_normal((4 * n, n)) * 0.5,
+            rng.standard_normal(4 * n) * 0.1, rng.standard_normal(4 * n) * 0.1)

@@ -73,8 +73,7 @@ class StatesView(pg.GraphicsLayoutWidget):
         pal.setColor(QPalette.Window, QColor("white"))
         pal.setColor(QPalette.WindowText, QColor("#333333"))
         self.scale_label.setPalette(pal)
-        self.scale_label.setFont(style.font(-1))
-        self.ci.setContentsMargins(4, self.scale_label.height() + 4, 4, 4)
+        self.apply_style()
         session.analysis_changed.connect(self._on_analysis)
         session.step_changed.connect(self._on_step)
 
@@ -97,12 +96,21 @@ class StatesView(pg.GraphicsLayoutWidget):
             self.scale_label.setText(text)
         self._on_step(self.session.step)
 
+    def apply_style(self):
+        """Fonts for the current presentation scale; the plots start below the overlay."""
+        self.scale_label.setFont(style.font(-1))
+        self.ci.setContentsMargins(4, self.scale_label.height() + 4, 4, 4)
+        self._place_label()
+
     def resizeEvent(self, event):
         super().resizeEvent(event)
         if not hasattr(self, "scale_label"):          # pyqtgraph resizes during __init__
             return
-        w = min(320, self.width() - 8)
-        self.scale_label.setGeometry(self.width() - w - 4, 2, w, self.scale_label.height())
+        self._place_label()
+
+    def _place_label(self):
+        w = min(320 * style.scale(), self.width() - 8)
+        self.scale_label.setGeometry(int(self.width() - w - 4), 2, int(w), self.scale_label.height())
 
     def _on_step(self, t):
         self.h_row.cursor.setValue(t)
