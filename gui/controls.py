@@ -140,12 +140,12 @@ class ControlPanel(QScrollArea):
         self.activation = self._combo(
             "activation", [("tanh", "tanh"), ("ReLU", "relu"), ("identity (the notes' §2)", "identity"),
                            ("sigmoid", "sigmoid")],
-            "RNN nonlinearity φ in h_t = φ(W_hh h_{t−1} + W_hx x_t). 'identity' is the notes' linear "
+            "RNN nonlinearity φ in h_t = φ(W_hh hₜ₋₁ + W_hx x_t). 'identity' is the notes' linear "
             "analysis (∂h_t/∂h_0 = W_hhᵗ); ReLU is the §3.1 remedy (φ' is 0 or 1); sigmoid's φ' ≤ ¼.",
             lambda v: self._set(activation=v))
         self.convention = self._combo(
             "convention", [("seed (the notes)", "seed"), ("PyTorch / Keras", "pytorch")],
-            "GRU equations. seed: h_t = (1−z)⊙h_{t−1} + z⊙h̃, r applied to h before the matmul. "
+            "GRU equations. seed: h_t = (1−z)⊙hₜ₋₁ + z⊙h̃, r applied to h before the matmul. "
             "PyTorch: h' = (1−z)⊙n + z⊙h, r applied after the matmul. (The notes write r_t with W_z: "
             "a typo for W_r.)", lambda v: self._set(convention=v))
         self.hidden_size = QSpinBox()
@@ -227,7 +227,7 @@ class ControlPanel(QScrollArea):
         self.update_bias.setRange(-20, 20)
         self.update_bias.setSingleStep(0.5)
         self.update_bias.setToolTip("GRU update-gate bias b_z. PyTorch form: large b_z ⇒ z ≈ 1 keeps "
-                                    "h_{t−1}. Seed form: h_t = (1−z)h_{t−1} + z h̃, so keeping needs "
+                                    "hₜ₋₁. Seed form: h_t = (1−z)hₜ₋₁ + z h̃, so keeping needs "
                                     "a negative b_z.")
         self.update_bias.valueChanged.connect(lambda v: self._set(update_bias=float(v)))
         self.input_scale = QDoubleSpinBox()

@@ -3,6 +3,7 @@ readable Unicode (σ₁ᵗ, ∂h_t/∂h_0, ∏, ∑…) since Qt's Markdown rend
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 NOTES_PATH = Path(__file__).resolve().parent.parent / "assets" / "notes.md"
@@ -13,9 +14,19 @@ SYMBOLS = {
     r"\approx": "≈", r"\limits": "", r"\top": "ᵀ", r"\quad": " ", r"\ ": " ", r"\,": " ",
     r"\text": "", r"\boldsymbol": "", r"\mathbf": "", r"\left": "", r"\right": "", r"\\": "\n",
     r"\begin{align}": "", r"\end{align}": "", r"\hat{g}": "ĝ", r"\tilde{C}": "C̃", r"\tilde{h}": "h̃",
-    r"\times": "×", r"\leq": "≤", r"\geq": "≥", r"\Sigma": "Σ",
+    r"\times": "×", r"\leq": "≤", r"\geq": "≥", r"\Sigma": "Σ", r"\|": "‖",
 }
-SUP = str.maketrans("0123456789+-=()tTir", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵗᵀⁱʳ")
+SUP = dict(zip("0123456789+-−=()tTirhxjknᵀ", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ᵗᵀⁱʳʰˣʲᵏⁿᵀ"))
+SUB = dict(zip("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+
+
+def _script(body: str, table: dict, mark: str) -> str:
+    """A super- or subscript in Unicode where every character has one (h_{t-1} → hₜ₋₁), else
+    written out: W^{(S)} → W^(S)."""
+    body = body.strip()
+    if body and all(c in table for c in body):
+        return "".join(table[c] for c in body)
+    return mark + (body if len(body) == 1 or body[0] in "([" else f"({body})")
 
 
 def latex_to_text(tex: str) -> str:
@@ -25,17 +36,12 @@ def latex_to_text(tex: str) -> str:
     s = re.sub(r"\\hat\{(\w)\}", lambda m: m.group(1) + "\u0302", s)
     for k in sorted(SYMBOLS, key=len, reverse=True):
         s = s.replace(k, SYMBOLS[k])
-
-    def sup(m):
-        body = m.group(1) if m.group(1) is not None else m.group(2)
-        ok = all(c in "0123456789+-=()tTirᵀ" for c in body)
-        return body.translate(SUP) if ok else "^" + body
-    s = re.sub(r"\^\{([^{}]*)\}|\^(\S)", sup, s)
-    s = re.sub(r"_\{([^{}]*)\}", r"_\1", s)
+    s = re.sub(r"\^\{([^{}]*)\}|\^(\S)", lambda m: _script(m.group(1) or m.group(2), SUP, "^"), s)
+    s = re.sub(r"_\{([^{}]*)\}|_([^\s{\\])", lambda m: _script(m.group(1) or m.group(2), SUB, "_"), s)
     for _ in range(4):   # \frac{a}{b}, innermost first
         s = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", s)
     s = s.replace("{", "").replace("}", "").replace("&", "")
-    return re.sub(r"[ \t]+", " ", s)
+    return unicodedata.normalize("NFC", re.sub(r"[ \t]+", " ", s))     # ŷ as one character
 
 
 def notes_markdown(path: Path = NOTES_PATH) -> str:
