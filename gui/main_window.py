@@ -481,6 +481,11 @@ class MainWindow(QMainWindow):
             for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
                 pal.setColor(role, QColor("black"))
             pal.setColor(QPalette.Highlight, QColor("#003fa3"))
+            # disabled controls must still look disabled: grey text (4.5:1 on white), grey fields
+            for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+                pal.setColor(QPalette.Disabled, role, QColor("#767676"))
+            pal.setColor(QPalette.Disabled, QPalette.Base, QColor("#eeeeee"))
+            pal.setColor(QPalette.Disabled, QPalette.Button, QColor("#eeeeee"))
             app.setPalette(pal)
         else:
             app.setPalette(app.style().standardPalette())

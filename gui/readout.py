@@ -79,6 +79,10 @@ class Readout(QWidget):
     def text(self) -> str:
         return self._text
 
+    def plain_text(self) -> str:
+        """What is shown, as plain text (no markup; non-breaking spaces as spaces)."""
+        return self._doc.toPlainText().replace("\u00a0", " ")
+
     def sizeHint(self):
         hint = super().sizeHint()
         hint.setHeight(self.height())

@@ -71,7 +71,7 @@ def test_unchecking_normal_w_draws_rho_t_which_the_curve_follows(app_window, qtb
     _, m = drawn(g.measured)
     assert abs((m[300] - m[200]) / 100 - np.log10(rho)) < 0.01
     assert m[300] < 300 * np.log10(1.05) - 10
-    assert "ρ<sup>t</sup>" in g.readout_text()
+    assert "ρt = " in g.readout_text() and "ρ<sup>t</sup>" in g.readout.text()
     assert any("ρᵗ" in label.text for _, label in g.legend.items)
 
 
@@ -330,6 +330,15 @@ def test_presentation_scale_and_high_contrast(app_window, qtbot):
         window.findChild(object, "high_contrast").trigger()
         assert style.high_contrast()
         assert window.gradient.measured.opts["pen"].widthF() == pytest.approx(2 * 3.5 * 1.6)
+        # a disabled control (the LSTM forget bias of an RNN) still reads as disabled: its text
+        # is lighter than an enabled one's
+        from PySide6.QtGui import QPalette
+        fb = window.findChild(object, "forget_bias")
+        assert not fb.isEnabled()
+        pal = fb.palette()
+        off = pal.color(QPalette.Disabled, QPalette.Text).lightness()
+        on = pal.color(QPalette.Active, QPalette.Text).lightness()
+        assert off - on > 80
     finally:
         window.set_high_contrast(False)
         window.set_scale(1.0)

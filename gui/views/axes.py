@@ -61,9 +61,21 @@ class TimeAxis(pg.AxisItem):
         self.picture = None
         self.update()
 
+    def _font_metrics(self):
+        from PySide6.QtGui import QFontMetrics
+        font = self.style.get("tickFont")
+        return QFontMetrics(font) if font is not None else QFontMetrics(self.font())
+
     def tickSpacing(self, minVal, maxVal, size):
         if not self._tokens:
-            return super().tickSpacing(minVal, maxVal, size)
+            # numbers: a 1-2-5 step wide enough for the widest label at the current font (a
+            # presentation scale ×2 ran pyqtgraph's font-blind spacing together: "100200")
+            span = max(maxVal - minVal, 1e-9)
+            label = self._font_metrics().horizontalAdvance(str(int(max(abs(minVal), abs(maxVal)))))
+            need = span * (label + 18) / max(size, 1.0)
+            exp = 10 ** math.floor(math.log10(max(need, 1e-9)))
+            major = next(m * exp for m in (1, 2, 5, 10) if m * exp >= need)
+            return [(float(max(major, 1.0)), 0)]
         px_per_step = size / max(maxVal - minVal, 1e-9)
         longest = max(len(t) for t in self._tokens)
         char_px = 0.62 * self.style.get("tickFont").pointSizeF() * 1.35 if self.style.get("tickFont") else 8
@@ -76,6 +88,11 @@ class TimeAxis(pg.AxisItem):
         step = self.tickSpacing(minVal, maxVal, size)[0][0]
         first = max(1, math.ceil(minVal))
         values = [v for v in np.arange(first, math.floor(maxVal) + 1, step) if v <= len(self._tokens)]
+        # the last word is the one being predicted ("sky", "French"): always labelled, and the
+        # regular label before it dropped if the two would collide
+        last = len(self._tokens)
+        if minVal <= last <= maxVal and last not in values:
+            values = [v for v in values if last - v >= step] + [float(last)]
         return [(step, values)]
 
     def tickStrings(self, values, scale, spacing):
@@ -150,7 +167,15 @@ def colour_bar(levels, cmap) -> pg.ColorBarItem:
     bars stacked in one column never collide."""
     bar = pg.ColorBarItem(values=tuple(levels), colorMap=cmap, interactive=False, width=14)
     label_colour_bar(bar, levels)
+    style_colour_bar(bar)
     return bar
+
+
+def style_colour_bar(bar: pg.ColorBarItem):
+    """Tick labels at the app's tick size (and the presentation scale)."""
+    from .. import style
+    bar.axis.setTickFont(style.font(-1))
+    bar.axis.setStyle(autoExpandTextSpace=True)
 
 
 def label_colour_bar(bar: pg.ColorBarItem, levels, scale: float = 1.0, fmt=None):
@@ -164,3 +189,63 @@ def label_colour_bar(bar: pg.ColorBarItem, levels, scale: float = 1.0, fmt=None)
     if getattr(bar, "_gatescope_ticks", None) != ticks:
         bar._gatescope_ticks = ticks
         bar.axis.setTicks(ticks)
+
+
+class HeatmapCursor(pg.InfiniteLine):
+    """The step cursor over a heatmap: a dark line on a white halo, visible on every colour of
+    every colour map (a red line vanished on red cells)."""
+
+    def __init__(self):
+        from .. import style
+        super().__init__(angle=90, movable=False)
+        self.apply_style(style)
+
+    def apply_style(self, style):
+        self.setPen(style.pen(style.CURSOR, 2))
+        halo = style.pen("#ffffff", 5)
+        self._halo = halo
+        self.setHoverPen(halo)        # never hovered (not movable); widens the bounding rect
+
+    def paint(self, p, *args):
+        pen = self.currentPen
+        self.currentPen = self._halo
+        super().paint(p, *args)
+        self.currentPen = pen
+        super().paint(p, *args)
+
+
+def place_legend(legend, vb, curves, xr, yr):
+    """Anchor `legend` in the corner of the view box `vb` that the curves (each sampled at
+    t = 0, 1, …) cross least, x range xr and y range yr as set; re-anchored only when the corner
+    changes. → the corner (left/right 0/1, top/bottom 0/1)."""
+    box, lg = vb.boundingRect(), legend.boundingRect()
+    fw = min(0.6, lg.width() / box.width()) if box.width() > 0 and lg.width() > 0 else 0.35
+    fh = min(0.8, lg.height() / box.height()) if box.height() > 0 and lg.height() > 0 else 0.45
+    curves = [np.asarray(c, dtype=np.float64) for c in curves if c is not None and len(c)]
+    corner = getattr(legend, "_gatescope_corner", None)
+    if curves:
+        t = np.arange(len(curves[0]), dtype=np.float64)
+        fine = np.linspace(t[0], t[-1], 400) if len(t) > 1 else t     # few steps: judge the segments
+        xs = (fine - xr[0]) / (xr[1] - xr[0])
+        ys = [(np.interp(fine, np.arange(len(c)), c) - yr[0]) / (yr[1] - yr[0]) for c in curves]
+        best = None
+        # the current corner first: on a tie the legend stays where it is
+        order = [(0, 0), (1, 0), (0, 1), (1, 1)]
+        if corner in order:
+            order.remove(corner)
+            order.insert(0, corner)
+        for cx, cy in order:                                  # (left/right, top/bottom)
+            inx = xs <= fw if cx == 0 else xs >= 1 - fw
+            hits = 0
+            for y in ys:
+                iny = y >= 1 - fh if cy == 0 else y <= fh
+                hits += int(np.count_nonzero(inx & iny & np.isfinite(y)))
+            if best is None or hits < best:
+                best, pick = hits, (cx, cy)
+    else:
+        pick = corner or (0, 0)
+    if pick != corner:
+        legend._gatescope_corner = pick
+        cx, cy = pick
+        legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy), offset=(-10 if cx else 10, -10 if cy else 10))
+    return pick

@@ -13,7 +13,15 @@ from core.theory import format_pow10, power_readout
 
 from .. import style
 from ..readout import Readout
-from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, colour_bar, finite_or_nan
+from .axes import (
+    HeatmapCursor,
+    PowerOfTenAxis,
+    TimeAxis,
+    add_growth_decay_shading,
+    colour_bar,
+    finite_or_nan,
+    place_legend,
+)
 from .image import Heatmap
 
 KINDS = ("rnn", "lstm", "gru")
@@ -59,8 +67,8 @@ class _Column:
         self.gate_plot.addItem(self.gate_image)
         self.gate_cmap = pg.colormap.get(style.GATE_CMAP)
         self.gate_image.setLookupTable(self.gate_cmap.getLookupTable(nPts=256))
-        self.state_cursor = pg.InfiniteLine(angle=90, movable=False)
-        self.gate_cursor = pg.InfiniteLine(angle=90, movable=False)
+        self.state_cursor = HeatmapCursor()
+        self.gate_cursor = HeatmapCursor()
         self.state_plot.addItem(self.state_cursor, ignoreBounds=True)
         self.gate_plot.addItem(self.gate_cursor, ignoreBounds=True)
         style.style_plot(self.state_plot, left="h<sub>t</sub>")
@@ -75,7 +83,7 @@ class _Column:
 
     def apply_style(self):
         for cursor in (self.state_cursor, self.gate_cursor):
-            cursor.setPen(style.pen("#ff2d2d", 2))
+            cursor.apply_style(style)
 
     def set_data(self, a):
         tr = a.trace
@@ -251,34 +259,15 @@ class CompareView(QWidget):
         vals = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in parts])
         lo, hi = min(-1.0, float(vals.min())), max(1.0, float(vals.max()))
         pad = 0.06 * (hi - lo)
-        self.plot.setRange(xRange=(0, max(T, 1)), yRange=(lo - pad, hi + pad), padding=0)
-        self._place_legend(parts, (0.0, float(max(T, 1))), (lo - pad, hi + pad))
+        xr = (0, max(T, 1) + max(0.5, 0.015 * T))        # the last step's markers drawn whole
+        self.plot.setRange(xRange=xr, yRange=(lo - pad, hi + pad), padding=0)
+        self._place_legend(parts, xr, (lo - pad, hi + pad))
         self._show_content(True)
         self._on_step(self.session.step)
 
     def _place_legend(self, curves, xr, yr):
         """Put the legend in the corner of the plot that the curves cross least."""
-        vb = self.plot.vb.boundingRect()
-        lg = self.legend.boundingRect()
-        fw = min(0.6, lg.width() / vb.width()) if vb.width() > 0 and lg.width() > 0 else 0.35
-        fh = min(0.8, lg.height() / vb.height()) if vb.height() > 0 and lg.height() > 0 else 0.45
-        t = np.arange(len(curves[0]), dtype=np.float64)
-        fine = np.linspace(t[0], t[-1], 400) if len(t) > 1 else t     # few steps: judge the segments
-        xs = (fine - xr[0]) / (xr[1] - xr[0])
-        best, corner = None, (0, 0)
-        for cx, cy in ((0, 0), (1, 0), (0, 1), (1, 1)):          # (left/right, top/bottom)
-            hits = 0
-            for c in curves:
-                c = np.interp(fine, t, np.asarray(c, dtype=np.float64))
-                ys = (c - yr[0]) / (yr[1] - yr[0])   # 0 bottom, 1 top
-                inx = xs <= fw if cx == 0 else xs >= 1 - fw
-                iny = ys >= 1 - fh if cy == 0 else ys <= fh
-                hits += int(np.count_nonzero(inx & iny & np.isfinite(ys)))
-            if best is None or hits < best:
-                best, corner = hits, (cx, cy)
-        cx, cy = corner
-        self.legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy),
-                           offset=(-10 if cx else 10, -10 if cy else 10))
+        place_legend(self.legend, self.plot.vb, curves, xr, yr)
 
     def _set_legend(self, comparison):
         self.legend.clear()

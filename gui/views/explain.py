@@ -42,7 +42,7 @@ def fmtp(v: float) -> str:
     return f"({text})" if text.startswith("−") else text
 
 
-def _b(v, color="#1f5fbf") -> str:
+def _b(v, color=style.MEASURED) -> str:
     return f"<b style='color:{color}'>{fmt(v)}</b>"
 
 
@@ -151,8 +151,10 @@ class ExplainView(QWidget):
         tr = a.trace
         lj, ls = float(tr.log10_jac_norm[t]), float(a.sigma_curves[0][t])
         vals.update(log10_jac=lj, log10_sigma1t=ls, sigma1=float(a.sigma1))
-        out = (f"{name} = <b style='color:{style.KIND_COLORS[a.cell.kind]}'>{format_pow10(lj)}</b>"
-               f" &nbsp;vs&nbsp; σ₁<sup>t</sup> = {power_readout(round(a.sigma1, 6), t)}")
+        # the measured norm in the gradient view's colour for it, σ₁ᵗ in σ₁'s
+        out = (f"{name} = <b style='color:{style.MEASURED}'>{format_pow10(lj)}</b>"
+               f" &nbsp;vs&nbsp; σ₁<sup>t</sup> = <span style='color:{style.SIGMA1}'>"
+               f"{power_readout(round(a.sigma1, 6), t)}</span>")
         if tr.log10_cell_norm is not None:
             lc = float(tr.log10_cell_norm[t])
             vals["log10_cell"] = lc

@@ -172,7 +172,8 @@ class FlowView(QWidget):
                         "  (the notes' form)" if seed else
                         "h' = (1−z)⊙n + z⊙h  (PyTorch form; n is the notes' h̃)")
                        + f"<br>mean over units: r = <b>{vals['r']:.2f}</b>, z = <b>{vals['z']:.2f}</b>, "
-                       f"h̃ = <b>{vals['n']:+.2f}</b>; kept from h<sub>t−1</sub>: <b>{vals['keep']:.2f}</b>")
+                       f"h̃ = <b>{vals['n']:+.2f}</b>; "
+                       f"kept&nbsp;from&nbsp;h<sub>t−1</sub>:&nbsp;<b>{vals['keep']:.2f}</b>")
         else:
             slope = tr.slope[j] if tr.steps else np.ones(1)
             vals = {"slope": float(np.mean(slope)), "h_rms": rms(h)}

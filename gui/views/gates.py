@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from .. import style
-from .axes import TimeAxis, clipped32, colour_bar
+from .axes import HeatmapCursor, TimeAxis, clipped32, colour_bar, style_colour_bar
 from .image import Heatmap
 
 # kind → rows: (trace key, label, levels)
@@ -34,7 +34,7 @@ class _GateRow:
         self.image.setLookupTable(self.cmap.getLookupTable(nPts=256))
         self.image.setLevels(levels)
         self.levels = levels
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=style.pen("#ff2d2d", 2))
+        self.cursor = HeatmapCursor()
         self.heat.addItem(self.cursor, ignoreBounds=True)
         style.style_plot(self.heat, left=label)
         self.bars_plot = layout.addPlot(row=row, col=1)
@@ -94,6 +94,7 @@ class GatesView(QWidget):
         lay.addWidget(self.stack, 1)
         self.pages: dict[str, pg.GraphicsLayoutWidget] = {}
         self.rows: dict[str, list[_GateRow]] = {}
+        self.colour_bars = []
         for kind, rows in ROWS.items():
             page = pg.GraphicsLayoutWidget()
             page.ci.setSpacing(2)
@@ -103,6 +104,7 @@ class GatesView(QWidget):
                 if r == 0 or spec[2] != rows[r - 1][2]:
                     bar = colour_bar(spec[2], self.rows[kind][r].cmap)
                     page.addItem(bar, row=r + 1, col=2)
+                    self.colour_bars.append(bar)
             page.ci.layout.setColumnStretchFactor(0, 4)
             page.ci.layout.setColumnStretchFactor(1, 1)
             self.pages[kind] = page
@@ -116,6 +118,15 @@ class GatesView(QWidget):
                 "gru": "update z, reset r, candidate h̃: units (rows) × time; bars: values at t",
                 "rnn": "pre-activation a<sub>t</sub> and φ'(a<sub>t</sub>), units × time: where |a| is "
                        "large, φ' ≈ 0 and the gradient shrinks"}[kind]
+
+    def apply_style(self):
+        """Cursor pens and colour-bar fonts for the current theme and presentation scale."""
+        self.hint.setFont(style.font(0))
+        for bar in self.colour_bars:
+            style_colour_bar(bar)
+        for rows in self.rows.values():
+            for row in rows:
+                row.cursor.apply_style(style)
 
     def resizeEvent(self, event):
         self.hint.setVisible(self.height() > 330)

@@ -14,7 +14,15 @@ from core.theory import format_norm, format_pow10, power_readout
 
 from .. import style
 from ..readout import Readout
-from .axes import PowerOfTenAxis, TimeAxis, add_growth_decay_shading, finite_or_nan, nice_ceil, set_range_if_changed
+from .axes import (
+    PowerOfTenAxis,
+    TimeAxis,
+    add_growth_decay_shading,
+    finite_or_nan,
+    nice_ceil,
+    place_legend,
+    set_range_if_changed,
+)
 
 STATE_NAME = {"rnn": "‖∂hₜ/∂h₀‖", "gru": "‖∂hₜ/∂h₀‖", "lstm": "‖∂[h;C]ₜ/∂[h;C]₀‖"}
 
@@ -85,9 +93,9 @@ class GradientView(QWidget):
         self.cell_path = curve("‖∂C_t/∂C₀‖")
         self.rho = curve("ρᵗ (spectral radius)")
         self.measured = curve("‖∂s_t/∂s₀‖")
-        self._legend_top = None
         self.sigma1.setZValue(5)       # dashed σ₁ᵗ stays visible where it coincides with the curve
         self.rho.setZValue(6)          # so does ρᵗ, which the curve follows for a non-normal W
+        self.cell_path.setZValue(4)    # and the LSTM's cell path, often right on the curve
         self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=False)
         p.addItem(self.cursor, ignoreBounds=True)
         self.marker = pg.ScatterPlotItem(size=11)
@@ -112,8 +120,9 @@ class GradientView(QWidget):
         self.pascanu.setPen(style.pen(style.PASCANU, 2, Qt.DotLine))
         self.rho.setPen(style.pen(style.RHO, 2.5, Qt.DashDotDotLine))
         self.clipped.setPen(style.pen(style.CLIPPED, 2.5, Qt.DashDotLine))
-        self.carousel.setPen(style.pen(style.CAROUSEL, 2, Qt.DashLine))
-        self.cell_path.setPen(style.pen(style.CELL_PATH, 3))
+        self.carousel.setPen(style.pen(style.CAROUSEL, 2, Qt.DotLine))
+        # dashed and above the measured curve, which it often runs along
+        self.cell_path.setPen(style.pen(style.CELL_PATH, 2.5, Qt.DashLine))
         self.measured.setPen(style.pen(style.MEASURED, 3.5))
         self.cursor.setPen(style.pen(style.CURSOR, 1.5))
         self.marker.setBrush(pg.mkBrush(style.MEASURED))
@@ -170,15 +179,11 @@ class GradientView(QWidget):
         vals = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in parts])
         lo, hi = self._stable_range(min(-1.0, float(vals.min())), max(1.0, float(vals.max())))
         pad = 0.04 * (hi - lo)
-        # the legend goes to the empty side: all curves start at 10⁰ on the left
-        top = not -lo > hi
-        if top != self._legend_top:
-            self._legend_top = top
-            if top:
-                self.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(10, 10))
-            else:
-                self.legend.anchor(itemPos=(0, 1), parentPos=(0, 1), offset=(10, -10))
-        set_range_if_changed(self.plot, (0, max(T, 1)), (lo - pad, hi + pad))
+        # a little room right of the last step: its marker and its word are drawn whole
+        xr = (0, max(T, 1) + max(0.5, 0.015 * T))
+        set_range_if_changed(self.plot, xr, (lo - pad, hi + pad))
+        # the legend goes to the corner the curves cross least
+        place_legend(self.legend, self.plot.vb, [finite_or_nan(p) for p in parts], xr, (lo - pad, hi + pad))
         self._on_step(self.session.step)
 
     def _stable_range(self, lo: float, hi: float) -> tuple[float, float]:
@@ -260,7 +265,8 @@ class GradientView(QWidget):
         if tr.overflow_step is not None:
             parts.append(f"<span style='color:#b00000'>h leaves float64 range at t = {tr.overflow_step}: "
                          f"shown up to t = {tr.steps}</span>")
-        self.readout.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
+        # each "name = value" stays on one line (a value alone on the next line reads badly)
+        self.readout.setText("&nbsp;&nbsp;· ".join(p.replace(" = ", "&nbsp;=&nbsp;") for p in parts))
 
     def hover_text(self, t: int) -> str:
         """Exact values at step t, as shown when hovering the plot."""
@@ -299,5 +305,6 @@ class GradientView(QWidget):
         self.hover.show()
 
     def readout_text(self) -> str:
-        return self.readout.text()
+        """The readout as shown (plain text)."""
+        return self.readout.plain_text()
 

@@ -70,13 +70,19 @@ class SpectrumView(QWidget):
         session.analysis_changed.connect(self._on_analysis)
 
     def resizeEvent(self, event):
-        # small windows (1280×720): give the plots the room, the table stays in the tooltip
-        self.table.setVisible(self.height() > 360)
         super().resizeEvent(event)
+        self._fit_table()
+
+    def _fit_table(self):
+        # small panels (1280×720, or a large presentation scale): the plots keep at least 170 px
+        # (scaled) and the table goes to the plots' tooltip
+        room = self.height() - self.header.height() - self.table.height() - 16
+        self.table.setVisible(room >= 170 * style.scale())
 
     def apply_style(self):
         for w in (self.header, self.table, self.block):
             w.setFont(style.font(0))
+        self._fit_table()
 
     def _on_analysis(self, a):
         keys = list(a.singular_values)

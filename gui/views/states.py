@@ -8,7 +8,16 @@ from PySide6.QtGui import QColor, QPalette
 
 from .. import style
 from ..readout import Readout
-from .axes import TimeAxis, clipped32, colour_bar, label_colour_bar, nice_level, set_range_if_changed
+from .axes import (
+    HeatmapCursor,
+    TimeAxis,
+    clipped32,
+    colour_bar,
+    label_colour_bar,
+    nice_level,
+    set_range_if_changed,
+    style_colour_bar,
+)
 from .image import Heatmap
 
 
@@ -32,7 +41,7 @@ class _StateRow:
         self.cmap = pg.colormap.get(style.SIGNED_CMAP)
         self.image.setLookupTable(self.cmap.getLookupTable(nPts=256))
         self.plot.addItem(self.image)
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=style.pen("#ff2d2d", 2))
+        self.cursor = HeatmapCursor()
         self.plot.addItem(self.cursor, ignoreBounds=True)
         self.bar = colour_bar((-1, 1), self.cmap)
         layout.addItem(self.bar, row=row, col=1)
@@ -91,7 +100,7 @@ class StatesView(pg.GraphicsLayoutWidget):
             self.ci.layout.setRowStretchFactor(2, 1)
         else:
             self.ci.layout.setRowStretchFactor(2, 0)
-        text = "colour scale: " + ", ".join(f"{k} ±{scale_text(m)}" for k, m in scales)
+        text = "scale: " + ", ".join(f"{k} ±{scale_text(m)}" for k, m in scales)
         if self.scale_label.text() != text:
             self.scale_label.setText(text)
         self._on_step(self.session.step)
@@ -101,6 +110,9 @@ class StatesView(pg.GraphicsLayoutWidget):
         self.scale_label.setFont(style.font(-1))
         self.ci.setContentsMargins(4, self.scale_label.height() + 4, 4, 4)
         self._place_label()
+        for row in (self.h_row, self.c_row):
+            style_colour_bar(row.bar)
+            row.cursor.apply_style(style)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
