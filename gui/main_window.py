@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -52,8 +52,38 @@ SCALES = (1.0, 1.5, 2.0)
 MAX_RECENT = 8
 
 
+class Frame(QGroupBox):
+    """A titled panel whose title is elided ("…") to the panel's width instead of running into
+    the next panel (large presentation scales, small windows); the full title is its tooltip."""
+
+    def __init__(self, title: str):
+        super().__init__(title)
+        self.full_title = title
+        self.setToolTip(title)
+
+    def _elide(self):
+        room = max(40, self.width() - 24)
+        shown = self.fontMetrics().elidedText(self.full_title, Qt.ElideRight, room)
+        if shown != self.title():
+            self.setTitle(shown)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event):
+        super().changeEvent(event)
+        if event.type() == QEvent.FontChange:
+            self._elide()
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setWidth(min(hint.width(), 160))        # the title never sets the panel's minimum
+        return hint
+
+
 def framed(title: str, widget: QWidget, name: str) -> QGroupBox:
-    box = QGroupBox(title)
+    box = Frame(title)
     box.setObjectName(name)
     lay = QVBoxLayout(box)
     lay.setContentsMargins(4, 6, 4, 4)

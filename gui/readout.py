@@ -81,7 +81,7 @@ class Readout(QWidget):
 
     def plain_text(self) -> str:
         """What is shown, as plain text (no markup; non-breaking spaces as spaces)."""
-        return self._doc.toPlainText().replace("\u00a0", " ")
+        return self._doc.toPlainText().replace("\u00a0", " ").replace("\u2060", "")
 
     def sizeHint(self):
         hint = super().sizeHint()

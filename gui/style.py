@@ -69,6 +69,12 @@ def font(delta: float = 0, bold: bool = False) -> QFont:
     return f
 
 
+def legend_size() -> str:
+    """Legend text: grows with the presentation scale only up to ×1.3, so that at ×2 the legend
+    does not cover the plot it explains."""
+    return f"{(BASE_POINT_SIZE - 1) * min(_scale, 1.3):.0f}pt"
+
+
 def pen(color, width: float = 2.0, style=Qt.SolidLine):
     p = pg.mkPen(QColor(*color) if isinstance(color, tuple) else QColor(color),
                  width=width * _scale * (1.6 if _high_contrast else 1.0))

@@ -218,6 +218,12 @@ def place_legend(legend, vb, curves, xr, yr):
     """Anchor `legend` in the corner of the view box `vb` that the curves (each sampled at
     t = 0, 1, …) cross least, x range xr and y range yr as set; re-anchored only when the corner
     changes. → the corner (left/right 0/1, top/bottom 0/1)."""
+    legend._gatescope_last = (vb, curves, xr, yr)
+    if not getattr(legend, "_gatescope_follows", False):      # the sizes change: judge again
+        legend._gatescope_follows = True
+        again = lambda *_: place_legend(legend, *legend._gatescope_last)     # noqa: E731
+        vb.sigResized.connect(again)
+        legend.geometryChanged.connect(again)
     box, lg = vb.boundingRect(), legend.boundingRect()
     fw = min(0.6, lg.width() / box.width()) if box.width() > 0 and lg.width() > 0 else 0.35
     fh = min(0.8, lg.height() / box.height()) if box.height() > 0 and lg.height() > 0 else 0.45

@@ -133,7 +133,7 @@ class CompareView(QWidget):
         self.hint.setObjectName("compare_hint")
         self.hint.setWordWrap(True)
         self.hint.setAlignment(Qt.AlignCenter)
-        self.readout = Readout(lines=2)
+        self.readout = Readout(lines=2, max_lines=3)
         self.readout.setObjectName("compare_readout")
         self.time_axis = TimeAxis("bottom")
         self.plot_widget = pg.PlotWidget(axisItems={"left": PowerOfTenAxis("left"),
@@ -203,7 +203,7 @@ class CompareView(QWidget):
         self.sigma1.setPen(style.pen(SIGMA1_COMPARE, 2, Qt.DashLine))
         self.cursor.setPen(style.pen(style.CURSOR, 1.5))
         self.markers.setPen(pg.mkPen("w", width=1.5))
-        self.legend.setLabelTextSize(f"{(style.BASE_POINT_SIZE - 1) * style.scale():.0f}pt")
+        self.legend.setLabelTextSize(style.legend_size())
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
         columns = getattr(self, "columns", {})
         for col in columns.values():

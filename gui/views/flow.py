@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QTextDocument
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPen, QTextDocument
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .. import style
@@ -208,11 +208,13 @@ class FlowView(QWidget):
         doc.setHtml(f"<b>{step}</b> — {caption}")
         doc.setTextWidth(self.width() - 12)
         caption_h = doc.size().height() + 8
-        k = min(self.width() / W, (self.height() - caption_h - 4) / H)
+        # labels above the topmost line (ŷ, Cₜ₋₁) are drawn at screen size: room for one line
+        top = QFontMetrics(style.font(2)).height() * 0.6
+        k = min(self.width() / W, (self.height() - caption_h - 4 - top) / H)
         k = max(k, 0.05)
         ox = (self.width() - W * k) / 2
         p.save()
-        p.translate(ox, 4)
+        p.translate(ox, top)
         p.scale(k, k)
         for path in paths:
             self._draw_path(p, path, k)
@@ -221,7 +223,7 @@ class FlowView(QWidget):
         p.restore()
         # caption in screen coordinates, so it stays legible at any size
         p.setPen(QColor("#222222"))
-        p.translate(6, H * k + 8)
+        p.translate(6, top + H * k + 4)
         doc.drawContents(p)
         p.end()
 

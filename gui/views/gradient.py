@@ -3,6 +3,7 @@ clipped norm, on a linear axis over log10 values with ticks read as powers of te
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pyqtgraph as pg
@@ -46,6 +47,13 @@ def distinct_rows(curves: np.ndarray, exclude: np.ndarray) -> np.ndarray:
     return curves[keep]
 
 
+def _unbreakable(html_text: str) -> str:
+    """One readout item kept on one line: no break at its spaces or after a "/" (a value or half
+    a norm alone on the next line reads badly); the readout breaks between items only."""
+    return re.sub(r"(<[^>]*>)|( )|(/)", lambda m: m.group(1) or ("&nbsp;" if m.group(2) else "/\u2060"),
+                  html_text)
+
+
 def show(item: pg.PlotCurveItem, x=None, y=None):
     """Draw y against x (non-finite values as gaps), or nothing; an empty curve stays untouched."""
     if x is None:
@@ -60,7 +68,7 @@ class GradientView(QWidget):
         super().__init__(parent)
         self.setObjectName("gradient_view")
         self.session = session
-        self.readout = Readout(lines=2)
+        self.readout = Readout(lines=2, max_lines=3)
         self.readout.setObjectName("gradient_readout")
         self.time_axis = TimeAxis("bottom")
         self.plot_widget = pg.PlotWidget(axisItems={"left": PowerOfTenAxis("left"),
@@ -111,7 +119,9 @@ class GradientView(QWidget):
 
     def apply_style(self):
         self.readout.setFont(style.font(2))
-        style.style_plot(self.plot, left="gradient norm (log scale)", bottom="time step t")
+        # a short label at large presentation scales (the long one no longer fits the height)
+        left = "gradient norm (log scale)" if style.scale() < 1.5 else "gradient norm"
+        style.style_plot(self.plot, left=left, bottom="time step t")
         self.plot.getAxis("left").fix_width()
         self.growth.setBrush(pg.mkBrush(style.on_white(style.GROWTH)))
         self.decay.setBrush(pg.mkBrush(style.on_white(style.DECAY)))
@@ -127,7 +137,7 @@ class GradientView(QWidget):
         self.cursor.setPen(style.pen(style.CURSOR, 1.5))
         self.marker.setBrush(pg.mkBrush(style.MEASURED))
         self.marker.setPen(pg.mkPen("w", width=1.5))
-        self.legend.setLabelTextSize(f"{(style.BASE_POINT_SIZE - 1) * style.scale():.0f}pt")
+        self.legend.setLabelTextSize(style.legend_size())
         self._legend_key = None
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
 
@@ -266,7 +276,7 @@ class GradientView(QWidget):
             parts.append(f"<span style='color:#b00000'>h leaves float64 range at t = {tr.overflow_step}: "
                          f"shown up to t = {tr.steps}</span>")
         # each "name = value" stays on one line (a value alone on the next line reads badly)
-        self.readout.setText("&nbsp;&nbsp;· ".join(p.replace(" = ", "&nbsp;=&nbsp;") for p in parts))
+        self.readout.setText("&nbsp;&nbsp;· ".join(_unbreakable(p) for p in parts))
 
     def hover_text(self, t: int) -> str:
         """Exact values at step t, as shown when hovering the plot."""

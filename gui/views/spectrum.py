@@ -29,7 +29,7 @@ class SpectrumView(QWidget):
         self.block.setToolTip("Which recurrent weight matrix to show. Gatescope gives every block "
                               "the same singular values; loaded weights may differ.")
         self.block.currentIndexChanged.connect(lambda _: self._draw())
-        self.header = Readout(lines=2)
+        self.header = Readout(lines=2, max_lines=3)
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.block)
