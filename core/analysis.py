@@ -6,6 +6,7 @@ Analysis = the cell, its trace, and the closed-form companions of the measured c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -45,8 +46,12 @@ class Analysis:
 
     def is_normal(self, block: str | None = None) -> bool:
         """W Wᵀ = Wᵀ W (to rounding) for `block` (default: the top block): then ‖Wᵗ‖ = σ₁ᵗ = ρᵗ."""
-        key = block or self.top_block
-        return normal_matrix(self.cell.recurrent_blocks()[key], float(self.singular_values[key][0]))
+        return self._normality[block or self.top_block]
+
+    @cached_property
+    def _normality(self) -> dict:
+        blocks = self.cell.recurrent_blocks()
+        return {k: normal_matrix(w, float(self.singular_values[k][0])) for k, w in blocks.items()}
 
     @property
     def smooth(self) -> bool:

@@ -230,24 +230,17 @@ def place_legend(legend, vb, curves, xr, yr):
     curves = [np.asarray(c, dtype=np.float64) for c in curves if c is not None and len(c)]
     corner = getattr(legend, "_gatescope_corner", None)
     if curves:
-        t = np.arange(len(curves[0]), dtype=np.float64)
-        fine = np.linspace(t[0], t[-1], 400) if len(t) > 1 else t     # few steps: judge the segments
+        n = len(curves[0])
+        fine = np.linspace(0.0, n - 1.0, 160) if n > 1 else np.zeros(1)   # few steps: the segments
         xs = (fine - xr[0]) / (xr[1] - xr[0])
-        ys = [(np.interp(fine, np.arange(len(c)), c) - yr[0]) / (yr[1] - yr[0]) for c in curves]
-        best = None
-        # the current corner first: on a tie the legend stays where it is
-        order = [(0, 0), (1, 0), (0, 1), (1, 1)]
-        if corner in order:
-            order.remove(corner)
-            order.insert(0, corner)
-        for cx, cy in order:                                  # (left/right, top/bottom)
-            inx = xs <= fw if cx == 0 else xs >= 1 - fw
-            hits = 0
-            for y in ys:
-                iny = y >= 1 - fh if cy == 0 else y <= fh
-                hits += int(np.count_nonzero(inx & iny & np.isfinite(y)))
-            if best is None or hits < best:
-                best, pick = hits, (cx, cy)
+        ys = (np.array([np.interp(fine, np.arange(len(c)), c) for c in curves]) - yr[0]) / (yr[1] - yr[0])
+        ys[~np.isfinite(ys)] = -1.0                                      # gaps count nowhere
+        left, right = xs <= fw, xs >= 1 - fw
+        top, bottom = ys >= 1 - fh, (ys <= fh) & (ys >= 0)
+        hits = {(0, 0): np.count_nonzero(top & left), (1, 0): np.count_nonzero(top & right),
+                (0, 1): np.count_nonzero(bottom & left), (1, 1): np.count_nonzero(bottom & right)}
+        # the current corner wins a tie: the legend does not jump about
+        pick = min(hits, key=lambda c: (hits[c], c != corner))
     else:
         pick = corner or (0, 0)
     if pick != corner:

@@ -168,7 +168,7 @@ class GradientView(QWidget):
         show(self.clipped, t, a.clipped) if clip > 0 else show(self.clipped)
         # a non-normal W: ‖Wᵗ‖ ≤ σ₁ᵗ but ‖Wᵗ‖^(1/t) → ρ, so the plain RNN's curve ends up parallel
         # to ρᵗ, not to σ₁ᵗ (Gelfand's formula); drawn where it differs from σ₁ᵗ
-        rho_curve = self.rho_curve(a)
+        self._rho = rho_curve = self.rho_curve(a)
         show(self.rho, t, rho_curve) if rho_curve is not None else show(self.rho)
         if kind == "lstm":
             show(self.cell_path, t, tr.log10_cell_norm)
@@ -264,8 +264,8 @@ class GradientView(QWidget):
         if kind == "lstm":
             parts.append("‖∂Cₜ/∂C₀‖ = "
                          f"<b style='color:{style.CELL_PATH}'>{format_norm(tr.log10_cell_norm[t], a.smooth)}</b>")
-        rho = self.rho_curve(a)
-        if rho is not None:
+        rho = getattr(self, "_rho", None)
+        if rho is not None and len(rho) > t:
             parts.append(f"ρ<sup>t</sup> = <b style='color:{style.RHO}'>{format_pow10(rho[t])}</b>")
         if a.config.clip > 0:
             parts.append(f"clipped = <b style='color:{style.CLIPPED}'>{format_pow10(a.clipped[t])}</b>"
