@@ -100,6 +100,8 @@ class SweepView(QWidget):
             self.grad_final[kind] = self.grad_plot.plot(pen=style.pen(color, 2.5), symbol="o", symbolSize=7,
                                                         symbolBrush=color)
             leg.addItem(self.acc_curves[kind], kind.upper())
+        self.gaps.textChanged.connect(self._frame_plots)
+        self._frame_plots(self.gaps.text())
         self.run_button.clicked.connect(self._run)
         self.cancel_button.clicked.connect(lab.cancel_sweep)
         self.export_button.clicked.connect(lambda: self.export())
@@ -107,6 +109,15 @@ class SweepView(QWidget):
         lab.sweep_progress.connect(self._on_progress)
         lab.sweep_row.connect(lambda _: self.redraw())
         self._on_state(lab.sweep_state)
+
+    def _frame_plots(self, text):
+        """The gap axis spans the gaps to sweep, also before any run (not 0…1)."""
+        try:
+            gaps = parse_ints(text, "Gaps")
+        except TrainError:
+            return
+        for plot in (self.acc_plot, self.grad_plot):
+            plot.setXRange(min(gaps), max(max(gaps), min(gaps) + 1), padding=0.04)
 
     def _run(self):
         try:

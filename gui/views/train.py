@@ -154,7 +154,19 @@ class TrainView(QWidget):
             dialogs.warn(self, str(exc))
             self.sync(self.lab.config)
 
+    def _frame_plots(self, c):
+        """x ranges from the setup, so the empty plots already read in iterations and steps
+        (not 0…1), and a run fills them left to right."""
+        try:
+            length = c.make_task().length
+        except (TrainError, ValueError):
+            return
+        for plot in (self.loss_plot, self.acc_plot, self.norm_plot):
+            plot.setXRange(0, max(c.iters, 1), padding=0.02)
+        self.reach_plot.setXRange(1, max(length, 2), padding=0.02)
+
     def sync(self, c):
+        self._frame_plots(c)
         for w in self.control_widgets:
             w.blockSignals(True)
         try:
