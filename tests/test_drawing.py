@@ -127,9 +127,12 @@ def test_states_colour_bar_ticks_read_in_units_of_the_state(qtbot):
     shown = {round(v, 9): text for v, text in ticks}
     assert shown[0.8] == f"{0.8 * m:g}" and shown[-0.8] == f"−{0.8 * m:g}" and shown[0.0] == "0"
     assert f"h ±{m:g}" in view.scale_label.text()
-    # a bounded (tanh) state keeps the plain ±1 scale
-    session.update(activation="tanh")
+    # a bounded (tanh) state: the 1-2-5 level above max |h|, never beyond ±1
+    session.update(activation="tanh", sigma1=0.5)
     assert session.wait_idle()
+    big = np.max(np.abs(session.analysis.trace.h))
+    m = view.h_row.levels[1]
+    assert big <= m <= 1.0 and (m == 1.0 or m < 2.5 * big)
     shown = {round(v, 9): text for v, text in view.h_row.bar.axis._tickLevels[0]}
-    assert shown[0.8] == "0.8" and view.h_row.levels == (-1.0, 1.0)
+    assert shown[0.8] == f"{0.8 * m:g}"
     session.shutdown()

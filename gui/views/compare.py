@@ -20,6 +20,7 @@ from .axes import (
     add_growth_decay_shading,
     colour_bar,
     finite_or_nan,
+    nice_level,
     place_legend,
 )
 from .image import Heatmap
@@ -94,7 +95,8 @@ class _Column:
         bounded = self.kind != "rnn" or a.cell.nonlinearity in ("tanh", "sigmoid")
         finite = self.states[np.isfinite(self.states)]
         big = float(np.max(np.abs(finite))) if finite.size else 1.0
-        m = 1.0 if bounded else float(min(max(big, 1e-12), _F32_SAFE))
+        # the Explore tab's states scale: a 1-2-5 level above max |h| (±1 for bounded cells)
+        m = 1.0 if bounded else float(min(nice_level(max(big, 1e-12)), _F32_SAFE))
         self.state_levels = (-m, m)
         img = np.clip(np.nan_to_num(self.states.T, nan=0.0, posinf=m, neginf=-m), -m, m)
         self.state_image.setImage(img.astype(np.float32), levels=self.state_levels, autoLevels=False)

@@ -53,8 +53,10 @@ class _StateRow:
         T1, n = states.shape
         finite = np.isfinite(states)
         big = float(np.max(np.abs(states[finite]))) if finite.any() else 1.0
-        # tanh-bounded states keep the fixed [−1, 1] scale; unbounded ones use a symmetric range
-        m = 1.0 if fixed_unit_range else nice_level(max(big, 1e-12))
+        # a symmetric 1-2-5 range around the largest |state|; tanh-bounded states never beyond ±1
+        m = nice_level(max(big, 1e-12))
+        if fixed_unit_range:
+            m = min(m, 1.0)
         self.levels = (-m, m)
         # the bar's ticks read in units of the state (−0.8·m, 0, 0.8·m), not of the image
         label_colour_bar(self.bar, (-1.0, 1.0), m, tick_text)

@@ -36,6 +36,13 @@ def log10_safe(values) -> np.ndarray:
     return out
 
 
+def _pow10(v) -> str:
+    """A norm the way the rest of the app writes it: 8.16×10⁻⁵ (0 and non-finite as they are)."""
+    from core.theory import format_pow10
+    v = float(v)
+    return format_pow10(np.log10(v)) if v > 0 and np.isfinite(v) else f"{v:g}"
+
+
 class TrainView(QWidget):
     def __init__(self, lab, parent=None):
         super().__init__(parent)
@@ -220,7 +227,7 @@ class TrainView(QWidget):
                 f"<b>{'Stopped' if lab.state == 'stopped' else 'Done'}</b> after {s['iterations']} "
                 f"iterations, {s['seconds']:.1f} s · test accuracy <b>{s['test_accuracy']:.1%}</b> "
                 f"(chance {s['chance']:.1%}) · test loss {s['test_loss']:.4f} · "
-                f"‖∂ℓ/∂h₁‖ {s['grad_h1_init']:.2e} at start → {s['grad_h1_final']:.2e} trained")
+                f"‖∂ℓ/∂h₁‖ {_pow10(s['grad_h1_init'])} at start → {_pow10(s['grad_h1_final'])} trained")
         elif lab.iterations:
             it = lab.iterations[-1]
             va = f", validation accuracy {lab.val_accuracy[-1]:.1%}" if lab.val_accuracy else ""
