@@ -225,6 +225,16 @@ def place_legend(legend, vb, curves, xr, yr):
         vb.sigResized.connect(again)
         legend.geometryChanged.connect(again)
     box, lg = vb.boundingRect(), legend.boundingRect()
+    # a short plot (small window, large fonts): the legend in two columns, back to one when it
+    # would fit again (hysteresis, so it never flips frame to frame)
+    cols = legend.columnCount
+    if box.height() > 0 and lg.height() > 0:
+        if cols == 1 and lg.height() > 0.5 * box.height() and len(legend.items) > 2:
+            legend.setColumnCount(2)
+        elif cols == 2 and lg.height() < 0.22 * box.height():
+            legend.setColumnCount(1)
+        if legend.columnCount != cols:
+            lg = legend.boundingRect()
     fw = min(0.6, lg.width() / box.width()) if box.width() > 0 and lg.width() > 0 else 0.35
     fh = min(0.8, lg.height() / box.height()) if box.height() > 0 and lg.height() > 0 else 0.45
     curves = [np.asarray(c, dtype=np.float64) for c in curves if c is not None and len(c)]

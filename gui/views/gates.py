@@ -99,6 +99,11 @@ class GatesView(QWidget):
             page = pg.GraphicsLayoutWidget()
             page.ci.setSpacing(2)
             self.rows[kind] = [_GateRow(page, r + 1, *spec) for r, spec in enumerate(rows)]
+            # the rows share the time axis: its labels under the last row only (room for the rows)
+            for row, below in zip(self.rows[kind][:-1], self.rows[kind][1:]):
+                row.heat.getAxis("bottom").setStyle(showValues=False)
+                if row.levels == below.levels:          # and the bars' scale under the last of a run
+                    row.bars_plot.getAxis("bottom").setStyle(showValues=False)
             # one colour bar per distinct scale, fixed levels
             for r, spec in enumerate(rows):
                 if r == 0 or spec[2] != rows[r - 1][2]:

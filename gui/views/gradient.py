@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.cells import GAMMA
@@ -119,9 +120,7 @@ class GradientView(QWidget):
 
     def apply_style(self):
         self.readout.setFont(style.font(2))
-        # a short label at large presentation scales (the long one no longer fits the height)
-        left = "gradient norm (log scale)" if style.scale() < 1.5 else "gradient norm"
-        style.style_plot(self.plot, left=left, bottom="time step t")
+        style.style_plot(self.plot, left=self._left_label(), bottom="time step t")
         self.plot.getAxis("left").fix_width()
         self.growth.setBrush(pg.mkBrush(style.on_white(style.GROWTH)))
         self.decay.setBrush(pg.mkBrush(style.on_white(style.DECAY)))
@@ -140,6 +139,21 @@ class GradientView(QWidget):
         self.legend.setLabelTextSize(style.legend_size())
         self._legend_key = None
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
+
+    def _left_label(self) -> str:
+        """The y-axis label, short when the plot is too short for the long one (small windows,
+        large presentation scales)."""
+        long = "gradient norm (log scale)"
+        room = self.plot_widget.height() - 60
+        need = QFontMetrics(style.font(0)).horizontalAdvance(long)
+        return long if need <= room else "gradient norm"
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        label = self._left_label()
+        if label != self.plot.getAxis("left").labelText:
+            self.plot.setLabel("left", label, **{"font-size": f"{style.BASE_POINT_SIZE * style.scale():.0f}pt",
+                                                 "color": "#222222"})
 
     # -- session events --------------------------------------------------------------------------
     def _on_analysis(self, a):
