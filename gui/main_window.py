@@ -293,10 +293,10 @@ class MainWindow(QMainWindow):
         parts = [f"t = {t} / {tr.steps}"]
         if a.tokens and t > 0:
             parts.append(f"token “{a.tokens[t - 1]}”")
-        parts.append(f"‖∂s_t/∂s₀‖ = {format_norm(tr.log10_jac_norm[t], a.smooth)}")
+        parts.append(f"‖∂sₜ/∂s₀‖ = {format_norm(tr.log10_jac_norm[t], a.smooth)}")
         parts.append(f"σ₁ᵗ = {format_pow10(a.sigma_curves[0][t])}")
         if tr.log10_cell_norm is not None:
-            parts.append(f"‖∂C_t/∂C₀‖ = {format_norm(tr.log10_cell_norm[t], a.smooth)}")
+            parts.append(f"‖∂Cₜ/∂C₀‖ = {format_norm(tr.log10_cell_norm[t], a.smooth)}")
         parts.append(f"{a.cell.kind.upper()} n = {a.cell.hidden_size}")
         if a.weights_name:
             parts.append(f"weights: {a.weights_name}")
@@ -456,6 +456,7 @@ class MainWindow(QMainWindow):
         self.session.set_compare_mode(index == 1)
         lab = index == 2
         self.transport.setVisible(not lab)
+        self.status_label.setVisible(not lab)      # Explore's step values mean nothing in the lab
         if lab:
             self._dock_was_visible = self.dock.isVisible()
             self.dock.hide()
@@ -525,6 +526,8 @@ class MainWindow(QMainWindow):
         """Re-apply fonts and pens everywhere after a scale or theme change."""
         f = style.font(0)
         self.setFont(f)
+        # the controls' texts grow with the scale: so does the dock (Ctrl+D hides it for room)
+        self.dock.setMinimumWidth(int(320 * min(style.scale(), 1.6)))
         for w in self.findChildren(QWidget):
             if not isinstance(w, pg.GraphicsView):
                 w.setFont(f)
