@@ -131,11 +131,12 @@ class SpectrumView(QWidget):
         s1 = a.sigma1
         T = a.steps
         rows = [power_readout(v, 365) for v in NOTES_TABLE]
-        live = [power_readout(round(s1, 6), 365), power_readout(round(s1, 6), T)]
+        live = [power_readout(round(s1, 6), 365)]
+        if T != 365:                                  # the setup's own length, when it differs
+            live.append(power_readout(round(s1, 6), T))
         self.graphs.setToolTip(self.graphs.toolTip().split("\n\n")[0] + "\n\n" + "\n".join(rows))
         self.table.setText(
             "<b>Notes' table:</b> " + " · ".join(rows)
-            + f"<br><b>Live:</b> <span style='color:{style.SIGMA1}'>{live[0]}</span>"
-            + f" · <span style='color:{style.SIGMA1}'>{live[1]}</span>"
+            + "<br><b>Live:</b> " + " · ".join(f"<span style='color:{style.SIGMA1}'>{v}</span>" for v in live)
             + (f" · Gelfand: ρ<sup>T</sup> = {power_readout(round(rho, 6), T)}"
                if not normal and math.isfinite(rho) else ""))
