@@ -106,3 +106,21 @@ def test_cancelled_sweep_keeps_finished_runs_and_the_app_usable(qtbot, lab, tmp_
     view.gaps.setText("a,b")
     qtbot.mouseClick(view.run_button, Qt.LeftButton)
     assert "whole numbers" in lab.messages[-1]
+
+
+def test_the_gru_form_is_chosen_in_the_lab(qtbot, lab):
+    view = TrainView(lab)
+    qtbot.addWidget(view)
+    form = view.findChild(object, "train_convention")
+    assert not form.isEnabled()                                 # only for the GRU
+    cell = view.findChild(object, "train_cell")
+    cell.setCurrentIndex(cell.findData("gru"))
+    assert lab.config.cell == "gru" and form.isEnabled()
+    form.setCurrentIndex(form.findData("seed"))
+    assert lab.config.convention == "seed"
+    lab.update(iters=3)
+    lab.start()
+    qtbot.waitUntil(lambda: lab.state == "finished", timeout=20000)
+    assert lab.summary["iterations"] == 3 and form.isEnabled()
+    cell.setCurrentIndex(cell.findData("lstm"))
+    assert not form.isEnabled()

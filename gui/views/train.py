@@ -107,6 +107,9 @@ class TrainView(QWidget):
                         "'I speak fluent' (adding: sequence length).", "gap")
         self.cell = combo("train_cell", [("RNN (tanh)", "rnn"), ("LSTM", "lstm"), ("GRU", "gru")],
                           "The cell to train.", "cell")
+        self.convention = combo("train_convention", [("PyTorch / Keras", "pytorch"), ("the notes' (seed)", "seed")],
+                                "GRU equations: PyTorch's h' = (1−z)⊙n + z⊙h, or the notes' "
+                                "hₜ = (1−z)⊙hₜ₋₁ + z⊙h̃ (r applied before the matmul).", "convention")
         self.hidden = spin("train_hidden", 2, 256, "Hidden size n.", "hidden")
         self.optimizer = combo("train_optimizer", [("Adam", "adam"), ("SGD", "sgd")],
                                "Optimiser.", "optimizer")
@@ -122,7 +125,8 @@ class TrainView(QWidget):
                                    "validation accuracy reaches the threshold.")
         self.curriculum.toggled.connect(lambda on: self._set(curriculum=bool(on)))
         for label, w in (("Task", self.task), ("Gap G", self.gap), ("Cell", self.cell),
-                         ("Hidden n", self.hidden), ("Optimiser", self.optimizer), ("Learning rate", self.lr),
+                         ("GRU form", self.convention), ("Hidden n", self.hidden),
+                         ("Optimiser", self.optimizer), ("Learning rate", self.lr),
                          ("Clip at", self.clip), ("Iterations", self.iters), ("Seed", self.seed)):
             form.addRow(label, w)
         form.addRow(self.curriculum)
@@ -147,8 +151,8 @@ class TrainView(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.RichText)
         self.status.setFont(style.font(1))
-        self.control_widgets = [self.task, self.gap, self.cell, self.hidden, self.optimizer, self.lr,
-                                self.clip, self.iters, self.seed, self.curriculum]
+        self.control_widgets = [self.task, self.gap, self.cell, self.convention, self.hidden, self.optimizer,
+                                self.lr, self.clip, self.iters, self.seed, self.curriculum]
         del c
         return box
 
@@ -177,8 +181,10 @@ class TrainView(QWidget):
         for w in self.control_widgets:
             w.blockSignals(True)
         try:
-            for w, v in ((self.task, c.task), (self.cell, c.cell), (self.optimizer, c.optimizer)):
+            for w, v in ((self.task, c.task), (self.cell, c.cell), (self.optimizer, c.optimizer),
+                         (self.convention, c.convention)):
                 w.setCurrentIndex(max(0, w.findData(v)))
+            self.convention.setEnabled(c.cell == "gru")
             task = c.make_task()
             self.gap.setValue(task.gap)
             self.hidden.setValue(c.hidden)
@@ -208,6 +214,7 @@ class TrainView(QWidget):
         self.stop_button.setEnabled(running)
         for w in self.control_widgets:
             w.setEnabled(not running)
+        self.convention.setEnabled(not running and self.lab.config.cell == "gru")
         if running:
             self.timer.start()
         else:
