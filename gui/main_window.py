@@ -527,7 +527,9 @@ class MainWindow(QMainWindow):
         f = style.font(0)
         self.setFont(f)
         # the controls' texts grow with the scale: so does the dock (Ctrl+D hides it for room)
-        self.dock.setMinimumWidth(int(320 * min(style.scale(), 1.6)))
+        width = int(320 * min(style.scale(), 1.6))
+        self.dock.setMinimumWidth(width)
+        self.resizeDocks([self.dock], [width], Qt.Horizontal)      # and back when scaled down
         for w in self.findChildren(QWidget):
             if not isinstance(w, pg.GraphicsView):
                 w.setFont(f)

@@ -23,8 +23,10 @@ SUB = dict(zip("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇�
 def _script(body: str, table: dict, mark: str) -> str:
     """A super- or subscript in Unicode where every character has one (h_{t-1} → hₜ₋₁), else
     written out: W^{(S)} → W^(S)."""
-    body = body.strip()
-    if body and all(c in table for c in body):
+    body = (body or "").strip()
+    if not body:
+        return ""
+    if all(c in table for c in body):
         return "".join(table[c] for c in body)
     return mark + (body if len(body) == 1 or body[0] in "([" else f"({body})")
 

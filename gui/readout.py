@@ -43,12 +43,13 @@ class Readout(QWidget):
         self._doc.setDefaultFont(font)
         self._fit_height()
         self._layout_text()
+        self._fit_lines(shrink=True)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
             self._doc.setTextWidth(max(1, event.size().width()))
-            self._fit_lines()
+            self._fit_lines(shrink=True)
         self.update()
 
     def _layout_text(self):
@@ -61,13 +62,16 @@ class Readout(QWidget):
         self.setAccessibleName(self._doc.toPlainText())    # what a screen reader says
         self.update()
 
-    def _fit_lines(self):
+    def _fit_lines(self, shrink: bool = False):
+        """Grow to the lines the text needs (up to max_lines). Shrink back only when the width or
+        the font changed (`shrink`): texts that alternate between two heights (stepping through
+        words) must not move the plot below up and down."""
         if self.max_lines == self.min_lines:
             return
         spacing = self.fontMetrics().lineSpacing()
         need = math.ceil((self._doc.size().height() - 4) / spacing - 0.2)
         lines = max(self.min_lines, min(self.max_lines, need))
-        if lines != self.lines:
+        if lines > self.lines or (shrink and lines != self.lines):
             self.lines = lines
             self._fit_height()
 

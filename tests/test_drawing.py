@@ -136,3 +136,34 @@ def test_states_colour_bar_ticks_read_in_units_of_the_state(qtbot):
     shown = {round(v, 9): text for v, text in view.h_row.bar.axis._tickLevels[0]}
     assert shown[0.8] == f"{0.8 * m:g}"
     session.shutdown()
+
+
+def test_readout_grows_for_a_long_text_and_does_not_shrink_back_until_resized(qtbot):
+    r = Readout(lines=2, max_lines=3)
+    qtbot.addWidget(r)
+    r.resize(300, r.height())
+    r.show()
+    two = r.height()
+    r.setText("word " * 60)                              # needs more than three lines at 300 px
+    assert r.lines == 3 and r.height() > two
+    r.setText("short")                                   # stepping on: the height stays put
+    assert r.lines == 3
+    r.resize(320, r.height())                            # a new width: fitted again
+    assert r.lines == 2 and r.height() == two
+
+
+def test_colour_bar_labels_fit_at_every_presentation_scale(qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    from gui.views.axes import colour_bar, label_colour_bar, style_colour_bar
+    try:
+        for scale in (1.0, 1.5, 2.0):
+            style.set_scale(scale)
+            bar = colour_bar((-1.0, 1.0), pg.colormap.get(style.SIGNED_CMAP))
+            label_colour_bar(bar, (-1.0, 1.0), 50000.0)
+            style_colour_bar(bar)
+            fm = QFontMetrics(bar.axis.style["tickFont"])
+            widest = max(fm.horizontalAdvance(text) for _, text in bar.axis._tickLevels[0])
+            assert bar.axis.minimumWidth() >= widest + 8, scale   # pyqtgraph drops what does not fit
+    finally:
+        style.set_scale(1.0)

@@ -345,6 +345,29 @@ def test_presentation_scale_and_high_contrast(app_window, qtbot):
     assert window.gradient.readout.font().pointSizeF() == pytest.approx(base_readout)
 
 
+def test_scaling_up_and_down_gives_the_dock_its_width_back(app_window, qtbot):
+    session, window = app_window(Config(length=20))
+    base = window.dock.width()
+    window.set_scale(2.0)
+    qtbot.wait(50)
+    assert window.dock.width() > base
+    window.set_scale(1.0)
+    qtbot.wait(50)
+    assert window.dock.width() <= base + 10
+
+
+def test_the_legend_fits_its_plot_in_a_small_window(app_window, qtbot):
+    session, window = app_window(Config(cell="lstm", length=100))
+    window.resize(1280, 720)
+    qtbot.wait(100)
+    session.update(sigma1=0.9)
+    assert session.wait_idle()
+    qtbot.wait(50)
+    g = window.gradient
+    assert g.legend.boundingRect().width() <= g.plot.vb.boundingRect().width()
+    assert g.legend.boundingRect().height() <= g.plot.vb.boundingRect().height()
+
+
 def test_hide_controls_and_fullscreen_actions(app_window, qtbot):
     session, window = app_window(Config(length=20))
     assert window.dock.isVisible()

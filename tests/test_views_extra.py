@@ -252,3 +252,21 @@ def test_restyle_for_a_projector_keeps_the_data(make):
     ref = reference(cfg, "gru")
     np.testing.assert_allclose(drawn(view.curves["gru"])[1], ref.log10_jac_norm, atol=1e-12)
     assert explain_view.values() == before
+
+
+def test_compare_when_the_rnn_state_leaves_float64_range(make):
+    # the RNN's trace stops early (overflow), the gated cells run the whole sequence
+    cfg = Config(cell="lstm", activation="identity", sigma1=3.0, shape="flat", length=900, hidden=8)
+    session, view = make(CompareView, cfg)
+    session.set_compare_mode(True)
+    assert session.wait_idle(60000)
+    comp = view._comparison
+    T_rnn = comp["rnn"].steps
+    assert comp["rnn"].trace.overflow_step is not None and T_rnn < 900 == comp["lstm"].steps
+    x, _ = drawn(view.curves["rnn"])
+    assert len(x) == T_rnn + 1
+    x, _ = drawn(view.curves["lstm"])
+    assert len(x) == 901
+    session.set_step(800)
+    assert view.cursor.value() == 800
+    assert f"stopped at t = {T_rnn}" in view.readout.text()

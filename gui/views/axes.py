@@ -175,7 +175,21 @@ def style_colour_bar(bar: pg.ColorBarItem):
     """Tick labels at the app's tick size (and the presentation scale)."""
     from .. import style
     bar.axis.setTickFont(style.font(-1))
-    bar.axis.setStyle(autoExpandTextSpace=True)
+    _fit_bar_width(bar)
+
+
+def _fit_bar_width(bar: pg.ColorBarItem):
+    """ColorBarItem fixes its axis at 45 px, and pyqtgraph drops the tick labels that do not fit:
+    the width follows the widest label at the tick font instead (it grows at once and shrinks
+    only below 70 %, so a scale stepping through 1-2-5 levels rarely re-lays the plot out)."""
+    from PySide6.QtGui import QFontMetrics
+    font = bar.axis.style.get("tickFont")
+    fm = QFontMetrics(font) if font is not None else QFontMetrics(bar.axis.font())
+    ticks = getattr(bar, "_gatescope_ticks", None) or [[(0, "−0.88")]]
+    need = max(fm.horizontalAdvance(text) for _, text in ticks[0]) + 14
+    have = bar.axis.minimumWidth()
+    if need > have or need < 0.7 * have:
+        bar.axis.setWidth(need)
 
 
 def label_colour_bar(bar: pg.ColorBarItem, levels, scale: float = 1.0, fmt=None):
@@ -189,6 +203,7 @@ def label_colour_bar(bar: pg.ColorBarItem, levels, scale: float = 1.0, fmt=None)
     if getattr(bar, "_gatescope_ticks", None) != ticks:
         bar._gatescope_ticks = ticks
         bar.axis.setTicks(ticks)
+        _fit_bar_width(bar)
 
 
 class HeatmapCursor(pg.InfiniteLine):
@@ -205,6 +220,8 @@ class HeatmapCursor(pg.InfiniteLine):
         halo = style.pen("#ffffff", 5)
         self._halo = halo
         self.setHoverPen(halo)        # never hovered (not movable); widens the bounding rect
+        self.prepareGeometryChange()
+        self._boundingRect = None     # recomputed with the (maybe wider) halo
 
     def paint(self, p, *args):
         pen = self.currentPen
@@ -224,6 +241,16 @@ def place_legend(legend, vb, curves, xr, yr):
         again = lambda *_: place_legend(legend, *legend._gatescope_last)     # noqa: E731
         vb.sigResized.connect(again)
         legend.geometryChanged.connect(again)
+    if getattr(legend, "_gatescope_busy", False):     # our own re-layout of the legend calling back
+        return getattr(legend, "_gatescope_corner", None)
+    legend._gatescope_busy = True
+    try:
+        return _place_legend(legend, vb, curves, xr, yr)
+    finally:
+        legend._gatescope_busy = False
+
+
+def _place_legend(legend, vb, curves, xr, yr):
     box, lg = vb.boundingRect(), legend.boundingRect()
     # a short plot (small window, large fonts): the legend in two columns, back to one when it
     # would fit again (hysteresis, so it never flips frame to frame)
@@ -231,12 +258,14 @@ def place_legend(legend, vb, curves, xr, yr):
     if box.height() > 0 and lg.height() > 0:
         if cols == 1 and lg.height() > 0.5 * box.height() and len(legend.items) > 2:
             legend.setColumnCount(2)
-        elif cols == 2 and lg.height() < 0.22 * box.height():
+            if legend.boundingRect().width() > 0.9 * box.width():    # two columns would not fit
+                legend.setColumnCount(1)
+        elif cols == 2 and (lg.height() < 0.22 * box.height() or lg.width() > 0.9 * box.width()):
             legend.setColumnCount(1)
         if legend.columnCount != cols:
             lg = legend.boundingRect()
-    fw = min(0.6, lg.width() / box.width()) if box.width() > 0 and lg.width() > 0 else 0.35
-    fh = min(0.8, lg.height() / box.height()) if box.height() > 0 and lg.height() > 0 else 0.45
+    fw = min(1.0, (lg.width() + 10) / box.width()) if box.width() > 0 and lg.width() > 0 else 0.35
+    fh = min(1.0, (lg.height() + 10) / box.height()) if box.height() > 0 and lg.height() > 0 else 0.45
     curves = [np.asarray(c, dtype=np.float64) for c in curves if c is not None and len(c)]
     corner = getattr(legend, "_gatescope_corner", None)
     if curves:

@@ -95,7 +95,8 @@ class _Column:
         bounded = self.kind != "rnn" or a.cell.nonlinearity in ("tanh", "sigmoid")
         finite = self.states[np.isfinite(self.states)]
         big = float(np.max(np.abs(finite))) if finite.size else 1.0
-        # the Explore tab's states scale: a 1-2-5 level above max |h| (±1 for bounded cells)
+        # unbounded states on a 1-2-5 level above max |h| (as in Explore); bounded ones on ±1,
+        # the shared colour bar's scale
         m = 1.0 if bounded else float(min(nice_level(max(big, 1e-12)), _F32_SAFE))
         self.state_levels = (-m, m)
         img = np.clip(np.nan_to_num(self.states.T, nan=0.0, posinf=m, neginf=-m), -m, m)
@@ -237,15 +238,18 @@ class CompareView(QWidget):
             self._on_mode(self.session.compare_mode)
             return
         self._comparison = comparison
-        a0 = comparison["rnn"]
-        T = a0.steps
-        t = np.arange(T + 1, dtype=np.float64)
+        # a plain RNN whose state leaves float64 range stops early (its trace says where): each
+        # cell is drawn over its own steps, the axis and σ₁ᵗ over the longest
+        longest = max((comparison[k] for k in KINDS), key=lambda a: a.steps)
+        T = longest.steps
         for k in KINDS:
-            self.curves[k].setData(t, finite_or_nan(comparison[k].trace.log10_jac_norm))
+            y = comparison[k].trace.log10_jac_norm
+            self.curves[k].setData(np.arange(len(y), dtype=np.float64), finite_or_nan(y))
             self.columns[k].set_data(comparison[k])
-        self.cell_path.setData(t, finite_or_nan(comparison["lstm"].trace.log10_cell_norm))
-        self.sigma1.setData(t, finite_or_nan(a0.sigma_curves[0]))
-        self.time_axis.set_tokens(a0.tokens)
+        cp = comparison["lstm"].trace.log10_cell_norm
+        self.cell_path.setData(np.arange(len(cp), dtype=np.float64), finite_or_nan(cp))
+        self.sigma1.setData(np.arange(T + 1, dtype=np.float64), finite_or_nan(longest.sigma_curves[0]))
+        self.time_axis.set_tokens(longest.tokens)
         self._set_legend(comparison)
         keep = "near 0 (the notes' convention)" if comparison["gru"].cell.convention == "seed" \
             else "near 1 (PyTorch's convention)"
@@ -257,7 +261,9 @@ class CompareView(QWidget):
             "saturates, which shrinks the gradient); LSTM forget gate f<sub>t</sub> (≈ 1 carries "
             f"C<sub>t</sub>); GRU update gate z<sub>t</sub> (keeps h<sub>t−1</sub> {keep}).")
         parts = [comparison[k].trace.log10_jac_norm for k in KINDS]
-        parts += [comparison["lstm"].trace.log10_cell_norm, a0.sigma_curves[0]]
+        parts += [comparison["lstm"].trace.log10_cell_norm, longest.sigma_curves[0]]
+        # the legend judges every curve over the same steps: a shorter one ends in a gap
+        parts = [np.concatenate([p, np.full(T + 1 - len(p), np.nan)]) for p in parts]
         vals = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in parts])
         lo, hi = min(-1.0, float(vals.min())), max(1.0, float(vals.max()))
         pad = 0.06 * (hi - lo)
@@ -284,10 +290,11 @@ class CompareView(QWidget):
         comp = self._comparison
         if comp is None:
             return
-        a0 = comp["rnn"]
+        a0 = max((comp[k] for k in KINDS), key=lambda a: a.steps)
         t = min(max(0, int(t)), a0.steps)
         self.cursor.setValue(t)
-        ys = [comp[k].trace.log10_jac_norm[t] for k in KINDS]
+        # past the end of a trace that stopped early (float64 overflow): no value, no marker
+        ys = [comp[k].trace.log10_jac_norm[t] if t <= comp[k].steps else np.nan for k in KINDS]
         pts = [(t, y, k) for y, k in zip(ys, KINDS) if np.isfinite(y)]
         self.markers.setData([p[0] for p in pts], [p[1] for p in pts],
                              brush=[pg.mkBrush(style.KIND_COLORS[p[2]]) for p in pts])
@@ -298,7 +305,9 @@ class CompareView(QWidget):
             parts.append(f"token “{_esc(a0.tokens[t - 1])}”")
         parts.append(f"σ₁<sup>t</sup>: {power_readout(round(a0.sigma1, 6), t)}")
         for k, y in zip(KINDS, ys):
-            parts.append(f"{k.upper()} <b style='color:{style.KIND_COLORS[k]}'>{format_pow10(y)}</b>")
+            shown = format_pow10(y) if t <= comp[k].steps else \
+                f"stopped at t = {comp[k].steps} (float64 overflow)"
+            parts.append(f"{k.upper()} <b style='color:{style.KIND_COLORS[k]}'>{shown}</b>")
         parts.append("LSTM cell path "
                      f"<b style='color:{style.CELL_PATH}'>{format_pow10(comp['lstm'].trace.log10_cell_norm[t])}</b>")
         self.readout.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))

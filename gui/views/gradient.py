@@ -144,7 +144,7 @@ class GradientView(QWidget):
         """The y-axis label, short when the plot is too short for the long one (small windows,
         large presentation scales)."""
         long = "gradient norm (log scale)"
-        room = self.plot_widget.height() - 60
+        room = self.plot_widget.height() - self.plot.getAxis("bottom").height() - 24
         need = QFontMetrics(style.font(0)).horizontalAdvance(long)
         return long if need <= room else "gradient norm"
 
@@ -286,11 +286,13 @@ class GradientView(QWidget):
                          f" (threshold {a.config.clip:g})")
         if a.tokens and t > 0:
             parts.append(f"token “{a.tokens[t - 1]}”")
-        if tr.overflow_step is not None:
-            parts.append(f"<span style='color:#b00000'>h leaves float64 range at t = {tr.overflow_step}: "
-                         f"shown up to t = {tr.steps}</span>")
+        warning = None
+        if tr.overflow_step is not None:       # long: may wrap, and comes first so it is seen
+            warning = (f"<span style='color:#b00000'>h leaves float64 range at t = {tr.overflow_step}: "
+                       f"shown up to t = {tr.steps}</span>")
         # each "name = value" stays on one line (a value alone on the next line reads badly)
-        self.readout.setText("&nbsp;&nbsp;· ".join(_unbreakable(p) for p in parts))
+        text = "&nbsp;&nbsp;· ".join(_unbreakable(p) for p in parts)
+        self.readout.setText(text if warning is None else warning + "&nbsp;&nbsp;· " + text)
 
     def hover_text(self, t: int) -> str:
         """Exact values at step t, as shown when hovering the plot."""

@@ -112,9 +112,13 @@ class SweepView(QWidget):
 
     def _frame_plots(self, text):
         """The gap axis spans the gaps to sweep, also before any run (not 0…1)."""
+        if self.lab.sweep_rows:              # results on screen: their own range stays
+            return
         try:
             gaps = parse_ints(text, "Gaps")
-        except TrainError:
+        except (TrainError, ValueError, OverflowError):
+            return
+        if max(gaps) > 10**6:
             return
         for plot in (self.acc_plot, self.grad_plot):
             plot.setXRange(min(gaps), max(max(gaps), min(gaps) + 1), padding=0.04)
