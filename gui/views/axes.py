@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -162,10 +162,11 @@ def nice_level(x: float) -> float:
     return 10.0 ** (e + 1)
 
 
-def colour_bar(levels, cmap) -> pg.ColorBarItem:
+def colour_bar(levels, cmap, widest: str | None = None) -> pg.ColorBarItem:
     """A fixed, non-interactive colour bar whose ticks sit 10 % inside its ends, so the labels of
     bars stacked in one column never collide."""
     bar = pg.ColorBarItem(values=tuple(levels), colorMap=cmap, interactive=False, width=14)
+    bar._gatescope_widest = widest          # the widest label it will ever show (relabelled bars)
     label_colour_bar(bar, levels)
     style_colour_bar(bar)
     return bar
@@ -175,20 +176,23 @@ def style_colour_bar(bar: pg.ColorBarItem):
     """Tick labels at the app's tick size (and the presentation scale)."""
     from .. import style
     bar.axis.setTickFont(style.font(-1))
+    # drawn from a cache, re-rendered only when relabelled (the plots beside repaint every frame)
+    bar.axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
     _fit_bar_width(bar)
 
 
 def _fit_bar_width(bar: pg.ColorBarItem):
     """ColorBarItem fixes its axis at 45 px, and pyqtgraph drops the tick labels that do not fit:
-    the width follows the widest label at the tick font instead (it grows at once and shrinks
-    only below 70 %, so a scale stepping through 1-2-5 levels rarely re-lays the plot out)."""
+    the width is set, at the tick font, for the widest label the bar will show — for a bar
+    relabelled as a scale changes, its widest possible label, so a new scale never re-lays out
+    the plot (that cost a frame's budget whenever a label grew)."""
     from PySide6.QtGui import QFontMetrics
     font = bar.axis.style.get("tickFont")
     fm = QFontMetrics(font) if font is not None else QFontMetrics(bar.axis.font())
-    ticks = getattr(bar, "_gatescope_ticks", None) or [[(0, "−0.88")]]
-    need = max(fm.horizontalAdvance(text) for _, text in ticks[0]) + 14
-    have = bar.axis.minimumWidth()
-    if need > have or need < 0.7 * have:
+    widest = getattr(bar, "_gatescope_widest", None)
+    texts = [widest] if widest else [t for _, t in (getattr(bar, "_gatescope_ticks", None) or [[(0, "−0.88")]])[0]]
+    need = max(fm.horizontalAdvance(t) for t in texts) + 14
+    if need != bar.axis.minimumWidth():
         bar.axis.setWidth(need)
 
 
@@ -203,7 +207,8 @@ def label_colour_bar(bar: pg.ColorBarItem, levels, scale: float = 1.0, fmt=None)
     if getattr(bar, "_gatescope_ticks", None) != ticks:
         bar._gatescope_ticks = ticks
         bar.axis.setTicks(ticks)
-        _fit_bar_width(bar)
+        if not getattr(bar, "_gatescope_widest", None):
+            _fit_bar_width(bar)
 
 
 class HeatmapCursor(pg.InfiniteLine):
@@ -269,17 +274,21 @@ def _place_legend(legend, vb, curves, xr, yr):
     curves = [np.asarray(c, dtype=np.float64) for c in curves if c is not None and len(c)]
     corner = getattr(legend, "_gatescope_corner", None)
     if curves:
-        n = len(curves[0])
-        fine = np.linspace(0.0, n - 1.0, 160) if n > 1 else np.zeros(1)   # few steps: the segments
-        xs = (fine - xr[0]) / (xr[1] - xr[0])
-        ys = (np.array([np.interp(fine, np.arange(len(c)), c) for c in curves]) - yr[0]) / (yr[1] - yr[0])
+        n = min(len(c) for c in curves)
+        # 80 samples in t (every step when there are fewer: a short curve's segments count)
+        idx = np.unique(np.linspace(0, n - 1, 80).astype(np.intp)) if n > 1 else np.zeros(1, np.intp)
+        xs = (idx - xr[0]) / (xr[1] - xr[0])
+        ys = (np.array([c[idx] for c in curves]) - yr[0]) / (yr[1] - yr[0])
         ys[~np.isfinite(ys)] = -1.0                                      # gaps count nowhere
         left, right = xs <= fw, xs >= 1 - fw
         top, bottom = ys >= 1 - fh, (ys <= fh) & (ys >= 0)
         hits = {(0, 0): np.count_nonzero(top & left), (1, 0): np.count_nonzero(top & right),
                 (0, 1): np.count_nonzero(bottom & left), (1, 1): np.count_nonzero(bottom & right)}
-        # the current corner wins a tie: the legend does not jump about
         pick = min(hits, key=lambda c: (hits[c], c != corner))
+        # move only for a clearly emptier corner: a legend that hops between two nearly equal
+        # corners on every slider tick re-lays itself out each time
+        if corner in hits and hits[pick] + 3 > hits[corner]:
+            pick = corner
     else:
         pick = corner or (0, 0)
     if pick != corner:

@@ -43,7 +43,8 @@ class _StateRow:
         self.plot.addItem(self.image)
         self.cursor = HeatmapCursor()
         self.plot.addItem(self.cursor, ignoreBounds=True)
-        self.bar = colour_bar((-1, 1), self.cmap)
+        # relabelled in state units as the scale changes: room for the widest, −8.00×10²⁹⁹
+        self.bar = colour_bar((-1, 1), self.cmap, widest="−8.00×10²⁹⁹")
         layout.addItem(self.bar, row=row, col=1)
         self.levels = (-1.0, 1.0)
         self.plot.setMouseEnabled(x=True, y=False)
