@@ -88,11 +88,6 @@ class TimeAxis(pg.AxisItem):
         step = self.tickSpacing(minVal, maxVal, size)[0][0]
         first = max(1, math.ceil(minVal))
         values = [v for v in np.arange(first, math.floor(maxVal) + 1, step) if v <= len(self._tokens)]
-        # the last word is the one being predicted ("sky", "French"): always labelled, and the
-        # regular label before it dropped if the two would collide
-        last = len(self._tokens)
-        if minVal <= last <= maxVal and last not in values:
-            values = [v for v in values if last - v >= step] + [float(last)]
         return [(step, values)]
 
     def tickStrings(self, values, scale, spacing):

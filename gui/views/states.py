@@ -1,6 +1,8 @@
 """States: h_t (and the LSTM's C_t) over time as heatmaps (units × time), with a cursor at t."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
@@ -27,9 +29,25 @@ def scale_text(m: float) -> str:
     return f"{m:g}" if 1e-3 <= m < 1e5 else format_pow10(float(np.log10(m)))
 
 
+SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+#: the widest tick label an unbounded state's colour bar can show (its width is set for it once)
+WIDEST_TICK = "−1.6×10²⁹⁹"
+
+
 def tick_text(v: float) -> str:
-    """A colour-bar tick: 0.8, 80, −1.60×10³⁰."""
-    return "0" if v == 0 else ("−" if v < 0 else "") + scale_text(abs(v))
+    """A colour-bar tick, short: 0.8, 80, −1.6×10³⁰ (the ticks are 0.8 × a 1-2-5 level)."""
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if 1e-3 <= a < 1e5:
+        body = f"{a:g}"
+    else:
+        e = math.floor(math.log10(a))
+        mant = round(a / 10.0 ** e, 1)
+        if mant >= 10:
+            mant, e = mant / 10, e + 1
+        body = f"{mant:g}×10" + str(e).translate(SUP)
+    return ("−" if v < 0 else "") + body
 
 
 class _StateRow:
@@ -43,8 +61,8 @@ class _StateRow:
         self.plot.addItem(self.image)
         self.cursor = HeatmapCursor()
         self.plot.addItem(self.cursor, ignoreBounds=True)
-        # relabelled in state units as the scale changes: room for the widest, −8.00×10²⁹⁹
-        self.bar = colour_bar((-1, 1), self.cmap, widest="−8.00×10²⁹⁹")
+        # relabelled in state units as the scale changes: sized for the widest label of its class
+        self.bar = colour_bar((-1, 1), self.cmap, widest="−0.8")
         layout.addItem(self.bar, row=row, col=1)
         self.levels = (-1.0, 1.0)
         self.plot.setMouseEnabled(x=True, y=False)
@@ -59,7 +77,13 @@ class _StateRow:
         if fixed_unit_range:
             m = min(m, 1.0)
         self.levels = (-m, m)
-        # the bar's ticks read in units of the state (−0.8·m, 0, 0.8·m), not of the image
+        # the bar's ticks read in units of the state (−0.8·m, 0, 0.8·m), not of the image; a
+        # bounded state's labels are short, so its bar is narrow (width set only when this changes)
+        # two width classes, by the kind of state: a dragged σ₁ never re-lays the plot out
+        widest = "−0.8" if fixed_unit_range else WIDEST_TICK
+        if widest != self.bar._gatescope_widest:
+            self.bar._gatescope_widest = widest
+            style_colour_bar(self.bar)
         label_colour_bar(self.bar, (-1.0, 1.0), m, tick_text)
         # the image holds h/m in [−1, 1] (float32-safe even when h reaches 10³⁰⁰) on the colour
         # bar's fixed [−1, 1]; the scale m is written beside it (StatesView.scale_label), so an
