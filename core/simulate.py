@@ -400,6 +400,22 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=(), progress=None) -> tuple[
             _report(progress, 0.2 + 0.8 * a / T)
             b = min(T, a + CHUNK)
             fac = prod.chunk(a, b)
+            if batched and fac is None and prod.mode == "rnn" and not blocks:
+                # a linear chunk (every φ' = 1): P_{a+j} = W^j P_a for all j at once
+                C = b - a
+                done = _linear_chunk(cell.weight_hh, p, buf[:C], exps[:C], fros[:C], exp)
+                if done == "zero":
+                    j0 = int(np.argmax(fros[:C] == 0.0))
+                    out[a + j0 + 1:] = -np.inf
+                    if j0:
+                        _finish_batch(buf[:j0], fros[:j0], exps[:j0], v, out, a, blocks, outs, vb, iters)
+                    return out, outs
+                if done:
+                    v, iters = _finish_batch(buf[:C], fros[:C], exps[:C], v, out, a, blocks, outs, vb, iters)
+                    exp = int(exps[C - 1])
+                    p = q
+                    p[...] = buf[C - 1]
+                    continue
             for j in range(b - a):
                 t = a + j + 1
                 dst = buf[j] if batched else q
@@ -440,6 +456,38 @@ def log_norm_curves(cell: Cell, cache: dict, blocks=(), progress=None) -> tuple[
                 p = q
                 p[...] = buf[C - 1]                     # the buffer is refilled by the next chunk
     return out, outs
+
+
+def _linear_chunk(W, P, out, exps, fros, exp):
+    """out[j] = W^(j+1) P (exactly rescaled by powers of two: true = 2^exps[j] · out[j], with
+    F = ‖out[j]‖_F² in fros) for a chunk of a linear RNN, the powers W^1…W^C by doubling (log₂ C
+    batched matmuls instead of C Python-level ones). → True; "zero" if a product is exactly
+    zero (fros[j] = 0 there); False if a power left float range (the caller goes step by step)."""
+    C = out.shape[0]
+    pw = np.empty_like(out)
+    pw[0] = W
+    k = 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        while k < C:                                   # W^(k+i+1) = W^(i+1) W^k
+            n = min(k, C - k)
+            np.matmul(pw[:n], pw[k - 1], out=pw[k:k + n])
+            k += n
+        if not np.isfinite(pw).all():
+            return False
+        np.matmul(pw, P, out=out)
+    f = np.einsum("tij,tij->t", out, out)
+    exps[:] = exp
+    if not np.isfinite(f).all():
+        return False
+    for j in np.flatnonzero(~((2.0 ** -60 < f) & (f < 2.0 ** 60))):
+        e, f[j] = _rescale(out[j])
+        if e is None:
+            fros[:] = f
+            fros[j] = 0.0
+            return "zero"
+        exps[j] += e
+    fros[:] = f
+    return True
 
 
 def _finish_batch(P, F, exps, v, out, a, blocks, outs, vb, iters=3):

@@ -290,3 +290,18 @@ def _lstm_weights(n, d):
     rng = np.random.default_rng(5)
     return (rng.standard_normal((4 * n, d)) * 0.5, rng.standard_normal((4 * n, n)) * 0.5,
             rng.standard_normal(4 * n) * 0.1, rng.standard_normal(4 * n) * 0.1)
+
+
+def test_a_nilpotent_linear_rnn_reaches_exactly_zero_on_both_paths():
+    # W strictly upper triangular (n = 5): Wᵗ = 0 from t = 5 on, exactly; the linear chunk's
+    # powers-of-W path and the step-by-step path must both say −inf from there, σ-exact before
+    rng = np.random.default_rng(4)
+    W = np.triu(rng.standard_normal((5, 5)), k=1)
+    cell = make_cell("rnn", rng.standard_normal((5, 2)), W, nonlinearity="identity")
+    x = rng.standard_normal((200, 2))
+    ref, _ = exact_log_norms(cell, x)
+    for batched in (True, False):
+        with norms_path(batched):
+            tr = simulate(cell, x)
+        assert np.all(tr.log10_jac_norm[5:] == -np.inf) and np.all(np.isfinite(tr.log10_jac_norm[:5]))
+        np.testing.assert_allclose(tr.log10_jac_norm[:5], ref[:5], rtol=0, atol=1e-9)
