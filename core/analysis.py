@@ -48,6 +48,11 @@ class Analysis:
         """W Wᵀ = Wᵀ W (to rounding) for `block` (default: the top block): then ‖Wᵗ‖ = σ₁ᵗ = ρᵗ."""
         return self._normality[block or self.top_block]
 
+    @property
+    def rho_below_sigma1(self) -> bool:
+        """W (the top block) is not normal and ρ < σ₁: ‖Wᵗ‖ then follows ρᵗ, not σ₁ᵗ (Gelfand)."""
+        return not self.is_normal() and 0 < self.spectral_radius < self.sigma1 * (1 - 1e-6)
+
     @cached_property
     def _normality(self) -> dict:
         blocks = self.cell.recurrent_blocks()

@@ -42,8 +42,7 @@ class Readout(QWidget):
         super().setFont(font)
         self._doc.setDefaultFont(font)
         self._fit_height()
-        self._layout_text()
-        self._fit_lines(shrink=True)
+        self._layout_text(shrink=True)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
@@ -52,13 +51,13 @@ class Readout(QWidget):
             self._fit_lines(shrink=True)
         self.update()
 
-    def _layout_text(self):
+    def _layout_text(self, shrink: bool = False):
         if self.plain:
             self._doc.setPlainText(self._text)
         else:
             self._doc.setHtml(self._text)
         self._doc.setTextWidth(max(1, self.width()))
-        self._fit_lines()
+        self._fit_lines(shrink)
         self.setAccessibleName(self._doc.toPlainText())    # what a screen reader says
         self.update()
 

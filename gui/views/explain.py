@@ -326,10 +326,9 @@ class ExplainView(QWidget):
         if gated:
             return "the gates, not σ₁, decide it"
         reasons = []
-        s1, rho = a.sigma1, a.spectral_radius
-        if not a.is_normal() and rho < s1 * (1 - 1e-6):
+        if a.rho_below_sigma1:
             reasons.append(f"W is not normal (U ≠ V), so ‖W<sup>t</sup>‖ ≤ σ₁<sup>t</sup> and "
-                           f"‖W<sup>t</sup>‖<sup>1/t</sup> → ρ = {rho:.4g}, the spectral radius")
+                           f"‖W<sup>t</sup>‖<sup>1/t</sup> → ρ = {a.spectral_radius:.4g}, the spectral radius")
         phi = a.cell.nonlinearity
         if phi == "sigmoid":
             reasons.append("σ' ≤ ¼ at every step (γ = ¼ in Pascanu's bound (γσ₁)<sup>t</sup>), less where "

@@ -234,10 +234,9 @@ class GradientView(QWidget):
     @staticmethod
     def rho_curve(a):
         """t · log10 ρ for a plain RNN whose W is not normal and ρ < σ₁, else None."""
-        rho = a.spectral_radius
-        if a.cell.kind != "rnn" or a.is_normal() or not 0 < rho < a.sigma1 * (1 - 1e-6):
+        if a.cell.kind != "rnn" or not a.rho_below_sigma1:
             return None
-        return np.arange(a.steps + 1) * math.log10(rho)
+        return np.arange(a.steps + 1) * math.log10(a.spectral_radius)
 
     def _set_legend(self, kind, pascanu, clipped, sigma1_is_bound=False, rho=False):
         key = (kind, pascanu, clipped, sigma1_is_bound, rho, style.scale())
