@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
-from core import Config, simulate
+from gatescope.core import Config, simulate
 
 #: metric → (cell kind, hidden size n, steps T); every other setting is Config's default.
 CORE_CASES = {

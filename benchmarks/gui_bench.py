@@ -20,7 +20,7 @@ import gc
 import os
 import time
 
-from core import Config
+from gatescope.core import Config
 
 DEFAULT_SIZE = (1600, 1000)
 LARGE = Config(cell="lstm", hidden=64, length=1000)
@@ -100,7 +100,7 @@ CHANGE_VIEWS = STEP_VIEWS + ("spectrum",)
 
 class AppUnderTest:
     def __init__(self, config: Config):
-        from gui.app import create_window
+        from gatescope.gui.app import create_window
         self.app = _app()
         self.session, self.window = create_window(config)
         self.window.resize(*DEFAULT_SIZE)

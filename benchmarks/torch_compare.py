@@ -28,8 +28,7 @@ def main(argv=None) -> int:
         print("torch is not installed: skipped (pip install torch to run this comparison)")
         return 0
     import numpy as np
-
-    from core import Config, simulate
+    from gatescope.core import Config, simulate
     torch.set_num_threads(args.threads)
     cfg = Config(cell="lstm", hidden=args.hidden, length=args.length)
     cell = cfg.build_cell()

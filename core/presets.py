@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config, ConfigError
-
-PRESET_DIR = Path(__file__).resolve().parent.parent / "assets" / "presets"
+from .resources import asset
 
 
 @dataclass(frozen=True)
@@ -20,20 +19,22 @@ class Preset:
 
 
 def load_preset_file(path) -> Preset:
-    path = Path(path)
+    """A preset from a JSON file (a path, or a Traversable of the package data)."""
+    path = path if hasattr(path, "read_text") and not isinstance(path, str) else Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path.name}: cannot read preset ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise ConfigError(f"{path.name}: a preset needs a 'config' object")
-    return Preset(path.stem, str(data.get("title", path.stem)), str(data.get("description", "")),
+    stem = path.name.rsplit(".", 1)[0]
+    return Preset(stem, str(data.get("title", stem)), str(data.get("description", "")),
                   Config.from_dict(data["config"]), int(data.get("order", 0)))
 
 
 def list_presets() -> list[Preset]:
     """All presets, in their display order."""
-    presets = [load_preset_file(p) for p in PRESET_DIR.glob("*.json")]
+    presets = [load_preset_file(p) for p in asset("presets").iterdir() if p.name.endswith(".json")]
     return sorted(presets, key=lambda p: (p.order, p.name))
 
 

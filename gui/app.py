@@ -24,8 +24,8 @@ def create_window(config=None, *, step=None):
 
 
 def initial_config(args):
-    from core.config import Config
-    from core.presets import get_preset
+    from gatescope.core.config import Config
+    from gatescope.core.presets import get_preset
     config = get_preset(args.preset).config if args.preset else Config()
     if args.cell:
         config = config.replace(cell=args.cell)
@@ -37,7 +37,7 @@ def initial_config(args):
 
 
 def run_app(args) -> int:
-    from core.config import ConfigError
+    from gatescope.core.config import ConfigError
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         folder = os.path.dirname(os.path.abspath(args.screenshot))
@@ -90,7 +90,7 @@ def run_app(args) -> int:
 
 def last_session(settings):
     """The setup the app was closed with, or None if there is none or it is not valid."""
-    from core.session_file import SessionFileError, parse_session
+    from gatescope.core.session_file import SessionFileError, parse_session
     raw = settings.value("last_session")
     if not isinstance(raw, str):
         return None

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from gatescope.core.config import MAX_HIDDEN, MAX_STEPS, ConfigError
+from gatescope.core.inputs import SENTENCES, france_sentence, tokenize
+from gatescope.core.presets import list_presets
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,10 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from superqt import QDoubleSlider
-
-from core.config import MAX_HIDDEN, MAX_STEPS, ConfigError
-from core.inputs import SENTENCES, france_sentence, tokenize
-from core.presets import list_presets
 
 from . import dialogs, style
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 
 import pyqtgraph as pg
+from gatescope.core.config import ConfigError
+from gatescope.core.presets import list_presets
+from gatescope.core.session_file import SessionFileError, read_session_doc, write_session
+from gatescope.core.theory import format_norm, format_pow10
+from gatescope.core.weights import WeightsError, load_weights
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import (
@@ -23,12 +28,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from core.config import ConfigError
-from core.presets import list_presets
-from core.session_file import SessionFileError, read_session_doc, write_session
-from core.theory import format_norm, format_pow10
-from core.weights import WeightsError, load_weights
 
 from . import dialogs, style
 from .controls import ControlPanel
@@ -413,7 +412,7 @@ class MainWindow(QMainWindow):
             dialogs.warn(self, str(exc))
 
     def export_trace(self, path=None):
-        from core.export import write_trace
+        from gatescope.core.export import write_trace
         a = self.session.analysis
         if a is None:
             return
@@ -566,7 +565,7 @@ class MainWindow(QMainWindow):
     def save_settings(self):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
-        from core.session_file import session_json
+        from gatescope.core.session_file import session_json
         self.settings.setValue("last_session", session_json(
             self.session.config.replace(step=self.session.step)))
         self.settings.setValue("scale", style.scale())

@@ -6,7 +6,9 @@ import re
 import unicodedata
 from pathlib import Path
 
-NOTES_PATH = Path(__file__).resolve().parent.parent / "assets" / "notes.md"
+from gatescope.core.resources import asset
+
+NOTES_PATH = asset("notes.md")
 
 SYMBOLS = {
     r"\sigma": "σ", r"\partial": "∂", r"\ell": "ℓ", r"\prod": "∏", r"\sum": "∑", r"\infty": "∞",

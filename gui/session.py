@@ -12,13 +12,12 @@ import threading
 import time
 import traceback
 
+from gatescope.core.analysis import Analysis, analyse
+from gatescope.core.cells import Cell
+from gatescope.core.config import Config, ConfigError
+from gatescope.core.inputs import tokenize
+from gatescope.core.simulate import Cancelled
 from PySide6.QtCore import QObject, QTimer, Signal
-
-from core.analysis import Analysis, analyse
-from core.cells import Cell
-from core.config import Config, ConfigError
-from core.inputs import tokenize
-from core.simulate import Cancelled
 
 #: Setups cheaper than this (T·m³) are computed on the GUI thread (≈ 3 ms for the default setup).
 INLINE_COST = 4e6
@@ -235,7 +234,7 @@ class Session(QObject):
             return None
         c = self._cell
         if c.nonlinearity != self._config.activation or c.convention != self._config.convention:
-            from core.cells import make_cell
+            from gatescope.core.cells import make_cell
             c = make_cell(c.kind, c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh,
                           nonlinearity=self._config.activation, convention=self._config.convention)
         return c
@@ -383,7 +382,7 @@ class Session(QObject):
 
     # -- presets and files -----------------------------------------------------------------------
     def load_preset(self, name: str):
-        from core.presets import get_preset
+        from gatescope.core.presets import get_preset
         self.set_config(get_preset(name).config)
 
     def to_dict(self) -> dict:

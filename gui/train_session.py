@@ -14,11 +14,10 @@ import threading
 import traceback
 
 import numpy as np
+from gatescope.core.fileio import atomic_write_text
+from gatescope.core.training.sweep import summarize, sweep
+from gatescope.core.training.train import TrainConfig, TrainError, train, validate_config
 from PySide6.QtCore import QObject, Signal
-
-from core.fileio import atomic_write_text
-from core.sweep import summarize, sweep
-from core.train import TrainConfig, TrainError, train, validate_config
 
 STATES = ("idle", "running", "paused", "finished", "stopped")
 

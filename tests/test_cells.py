@@ -2,11 +2,10 @@
 implementation of each kind and GRU convention written in the notes' concatenated form."""
 import numpy as np
 import pytest
+from gatescope.core import make_cell, simulate, state_jacobian, step
+from gatescope.core.cells import GATE_BLOCKS, sigmoid
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from core import make_cell, simulate, state_jacobian, step
-from core.cells import GATE_BLOCKS, sigmoid
 
 
 def random_cell(kind, n, d, rng, scale=1.0, nonlinearity="tanh", convention="pytorch"):

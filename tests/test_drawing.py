@@ -4,13 +4,12 @@ text and paint only themselves."""
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from gatescope.gui import style
+from gatescope.gui.readout import Readout
+from gatescope.gui.views.image import Heatmap
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
-
-from gui import style
-from gui.readout import Readout
-from gui.views.image import Heatmap
 
 
 @pytest.fixture
@@ -110,9 +109,9 @@ def test_plain_readout_shows_markup_literally(qtbot):
 
 
 def test_states_colour_bar_ticks_read_in_units_of_the_state(qtbot):
-    from core import Config
-    from gui.session import Session
-    from gui.views.states import StatesView
+    from gatescope.core import Config
+    from gatescope.gui.session import Session
+    from gatescope.gui.views.states import StatesView
     session = Session(Config(cell="rnn", activation="identity", sigma1=1.01, length=365))
     view = StatesView(session)
     qtbot.addWidget(view)
@@ -153,9 +152,8 @@ def test_readout_grows_for_a_long_text_and_does_not_shrink_back_until_resized(qt
 
 
 def test_colour_bar_labels_fit_at_every_presentation_scale(qtbot):
+    from gatescope.gui.views.axes import colour_bar, label_colour_bar, style_colour_bar
     from PySide6.QtGui import QFontMetrics
-
-    from gui.views.axes import colour_bar, label_colour_bar, style_colour_bar
     try:
         for scale in (1.0, 1.5, 2.0):
             style.set_scale(scale)

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gatescope.core import Config, simulate
+from gatescope.core.presets import list_presets
+from gatescope.gui import dialogs
+from gatescope.gui.app import create_window
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QComboBox, QSlider, QSpinBox, QToolButton
-
-from core import Config, simulate
-from core.presets import list_presets
-from gui import dialogs
-from gui.app import create_window
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -317,7 +316,7 @@ def pg_point(x, y):
 
 
 def test_presentation_scale_and_high_contrast(app_window, qtbot):
-    from gui import style
+    from gatescope.gui import style
     session, window = app_window(Config(length=20))
     base_tick = window.gradient.plot.getAxis("left").style["tickFont"].pointSizeF()
     base_readout = window.gradient.readout.font().pointSizeF()
@@ -419,7 +418,7 @@ def test_recent_files_and_drop(app_window, qtbot, tmp_path):
 
 
 def test_corrupt_settings_start_cleanly(app_window, qtbot):
-    from gui.app import last_session
+    from gatescope.gui.app import last_session
     session, window = app_window(Config(length=20))
     window.settings.setValue("geometry", b"garbage")
     window.settings.setValue("window_state", "not a state")
@@ -432,7 +431,7 @@ def test_corrupt_settings_start_cleanly(app_window, qtbot):
 
 
 def test_unexpected_exception_shows_dialog_logs_and_keeps_running(app_window, qtbot, messages, tmp_path):
-    from gui import errors
+    from gatescope.gui import errors
     session, window = app_window(Config(length=20))
     try:
         raise RuntimeError("boom in a slot")
@@ -512,10 +511,9 @@ def test_extreme_settings_draw_only_finite_values(app_window, qtbot):
 
 
 def test_drop_a_session_file_onto_the_window(app_window, qtbot, tmp_path):
+    from gatescope.core.session_file import write_session
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
-
-    from core.session_file import write_session
     session, window = app_window(Config(length=20))
     path = tmp_path / "dropped.json"
     write_session(path, Config(cell="gru", length=33))
@@ -528,7 +526,7 @@ def test_drop_a_session_file_onto_the_window(app_window, qtbot, tmp_path):
 
 
 def test_first_run_hint_points_at_sigma1_and_play_and_closes(app_window, qtbot):
-    from gui.hint import FirstRunHint
+    from gatescope.gui.hint import FirstRunHint
     session, window = app_window(Config(length=20))
     closed = []
     hint = FirstRunHint(window, lambda: closed.append(True))

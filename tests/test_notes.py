@@ -3,8 +3,7 @@ place where the notes are imprecise."""
 import re
 
 import pytest
-
-from gui.notes import latex_to_text, notes_markdown
+from gatescope.gui.notes import latex_to_text, notes_markdown
 
 
 @pytest.mark.parametrize("tex, text", [

@@ -4,10 +4,9 @@ import math
 
 import numpy as np
 import pytest
-
-from core.analysis import analyse
-from core.presets import list_presets
-from core.theory import format_pow10
+from gatescope.core.analysis import analyse
+from gatescope.core.presets import list_presets
+from gatescope.core.theory import format_pow10
 
 PRESETS = {p.name: p for p in list_presets()}
 

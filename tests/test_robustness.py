@@ -8,13 +8,12 @@ import zipfile
 
 import numpy as np
 import pytest
+from gatescope.core import Config, WeightsError, load_weights
+from gatescope.core.config import FIELDS
+from gatescope.core.fileio import atomic_write_text
+from gatescope.core.session_file import SessionFileError, parse_session, read_session, write_session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from core import Config, WeightsError, load_weights
-from core.config import FIELDS
-from core.fileio import atomic_write_text
-from core.session_file import SessionFileError, parse_session, read_session, write_session
 
 # ---------------------------------------------------------------------------------------------
 # A corpus of malformed weight files: (name, writer(path), expected message fragment)
@@ -159,7 +158,7 @@ def test_session_paths_that_are_not_files(tmp_path):
 
 
 def test_huge_weight_file_is_refused_before_reading(tmp_path, monkeypatch):
-    import core.weights as w
+    import gatescope.core.weights as w
     path = tmp_path / "w.npz"
     np.savez(path, weight_ih=np.zeros((4, 2)), weight_hh=np.zeros((4, 4)))
     monkeypatch.setattr(w, "MAX_WEIGHT_FILE_BYTES", 100)
@@ -178,8 +177,8 @@ def test_unreadable_weight_file(tmp_path):
 
 def test_app_state_unchanged_by_every_bad_file(qtbot, tmp_path, monkeypatch):
     """Every malformed file, opened in the app: one specific message, and nothing changes."""
-    from gui import dialogs
-    from gui.app import create_window
+    from gatescope.gui import dialogs
+    from gatescope.gui.app import create_window
     seen = []
     monkeypatch.setattr(dialogs, "warn", lambda parent, msg, details="": seen.append(msg))
     session, window = create_window(Config(cell="lstm", sigma1=0.93, length=40))
@@ -251,7 +250,7 @@ def test_session_round_trip(tmp_path):
 
 
 def test_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
-    import core.fileio as fileio
+    import gatescope.core.fileio as fileio
     path = tmp_path / "s.json"
     write_session(path, Config(sigma1=0.9))
     good = path.read_bytes()
@@ -280,7 +279,7 @@ def test_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
 
 
 def test_full_disk_on_replace_keeps_the_previous_file(tmp_path, monkeypatch):
-    import core.fileio as fileio
+    import gatescope.core.fileio as fileio
     path = tmp_path / "t.txt"
     atomic_write_text(path, "old")
 
@@ -299,7 +298,7 @@ def test_full_disk_on_replace_keeps_the_previous_file(tmp_path, monkeypatch):
 
 
 def test_play_soak_keeps_objects_bounded(qtbot):
-    from gui.app import create_window
+    from gatescope.gui.app import create_window
     session, window = create_window(Config(cell="lstm", length=200))
     qtbot.addWidget(window)
     window.resize(1600, 1000)

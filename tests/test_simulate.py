@@ -6,10 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from core import (
+from gatescope.core import (
     Config,
     format_pow10,
     make_cell,
@@ -20,8 +17,10 @@ from core import (
     spectrum,
     state_jacobian,
 )
-from core.cells import GATE_BLOCKS
-from core.theory import NOTES_TABLE
+from gatescope.core.cells import GATE_BLOCKS
+from gatescope.core.theory import NOTES_TABLE
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 NOTES = {1.01: "37.8", 0.99: "0.03", 1.02: "1377.4", 0.98: "0.0006"}
 
@@ -51,7 +50,7 @@ def test_2000_steps_never_overflow(sigma, expected):
 
 def exact_log_norms(cell, x):
     """Independent: multiply the analytic per-step Jacobians directly and SVD each product."""
-    from core.cells import step
+    from gatescope.core.cells import step
     s = np.zeros(cell.state_size)
     P = np.eye(cell.state_size)
     out, cell_out = [0.0], [0.0]
@@ -66,7 +65,7 @@ def exact_log_norms(cell, x):
     return np.array(out), np.array(cell_out)
 
 
-SIM = sys.modules["core.simulate"]        # `core.simulate` the attribute is the function
+SIM = sys.modules["gatescope.core.simulate"]        # `core.simulate` the attribute is the function
 
 
 @contextlib.contextmanager
@@ -85,7 +84,7 @@ def norms_path(batched: bool):
        st.sampled_from(["seed", "pytorch"]), st.integers(1, 7), st.integers(1, 300),
        st.floats(0.3, 1.6), st.booleans(), st.integers(0, 10_000), st.booleans())
 def test_log_norm_agrees_with_direct_svd(kind, nl, conv, n, T, sigma1, normal, seed, batched):
-    from core import build_cell
+    from gatescope.core import build_cell
     cell = build_cell(kind, n, 3, sigma1=sigma1, normal=normal, seed=seed, nonlinearity=nl,
                       convention=conv, forget_bias=1.0)
     x = np.random.default_rng(seed).standard_normal((T, 3))
@@ -206,8 +205,8 @@ def test_state_overflow_stops_the_trace_where_float64_ends(activation):
 
 
 def test_saturation_underflow_is_named_not_shown_as_zero():
-    from core.analysis import analyse
-    from core.theory import format_norm
+    from gatescope.core.analysis import analyse
+    from gatescope.core.theory import format_norm
     a = analyse(Config(cell="rnn", activation="tanh", input_scale=1e6, length=20))
     assert a.trace.log10_jac_norm[-1] == -math.inf and a.smooth
     assert "underflow" in format_norm(a.trace.log10_jac_norm[-1], a.smooth)
@@ -266,7 +265,7 @@ def test_a_tiny_cell_block_is_rescaled_not_called_zero_on_both_paths():
 
 
 def test_non_square_blocks_on_both_paths():
-    from core.simulate import forward, log_norm_curves
+    from gatescope.core.simulate import forward, log_norm_curves
     cell = make_cell("lstm", *[np.asarray(w) for w in _lstm_weights(3, 2)])
     x = np.random.default_rng(2).standard_normal((40, 2))
     blocks = [(slice(0, 3), slice(0, 6)), (slice(0, 6), slice(3, 5))]
@@ -275,7 +274,7 @@ def test_non_square_blocks_on_both_paths():
         with norms_path(batched):
             res[batched] = log_norm_curves(cell, forward(cell, x), blocks)[1]
     # independent: the analytic Jacobians multiplied out and each block's SVD
-    from core.cells import step
+    from gatescope.core.cells import step
     s, P = np.zeros(6), np.eye(6)
     for t in range(40):
         P = state_jacobian(cell, x[t], s) @ P

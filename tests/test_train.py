@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from core.cells import sigmoid
-from core.simulate import simulate
-from core.tasks import TaskError, make_batch, make_task
-from core.train import (
+from gatescope.core.cells import sigmoid
+from gatescope.core.cli.train import ProgressBar
+from gatescope.core.simulate import simulate
+from gatescope.core.training.tasks import TaskError, make_batch, make_task
+from gatescope.core.training.train import (
     AdamState,
     Model,
     Progress,
@@ -30,7 +30,6 @@ from core.train import (
     sgd_step,
     train,
 )
-from core.train_cli import ProgressBar
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = [("rnn", "tanh", "pytorch"), ("rnn", "relu", "pytorch"), ("lstm", "tanh", "pytorch"),
@@ -282,7 +281,7 @@ def test_progress_bar_is_plain_text_when_not_a_terminal():
 
 
 def _cli(*args, cwd):
-    code = "import sys; from core.train_cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from gatescope.core.cli.train import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           cwd=cwd, timeout=120)
 
@@ -310,7 +309,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(args):
 
 
 def test_sweep_returns_plain_rows_and_can_be_cancelled():
-    from core.sweep import markdown_table, summarize, sweep
+    from gatescope.core.training.sweep import markdown_table, summarize, sweep
     base = TrainConfig(hidden=4, iters=6, batch=8, test_size=40, val_size=16, eval_every=3)
     rows = sweep(base, cells=("rnn", "lstm"), gaps=(2, 3), seeds=(0, 1))
     assert [(r["gap"], r["cell"], r["seed"]) for r in rows] == [

@@ -2,13 +2,12 @@
 numbers, and a cancelled sweep leaves the app usable."""
 import numpy as np
 import pytest
+from gatescope.core.training.train import TrainConfig
+from gatescope.gui import dialogs
+from gatescope.gui.train_session import TrainSession
+from gatescope.gui.views.sweep import SweepView
+from gatescope.gui.views.train import TrainView
 from PySide6.QtCore import Qt
-
-from core.train import TrainConfig
-from gui import dialogs
-from gui.train_session import TrainSession
-from gui.views.sweep import SweepView
-from gui.views.train import TrainView
 
 SMALL = TrainConfig(task="clouds", hidden=8, batch=16, iters=400, eval_every=5, val_size=32,
                     test_size=64, curriculum=False, stop_accuracy=None, seed=1)

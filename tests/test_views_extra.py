@@ -4,12 +4,11 @@ import math
 
 import numpy as np
 import pytest
-
-from core import Config, simulate
-from core.theory import format_pow10
-from gui.session import Session
-from gui.views.compare import CompareView
-from gui.views.explain import ExplainView, fmt
+from gatescope.core import Config, simulate
+from gatescope.core.theory import format_pow10
+from gatescope.gui.session import Session
+from gatescope.gui.views.compare import CompareView
+from gatescope.gui.views.explain import ExplainView, fmt
 
 KINDS = ("rnn", "lstm", "gru")
 
@@ -229,7 +228,7 @@ def test_explain_sigma1_of_one_is_one_not_above(make):
 
 
 def test_restyle_for_a_projector_keeps_the_data(make):
-    from gui import style
+    from gatescope.gui import style
     cfg = Config(cell="lstm", length=20, hidden=4)
     session, view = make(CompareView, cfg)
     session.set_compare_mode(True)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from core import Config, WeightsError, cell_from_weights, load_weights, save_weights, simulate
+from gatescope.core import Config, WeightsError, cell_from_weights, load_weights, save_weights, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +17,7 @@ def run_main(*args, cwd=None):
 
 
 def test_core_imports_no_qt():
-    code = ("import sys, core, core.commands, core.presets; "
+    code = ("import sys, gatescope.core, gatescope.core.cli.simulate, gatescope.core.presets, gatescope.core.cli.train, gatescope.core.cli.sweep; "
             "bad = [m for m in sys.modules if m.split('.')[0] in "
             "('PySide6', 'PyQt5', 'PyQt6', 'shiboken6', 'pyqtgraph', 'qtpy', 'superqt', 'gui')]; "
             "print(bad); sys.exit(1 if bad else 0)")

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from gatescope.core.theory import format_pow10, power_readout
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
-
-from core.theory import format_pow10, power_readout
 
 from .. import style
 from ..readout import Readout

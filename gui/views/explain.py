@@ -8,9 +8,8 @@ import html
 import math
 
 import numpy as np
+from gatescope.core.theory import format_pow10, power_readout
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QTextBrowser, QVBoxLayout, QWidget
-
-from core.theory import format_pow10, power_readout
 
 from .. import style
 

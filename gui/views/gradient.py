@@ -7,12 +7,11 @@ import re
 
 import numpy as np
 import pyqtgraph as pg
+from gatescope.core.cells import GAMMA
+from gatescope.core.theory import format_norm, format_pow10, power_readout
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QVBoxLayout, QWidget
-
-from core.cells import GAMMA
-from core.theory import format_norm, format_pow10, power_readout
 
 from .. import style
 from ..readout import Readout

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from gatescope.core.theory import NOTES_TABLE, power_readout
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
-
-from core.theory import NOTES_TABLE, power_readout
 
 from .. import style
 from ..readout import Readout

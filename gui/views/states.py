@@ -25,7 +25,7 @@ from .image import Heatmap
 
 def scale_text(m: float) -> str:
     """The colour scale's end as the notes write numbers: 20, 5000, 2.00×10³⁰."""
-    from core.theory import format_pow10
+    from gatescope.core.theory import format_pow10
     return f"{m:g}" if 1e-3 <= m < 1e5 else format_pow10(float(np.log10(m)))
 
 

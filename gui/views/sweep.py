@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from gatescope.core.training.train import TrainError
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -17,8 +18,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QWidget,
 )
-
-from core.train import TrainError
 
 from .. import dialogs, style
 from .axes import PowerOfTenAxis

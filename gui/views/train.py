@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from gatescope.core.training.train import TrainError
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,8 +20,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from core.train import TrainError
 
 from .. import dialogs, style
 from .axes import PowerOfTenAxis
@@ -38,7 +37,7 @@ def log10_safe(values) -> np.ndarray:
 
 def _pow10(v) -> str:
     """A norm the way the rest of the app writes it: 8.16×10⁻⁵ (0 and non-finite as they are)."""
-    from core.theory import format_pow10
+    from gatescope.core.theory import format_pow10
     v = float(v)
     return format_pow10(np.log10(v)) if v > 0 and np.isfinite(v) else f"{v:g}"
 

@@ -6,12 +6,12 @@ import sys
 
 import numpy as np
 
-from .config import Config, ConfigError
-from .export import TRACE_FORMATS, write_trace
-from .presets import get_preset
-from .simulate import simulate
-from .theory import format_pow10
-from .weights import WeightsError, load_weights
+from ..config import Config, ConfigError
+from ..export import TRACE_FORMATS, write_trace
+from ..presets import get_preset
+from ..simulate import simulate
+from ..theory import format_pow10
+from ..weights import WeightsError, load_weights
 
 MAX_INPUT_FILE_BYTES = 256 * 1024 * 1024
 

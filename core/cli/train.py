@@ -13,9 +13,9 @@ import math
 import os
 import sys
 
-from .cells import CONVENTIONS, KINDS, NONLINEARITIES
-from .tasks import TASKS
-from .train import OPTIMIZERS, TrainConfig, TrainError, train
+from ..cells import CONVENTIONS, KINDS, NONLINEARITIES
+from ..training.tasks import TASKS
+from ..training.train import OPTIMIZERS, TrainConfig, TrainError, train
 
 
 class Parser(argparse.ArgumentParser):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .cells import CONVENTIONS, GATE_BLOCKS, KINDS, NONLINEARITIES, Cell, activation, make_cell, sigmoid
+from ..cells import CONVENTIONS, GATE_BLOCKS, KINDS, NONLINEARITIES, Cell, activation, make_cell, sigmoid
 from .tasks import ADDING_TOLERANCE, TASKS, Task, TaskError, make_batch, make_task
 
 OPTIMIZERS = ("adam", "sgd")

@@ -1,0 +1,1 @@
+"""Package data: the notes, the presets, the icon and the desktop entry."""
