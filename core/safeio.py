@@ -1,0 +1,454 @@
+"""Bounded, header-first readers for files that may be hostile: a device, a pipe, a zip bomb, a
+`.npy` whose header declares 10¹² elements or a 2 GB item size.
+
+Every reader checks before it allocates:
+  - the path: no NUL character, encodable by the file system (`check_path`);
+  - the file: a regular file (stat after resolving links, then fstat of the opened descriptor,
+    opened with O_NONBLOCK so a FIFO never blocks), no larger than the caller's limit;
+  - an `.npy` (alone or inside an `.npz`): its magic, version and header length first (headers
+    above MAX_NPY_HEADER_BYTES are refused unread), then the header dict — a plain numeric dtype
+    (int, uint, float, complex: never object, void, structured, sub-array, text or dates), a shape
+    of non-negative integers whose element count and byte size are within the limits;
+  - an `.npz`: the zip's central-directory size and entry count (before `zipfile` parses it),
+    then per member: a `.npy` name given once, not encrypted, stored or deflated, its declared
+    uncompressed size counted, and what it really expands to counted while reading in bounded
+    chunks (a zip bomb lies about its sizes; reading stops at the limit).
+Any problem raises SafeIOError (a ValueError) whose message is one short line naming the file.
+No pickle: the data bytes become an array through np.frombuffer only after all checks.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import stat
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+
+MiB = 1024 * 1024
+DEFAULT_MAX_FILE_BYTES = 256 * MiB
+DEFAULT_MAX_TOTAL_BYTES = 256 * MiB
+DEFAULT_MAX_MEMBERS = 64
+#: 2²⁵ elements = 256 MiB of float64.
+DEFAULT_MAX_ARRAY_ELEMS = 2 ** 25
+#: numpy writes headers of 128 bytes or so; anything above this is malformed or hostile.
+MAX_NPY_HEADER_BYTES = 16 * 1024
+#: Bytes of a zip's central directory accepted before `zipfile` parses it (64 members ≪ this).
+MAX_CENTRAL_DIRECTORY_BYTES = 4 * MiB
+CHUNK = 1 * MiB
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+               OverflowError, struct.error, NotImplementedError, RuntimeError, zlib.error,
+               KeyError, IndexError, TypeError)
+
+
+class SafeIOError(ValueError):
+    """A file is refused; `str(exc)` is one line "<path>: <reason>" (`reason` and `path` apart)."""
+
+    def __init__(self, reason: str, path: str | None = None):
+        self.reason = one_line(reason)
+        self.path = path
+        super().__init__(f"{show_path(path)}: {self.reason}" if path else self.reason)
+
+
+# -- short, one-line messages ---------------------------------------------------------------------
+
+def clip_text(value, limit: int = 60) -> str:
+    """`value` shown in at most `limit` characters (then "…"), control characters and lone
+    surrogates escaped, so a refused value never floods a message. Integers too long to print
+    (Python refuses > 4300 digits) are described by their digit count."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        text = value if isinstance(value, str) else _safe_repr(value, limit)
+    elif value.bit_length() > 4 * limit:
+        text = f"<a whole number of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    else:
+        text = str(value)
+    head = text[: limit + 1]
+    out = "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF
+                  else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                  for c in head)
+    return out[:limit] + "…" if len(out) > limit or len(text) > limit + 1 else out
+
+
+def _safe_repr(value, limit: int) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return repr(bytes(value[: limit + 1]))
+    if isinstance(value, (list, tuple, dict, set)) and len(value) > limit:
+        return f"<{type(value).__name__} of {len(value)} items>"
+    try:
+        return repr(value)
+    except (ValueError, RecursionError, OverflowError):
+        return f"<{type(value).__name__}>"
+
+
+def one_line(msg) -> str:
+    """A message as one terminal line: line breaks, tabs and other control characters become
+    spaces (runs collapsed)."""
+    text = str(msg)
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def show_path(path, limit: int = 160) -> str:
+    """A file name for a message: control characters escaped, long paths cut to their tail."""
+    text = clip_text(os.fsdecode(path) if isinstance(path, bytes) else str(path), 10 ** 6)
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
+# -- paths and regular files ---------------------------------------------------------------------
+
+def check_path(path) -> str:
+    """The path as text; SafeIOError for an empty name, a NUL character or a name the file
+    system cannot encode (e.g. a lone surrogate)."""
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise SafeIOError(f"not a file name: {clip_text(path)}") from None
+    if isinstance(p, bytes):
+        p = os.fsdecode(p)
+    if not p:
+        raise SafeIOError("no file name given")
+    if "\x00" in p:
+        raise SafeIOError("the file name contains a NUL character", p)
+    try:
+        os.fsencode(p)
+    except UnicodeError:
+        raise SafeIOError("the file name contains characters the file system cannot "
+                          "encode", p) from None
+    return p
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "cannot open (no such file)"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot open ({exc.strerror or type(exc).__name__})"
+
+
+def open_regular(path, max_bytes: int):
+    """(binary file object, size) of a regular file of at most `max_bytes` bytes; never blocks
+    on a FIFO, never opens a device for reading data."""
+    p = check_path(path)
+    try:
+        st = os.stat(p)                      # follows links: a link to /dev/zero is a device
+        if not stat.S_ISREG(st.st_mode):
+            raise SafeIOError(f"is {_kind(st.st_mode)}, not a file", p)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
+            | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(p, flags)
+    except OSError as exc:
+        raise SafeIOError(_os_reason(exc), p) from None
+    try:
+        st = os.fstat(fd)                    # the file we opened, not the one we checked
+        if not stat.S_ISREG(st.st_mode):
+            raise SafeIOError(f"is {_kind(st.st_mode)}, not a file", p)
+        if st.st_size > max_bytes:
+            raise SafeIOError(f"file is {_size(st.st_size)}; files above {_size(max_bytes)} are "
+                              "refused", p)
+        return os.fdopen(fd, "rb"), st.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _size(n: int) -> str:
+    if n >= MiB:
+        return f"{n / MiB:.0f} MiB" if n % MiB == 0 or n >= 10 * MiB else f"{n / MiB:.1f} MiB"
+    return f"{n / 1024:.0f} KiB" if n >= 10 * 1024 else f"{n} bytes"
+
+
+def read_bounded(path, max_bytes: int) -> bytes:
+    """All bytes of a regular file of at most `max_bytes` bytes (reads ≤ max_bytes + 1 bytes,
+    so a file that grows while being read is refused too)."""
+    fh, _ = open_regular(path, max_bytes)
+    p = check_path(path)
+    try:
+        with fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise SafeIOError(f"cannot read ({exc.strerror or type(exc).__name__})", p) from None
+    if len(data) > max_bytes:
+        raise SafeIOError(f"file is larger than {_size(max_bytes)}; refused", p)
+    return data
+
+
+# -- .npy headers --------------------------------------------------------------------------------
+
+def _read_exact(fp, n: int, what: str) -> bytes:
+    data = fp.read(n)
+    if len(data) != n:
+        raise SafeIOError(f"{what} is truncated")
+    return data
+
+
+def read_npy_header(fp, *, max_elems: int, max_bytes: int):
+    """(dtype, shape, fortran_order) from an `.npy` stream positioned at its magic; only the
+    header is read. Refuses what `read_npz` / `read_npy` refuse (see the module docstring)."""
+    magic = fp.read(8)
+    if len(magic) < 8 or magic[:6] != NPY_MAGIC:
+        raise SafeIOError("not a .npy array (wrong magic bytes)" if len(magic) >= 6
+                          else "not a .npy array (truncated before its header)")
+    version = (magic[6], magic[7])
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise SafeIOError(f"unknown .npy format version {version[0]}.{version[1]}")
+    fmt = "<H" if version == (1, 0) else "<I"
+    (hlen,) = struct.unpack(fmt, _read_exact(fp, struct.calcsize(fmt), "the .npy header"))
+    if hlen > MAX_NPY_HEADER_BYTES:
+        raise SafeIOError(f"malformed .npy header: it declares {_size(hlen)}; headers above "
+                          f"{_size(MAX_NPY_HEADER_BYTES)} are refused")
+    raw = _read_exact(fp, hlen, "the .npy header")
+    try:
+        text = raw.decode("utf-8" if version == (3, 0) else "latin1")
+    except UnicodeDecodeError:
+        raise SafeIOError("malformed .npy header (not UTF-8 text)") from None
+    dtype, shape, fortran = _parse_header(text)
+    _check_array(dtype, shape, max_elems, max_bytes)
+    return dtype, shape, fortran
+
+
+def _parse_header(text: str):
+    try:
+        d = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise SafeIOError("malformed .npy header (not a Python literal dict)") from None
+    if not isinstance(d, dict) or set(d) != {"descr", "fortran_order", "shape"}:
+        raise SafeIOError("malformed .npy header (needs exactly descr, fortran_order, shape)")
+    shape, fortran, descr = d["shape"], d["fortran_order"], d["descr"]
+    if not isinstance(fortran, bool):
+        raise SafeIOError(f"malformed .npy header (fortran_order = {clip_text(fortran)})")
+    if not isinstance(shape, tuple) or not all(
+            isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in shape):
+        raise SafeIOError(f"malformed .npy header (shape = {clip_text(shape)})")
+    if len(shape) > 32:
+        raise SafeIOError(f"malformed .npy header ({len(shape)} dimensions; at most 32)")
+    if not isinstance(descr, str):
+        raise SafeIOError("structured arrays (record dtypes) are not numbers; refused")
+    try:
+        dtype = np.dtype(descr)
+    except (TypeError, ValueError, OverflowError, SyntaxError, RecursionError, MemoryError):
+        raise SafeIOError(f"malformed .npy header (unknown dtype {clip_text(descr)})") from None
+    return dtype, shape, fortran
+
+
+def _check_array(dtype: np.dtype, shape: tuple, max_elems: int, max_bytes: int) -> None:
+    if dtype.hasobject:
+        raise SafeIOError("contains object arrays, which are never unpickled")
+    if dtype.fields is not None or dtype.subdtype is not None:
+        raise SafeIOError(f"structured or sub-array dtype {clip_text(str(dtype))}: not numbers")
+    if dtype.kind not in "iufc":
+        raise SafeIOError(f"dtype {clip_text(str(dtype))} ({_KINDS.get(dtype.kind, 'other')}) "
+                          "is not numbers")
+    elems = 1
+    for k in shape:
+        elems *= k
+    if elems > max_elems:
+        raise SafeIOError(f"shape {clip_text(shape)} declares {elems:.3g} elements; at most "
+                          f"{max_elems:,} are accepted")
+    if elems * dtype.itemsize > max_bytes:
+        raise SafeIOError(f"shape {clip_text(shape)} of {dtype} declares "
+                          f"{_size(elems * dtype.itemsize)}; at most {_size(max_bytes)}")
+
+
+_KINDS = {"b": "true/false", "V": "raw bytes", "S": "bytes", "U": "text", "M": "dates",
+          "m": "time spans", "O": "objects"}
+
+
+def _read_data(fp, dtype, shape, fortran, what: str) -> np.ndarray:
+    """The array after its header, read in CHUNK-sized pieces into one preallocated buffer."""
+    n = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    buf = bytearray(n)
+    view, pos = memoryview(buf), 0
+    while pos < n:
+        chunk = fp.read(min(CHUNK, n - pos))
+        if not chunk:
+            raise SafeIOError(f"{what} is truncated ({pos:,} of {n:,} data bytes)")
+        view[pos:pos + len(chunk)] = chunk
+        pos += len(chunk)
+    a = np.frombuffer(buf, dtype=dtype)
+    return a.reshape(shape, order="F" if fortran else "C")
+
+
+def read_npy(path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+             max_elems: int = DEFAULT_MAX_ARRAY_ELEMS) -> np.ndarray:
+    """One array from a `.npy` file (header first; the file's size must cover what the header
+    declares before any data is read). dtype as stored (int, uint, float or complex)."""
+    p = check_path(path)
+    fh, size = open_regular(p, max_bytes)
+    with fh:
+        try:
+            start = fh.read(8)
+            if start[:4] == ZIP_MAGIC:
+                raise SafeIOError("is an .npz archive, not a single .npy array")
+            if not start:
+                raise SafeIOError("file is empty")
+            fh.seek(0)
+            dtype, shape, fortran = read_npy_header(fh, max_elems=max_elems, max_bytes=max_bytes)
+            need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if fh.tell() + need > size:
+                raise SafeIOError(f"file is truncated: the header declares {need:,} data bytes, "
+                                  f"the file holds {size - fh.tell():,}")
+            return _read_data(fh, dtype, shape, fortran, "the array")
+        except SafeIOError as exc:
+            raise SafeIOError(exc.reason, p) from None
+        except OSError as exc:
+            raise SafeIOError(f"cannot read ({exc.strerror or type(exc).__name__})", p) from None
+
+
+def _npy_header_and_size(fp, max_elems, max_bytes):
+    dtype, shape, fortran = read_npy_header(fp, max_elems=max_elems, max_bytes=max_bytes)
+    return dtype, shape, fortran, int(np.prod(shape, dtype=object)) * dtype.itemsize
+
+
+# -- .npz archives -------------------------------------------------------------------------------
+
+def _check_central_directory(fh, size: int, max_members: int) -> None:
+    """Bound the zip's central directory before `zipfile` parses it (and builds one object per
+    entry): both end-of-archive records `zipfile` may choose (the one ending the file, the last
+    one in the final 64 KiB) and their ZIP64 records are checked."""
+    tail_len = min(size, 65535 + 22)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    sig = b"PK\x05\x06"
+    starts = {i for i in (tail_len - 22, tail.rfind(sig))
+              if 0 <= i <= tail_len - 22 and tail[i:i + 4] == sig}
+    if not starts:
+        raise SafeIOError("not a readable .npz archive (no end-of-archive record: truncated?)")
+    for i in starts:
+        entries = max(struct.unpack("<HH", tail[i + 8:i + 12]))
+        (cd_size,) = struct.unpack("<I", tail[i + 12:i + 16])
+        pos = size - tail_len + i
+        if pos >= 76:
+            fh.seek(pos - 76)
+            rec = fh.read(76)
+            if rec[56:60] == b"PK\x06\x07" and rec[:4] == b"PK\x06\x06":
+                entries = max(entries, *struct.unpack("<QQ", rec[24:40]))
+                cd_size = max(cd_size, struct.unpack("<Q", rec[40:48])[0])
+        if entries > max_members:
+            raise SafeIOError(f"the archive lists {entries:,} members; at most {max_members}")
+        if cd_size > MAX_CENTRAL_DIRECTORY_BYTES:
+            raise SafeIOError(f"the archive's directory is {_size(cd_size)}; at most "
+                              f"{_size(MAX_CENTRAL_DIRECTORY_BYTES)}")
+    fh.seek(0)
+
+
+def _check_members(infos, max_members: int, max_total: int) -> None:
+    if len(infos) > max_members:
+        raise SafeIOError(f"the archive holds {len(infos):,} members; at most {max_members}")
+    if not infos:
+        raise SafeIOError("not a readable .npz archive (it holds no arrays)")
+    seen, declared = set(), 0
+    for info in infos:
+        name = clip_text(info.filename)
+        if info.filename in seen:
+            raise SafeIOError(f"member '{name}' appears twice")
+        seen.add(info.filename)
+        if not info.filename.endswith(".npy") or info.is_dir():
+            raise SafeIOError(f"member '{name}' is not a .npy array")
+        if info.flag_bits & 0x1:
+            raise SafeIOError(f"member '{name}' is encrypted; encrypted archives are not read")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise SafeIOError(f"member '{name}' uses compression method {info.compress_type}; "
+                              "only stored or deflated members are read")
+        declared += info.file_size
+        if declared > max_total:
+            raise SafeIOError(f"the archive declares {_size(declared)} once expanded; at most "
+                              f"{_size(max_total)}")
+
+
+def _read_member(zf, info, budget: int, max_elems: int, check):
+    """(array, bytes it really expanded to) of one member: header, checks, data, then the rest
+    of the member drained (bounded by `budget`) so that zipfile verifies its CRC."""
+    name = info.filename[:-4]
+    with zf.open(info) as fp:
+        dtype, shape, fortran, nbytes = _npy_header_and_size(fp, max_elems, budget)
+        used = fp.tell()
+        if used + nbytes > info.file_size:
+            raise SafeIOError(f"the header declares {nbytes:,} data bytes; the member holds "
+                              f"{max(info.file_size - used, 0):,}")
+        if check is not None:
+            try:
+                check(name, dtype, shape)
+            except SafeIOError:
+                raise
+            except ValueError as exc:          # the caller's refusal, in its words
+                raise SafeIOError(str(exc)) from None
+        array = _read_data(fp, dtype, shape, fortran, "the member")
+        used += nbytes
+        while True:
+            chunk = fp.read(CHUNK)
+            if not chunk:
+                return array, used
+            used += len(chunk)
+            if used > budget:
+                raise SafeIOError("expands beyond what its size declares (a zip bomb?)")
+
+
+def read_npz(path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+             max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES, max_members: int = DEFAULT_MAX_MEMBERS,
+             max_array_elems: int = DEFAULT_MAX_ARRAY_ELEMS, check=None) -> dict[str, np.ndarray]:
+    """{name: array} of an `.npz` (member "w.npy" → key "w"), arrays in their stored numeric
+    dtype. `max_total_bytes` bounds both the declared uncompressed size of all members and what
+    they really expand to. `check(name, dtype, shape)`, if given, runs on each member's header
+    before its data is read (raise SafeIOError there to refuse, e.g. a hidden size too large)."""
+    p = check_path(path)
+    fh, size = open_regular(p, max_file_bytes)
+    out: dict[str, np.ndarray] = {}
+    member = None
+    with fh:
+        try:
+            start = fh.read(8)
+            if not start:
+                raise SafeIOError("file is empty")
+            if start[:6] == NPY_MAGIC:
+                raise SafeIOError("is a single .npy array, not an .npz archive")
+            if start[:4] != ZIP_MAGIC:
+                raise SafeIOError("not a readable .npz archive (no zip header)")
+            _check_central_directory(fh, size, max_members)
+            with zipfile.ZipFile(fh) as zf:
+                infos = zf.infolist()
+                _check_members(infos, max_members, max_total_bytes)
+                budget = max_total_bytes
+                for member in infos:
+                    array, used = _read_member(zf, member, budget, max_array_elems, check)
+                    budget -= used
+                    out[member.filename[:-4]] = array
+        except SafeIOError as exc:
+            where = f"member '{clip_text(member.filename)}': " if member is not None else ""
+            raise SafeIOError(where + exc.reason, p) from None
+        except _ZIP_ERRORS as exc:
+            where = f", member '{clip_text(member.filename)}'" if member is not None else ""
+            detail = clip_text(one_line(exc) or type(exc).__name__, 80)
+            raise SafeIOError(f"not a readable .npz archive{where} ({detail})", p) from None
+    return out
+
+
+def finite_float64(array: np.ndarray, name: str = "array") -> np.ndarray:
+    """`array` as float64, refused (naming it) if it is complex, holds NaN or ±inf, or holds
+    values beyond float64's range (an extended-precision 1e400 would silently become inf)."""
+    a = np.asarray(array)
+    if a.dtype.kind == "c":
+        raise SafeIOError(f"'{clip_text(name)}' holds complex numbers; real numbers are needed")
+    if a.dtype.kind not in "iuf":
+        raise SafeIOError(f"'{clip_text(name)}' must be real numbers, got dtype {a.dtype}")
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise SafeIOError(f"'{clip_text(name)}' contains NaN or infinite values")
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = a.astype(np.float64)
+    if not np.all(np.isfinite(out)):
+        raise SafeIOError(f"'{clip_text(name)}' holds values beyond float64's range (±1.8e308)")
+    return out
