@@ -196,16 +196,17 @@ def _read_exact(fp, n: int, what: str) -> bytes:
     return data
 
 
-def read_npy_header(fp, *, max_elems: int, max_bytes: int):
+def read_npy_header(fp, *, max_elems: int, max_bytes: int, check=None, name=None):
     """(dtype, shape, fortran_order) from an `.npy` stream positioned at its magic; only the
-    header is read. Refuses what `read_npz` / `read_npy` refuse (see the module docstring)."""
+    header is read. Refuses what `read_npz` / `read_npy` refuse (see the module docstring);
+    `check(name, dtype, shape)` runs after the dtype is accepted, before the size limits."""
     magic = fp.read(8)
     if len(magic) < 8 or magic[:6] != NPY_MAGIC:
-        raise SafeIOError("not a .npy array (wrong magic bytes)" if len(magic) >= 6
-                          else "not a .npy array (truncated before its header)")
+        raise SafeIOError("not a readable .npy array (" + ("wrong magic bytes)" if len(magic) >= 6
+                          else "truncated before its header)"))
     version = (magic[6], magic[7])
     if version not in ((1, 0), (2, 0), (3, 0)):
-        raise SafeIOError(f"unknown .npy format version {version[0]}.{version[1]}")
+        raise SafeIOError(f"not a readable .npy array (format version {version[0]}.{version[1]})")
     fmt = "<H" if version == (1, 0) else "<I"
     (hlen,) = struct.unpack(fmt, _read_exact(fp, struct.calcsize(fmt), "the .npy header"))
     if hlen > MAX_NPY_HEADER_BYTES:
@@ -217,7 +218,15 @@ def read_npy_header(fp, *, max_elems: int, max_bytes: int):
     except UnicodeDecodeError:
         raise SafeIOError("malformed .npy header (not UTF-8 text)") from None
     dtype, shape, fortran = _parse_header(text)
-    _check_array(dtype, shape, max_elems, max_bytes)
+    _check_dtype(dtype)
+    if check is not None:
+        try:
+            check(name, dtype, shape)
+        except SafeIOError:
+            raise
+        except ValueError as exc:          # the caller's refusal, in its words
+            raise SafeIOError(str(exc)) from None
+    _check_size(dtype, shape, max_elems, max_bytes)
     return dtype, shape, fortran
 
 
@@ -237,7 +246,7 @@ def _parse_header(text: str):
     if len(shape) > 32:
         raise SafeIOError(f"malformed .npy header ({len(shape)} dimensions; at most 32)")
     if not isinstance(descr, str):
-        raise SafeIOError("structured arrays (record dtypes) are not numbers; refused")
+        raise SafeIOError("structured arrays (record dtypes) are not real numeric data")
     try:
         dtype = np.dtype(descr)
     except (TypeError, ValueError, OverflowError, SyntaxError, RecursionError, MemoryError):
@@ -245,14 +254,18 @@ def _parse_header(text: str):
     return dtype, shape, fortran
 
 
-def _check_array(dtype: np.dtype, shape: tuple, max_elems: int, max_bytes: int) -> None:
+def _check_dtype(dtype: np.dtype) -> None:
     if dtype.hasobject:
         raise SafeIOError("contains object arrays, which are never unpickled")
     if dtype.fields is not None or dtype.subdtype is not None:
-        raise SafeIOError(f"structured or sub-array dtype {clip_text(str(dtype))}: not numbers")
+        raise SafeIOError(f"structured or sub-array dtype {clip_text(str(dtype))} is not real "
+                          "numeric data")
     if dtype.kind not in "iufc":
         raise SafeIOError(f"dtype {clip_text(str(dtype))} ({_KINDS.get(dtype.kind, 'other')}) "
-                          "is not numbers")
+                          "is not real numeric data")
+
+
+def _check_size(dtype: np.dtype, shape: tuple, max_elems: int, max_bytes: int) -> None:
     elems = 1
     for k in shape:
         elems *= k
@@ -276,7 +289,8 @@ def _read_data(fp, dtype, shape, fortran, what: str) -> np.ndarray:
     while pos < n:
         chunk = fp.read(min(CHUNK, n - pos))
         if not chunk:
-            raise SafeIOError(f"{what} is truncated ({pos:,} of {n:,} data bytes)")
+            raise SafeIOError(f"not a readable .npy array: {what} is truncated ({pos:,} of {n:,} "
+                              "data bytes)")
         view[pos:pos + len(chunk)] = chunk
         pos += len(chunk)
     a = np.frombuffer(buf, dtype=dtype)
@@ -284,9 +298,10 @@ def _read_data(fp, dtype, shape, fortran, what: str) -> np.ndarray:
 
 
 def read_npy(path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
-             max_elems: int = DEFAULT_MAX_ARRAY_ELEMS) -> np.ndarray:
+             max_elems: int = DEFAULT_MAX_ARRAY_ELEMS, check=None) -> np.ndarray:
     """One array from a `.npy` file (header first; the file's size must cover what the header
-    declares before any data is read). dtype as stored (int, uint, float or complex)."""
+    declares before any data is read). dtype as stored (int, uint, float or complex).
+    `check(None, dtype, shape)`, if given, may refuse the header (raise ValueError)."""
     p = check_path(path)
     fh, size = open_regular(p, max_bytes)
     with fh:
@@ -297,21 +312,17 @@ def read_npy(path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
             if not start:
                 raise SafeIOError("file is empty")
             fh.seek(0)
-            dtype, shape, fortran = read_npy_header(fh, max_elems=max_elems, max_bytes=max_bytes)
+            dtype, shape, fortran = read_npy_header(fh, max_elems=max_elems, max_bytes=max_bytes,
+                                                    check=check)
             need = int(np.prod(shape, dtype=object)) * dtype.itemsize
             if fh.tell() + need > size:
-                raise SafeIOError(f"file is truncated: the header declares {need:,} data bytes, "
+                raise SafeIOError(f"not a readable .npy array: the header declares {need:,} data bytes, "
                                   f"the file holds {size - fh.tell():,}")
             return _read_data(fh, dtype, shape, fortran, "the array")
         except SafeIOError as exc:
             raise SafeIOError(exc.reason, p) from None
         except OSError as exc:
             raise SafeIOError(f"cannot read ({exc.strerror or type(exc).__name__})", p) from None
-
-
-def _npy_header_and_size(fp, max_elems, max_bytes):
-    dtype, shape, fortran = read_npy_header(fp, max_elems=max_elems, max_bytes=max_bytes)
-    return dtype, shape, fortran, int(np.prod(shape, dtype=object)) * dtype.itemsize
 
 
 # -- .npz archives -------------------------------------------------------------------------------
@@ -373,20 +384,14 @@ def _check_members(infos, max_members: int, max_total: int) -> None:
 def _read_member(zf, info, budget: int, max_elems: int, check):
     """(array, bytes it really expanded to) of one member: header, checks, data, then the rest
     of the member drained (bounded by `budget`) so that zipfile verifies its CRC."""
-    name = info.filename[:-4]
     with zf.open(info) as fp:
-        dtype, shape, fortran, nbytes = _npy_header_and_size(fp, max_elems, budget)
+        dtype, shape, fortran = read_npy_header(fp, max_elems=max_elems, max_bytes=budget,
+                                                check=check, name=info.filename[:-4])
+        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
         used = fp.tell()
         if used + nbytes > info.file_size:
-            raise SafeIOError(f"the header declares {nbytes:,} data bytes; the member holds "
-                              f"{max(info.file_size - used, 0):,}")
-        if check is not None:
-            try:
-                check(name, dtype, shape)
-            except SafeIOError:
-                raise
-            except ValueError as exc:          # the caller's refusal, in its words
-                raise SafeIOError(str(exc)) from None
+            raise SafeIOError(f"not a readable .npy array: the header declares {nbytes:,} data "
+                              f"bytes, the member holds {max(info.file_size - used, 0):,}")
         array = _read_data(fp, dtype, shape, fortran, "the member")
         used += nbytes
         while True:
@@ -414,10 +419,9 @@ def read_npz(path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
             start = fh.read(8)
             if not start:
                 raise SafeIOError("file is empty")
-            if start[:6] == NPY_MAGIC:
-                raise SafeIOError("is a single .npy array, not an .npz archive")
             if start[:4] != ZIP_MAGIC:
-                raise SafeIOError("not a readable .npz archive (no zip header)")
+                raise SafeIOError("not a readable .npz archive (no zip header" + (
+                    ": a single .npy array?)" if start[:6] == NPY_MAGIC else ")"))
             _check_central_directory(fh, size, max_members)
             with zipfile.ZipFile(fh) as zf:
                 infos = zf.infolist()
@@ -442,9 +446,11 @@ def finite_float64(array: np.ndarray, name: str = "array") -> np.ndarray:
     values beyond float64's range (an extended-precision 1e400 would silently become inf)."""
     a = np.asarray(array)
     if a.dtype.kind == "c":
-        raise SafeIOError(f"'{clip_text(name)}' holds complex numbers; real numbers are needed")
+        raise SafeIOError(f"'{clip_text(name)}' holds complex numbers; a real numeric array is "
+                          "needed")
     if a.dtype.kind not in "iuf":
-        raise SafeIOError(f"'{clip_text(name)}' must be real numbers, got dtype {a.dtype}")
+        raise SafeIOError(f"'{clip_text(name)}' must be a real numeric array, got dtype "
+                          f"{clip_text(str(a.dtype))}")
     if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
         raise SafeIOError(f"'{clip_text(name)}' contains NaN or infinite values")
     with np.errstate(over="ignore", invalid="ignore"):

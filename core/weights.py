@@ -1,4 +1,4 @@
-"""PyTorch state_dict names ↔ Cell, and `.npz` weight files (read with allow_pickle=False).
+"""PyTorch state_dict names ↔ Cell, and `.npz` weight files (read header-first through safeio).
 
 Export from PyTorch (see README):
     sd = model.state_dict()   # nn.RNN / nn.LSTM / nn.GRU, one layer
@@ -6,16 +6,20 @@ Export from PyTorch (see README):
 """
 from __future__ import annotations
 
-import os
-import zipfile
+import io
 
 import numpy as np
 
 from .cells import GATE_BLOCKS, Cell, make_cell
+from .config import FIELD
+from .fileio import atomic_write_bytes
+from .safeio import SafeIOError, clip_text, finite_float64, one_line, read_npz, show_path
 
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 #: Weight files larger than this are refused before reading (256 MiB).
 MAX_WEIGHT_FILE_BYTES = 256 * 1024 * 1024
+#: A one-layer state_dict has four arrays; a few more are allowed so the message can name them.
+MAX_WEIGHT_MEMBERS = 16
 
 
 class WeightsError(ValueError):
@@ -26,12 +30,12 @@ def _normalise_names(weights) -> dict:
     out = {}
     for key, value in dict(weights).items():
         if not isinstance(key, str):
-            raise WeightsError(f"weight names must be strings, got {key!r}")
+            raise WeightsError(f"weight names must be strings, got {clip_text(key)}")
         base = key[:-3] if key.endswith("_l0") else key
         if base not in NAMES:
             if key.endswith("_reverse") or any(key.endswith(f"_l{k}") for k in range(1, 100)):
-                raise WeightsError(f"'{key}': only single-layer, one-direction cells are supported")
-            raise WeightsError(f"unknown weight name '{key}'; expected {', '.join(NAMES)} "
+                raise WeightsError(f"'{clip_text(key)}': only single-layer, one-direction cells are supported")
+            raise WeightsError(f"unknown weight name '{clip_text(key)}'; expected {', '.join(NAMES)} "
                                "(optionally with the _l0 suffix)")
         if base in out:
             raise WeightsError(f"'{base}' is given twice (with and without _l0)")
@@ -52,66 +56,75 @@ def infer_kind(weight_hh) -> str:
                        "(RNN, GRU or LSTM)")
 
 
+def _limit(name: str) -> int:
+    """The upper limit of a setup field (core/config.py FIELDS): one table for every surface."""
+    return int(FIELD[name].hi)
+
+
+def check_weight_header(name, dtype, shape) -> None:
+    """Refuse, from a member's header alone (before its data is read), a name that is not a
+    state_dict weight or a shape beyond the setup table's limits: hidden size n ≤ FIELD['hidden']
+    .hi, input size d ≤ FIELD['input_size'].hi (weight_hh (G·n, n), weight_ih (G·n, d), biases
+    (G·n,), G ≤ 4)."""
+    base = _normalise_names({name: None}).popitem()[0]
+    n_max, d_max = _limit("hidden"), _limit("input_size")
+    rows = shape[0] if len(shape) >= 1 else 0
+    if rows > 4 * n_max:
+        raise WeightsError(f"'{name}' has {rows} rows: a hidden size above the limit "
+                           f"{n_max} ('hidden' is 1–{n_max})")
+    if base == "weight_hh" and len(shape) == 2 and shape[1] > n_max:
+        raise WeightsError(f"'{name}' has shape {shape}: hidden size n = {shape[1]} is above "
+                           f"the limit {n_max} ('hidden' is 1–{n_max})")
+    if base == "weight_ih" and len(shape) == 2 and shape[1] > d_max:
+        raise WeightsError(f"'{name}' has shape {shape}: input size d = {shape[1]} is above the "
+                           f"limit {d_max} ('input_size' is 1–{d_max})")
+    if len(shape) > 2:
+        raise WeightsError(f"'{name}' has shape {clip_text(shape)}: weights are 1-D or 2-D")
+
+
 def cell_from_weights(kind, weights, *, nonlinearity="tanh", convention="pytorch") -> Cell:
     """A Cell from a mapping of PyTorch state_dict names (weight_ih, weight_hh, bias_ih, bias_hh;
-    the `_l0` suffixed names also accepted; missing biases are zeros)."""
+    the `_l0` suffixed names also accepted; missing biases are zeros). Every array must be real,
+    finite within float64 (an extended-precision 1e400 is refused, not turned into inf) and
+    within the setup table's hidden and input sizes."""
     w = _normalise_names(weights)
     for name in ("weight_ih", "weight_hh"):
         if name not in w:
             raise WeightsError(f"missing '{name}' (or '{name}_l0')")
     arrays = {}
     for name, value in w.items():
-        a = np.asarray(value)
-        if a.dtype == object or not (np.issubdtype(a.dtype, np.integer)
-                                     or np.issubdtype(a.dtype, np.floating)):
-            raise WeightsError(f"'{name}' must be a real numeric array, got dtype {a.dtype}")
-        arrays[name] = a
+        try:
+            a = np.asarray(value)
+            check_weight_header(name, a.dtype, a.shape)
+            arrays[name] = finite_float64(a, name)
+        except SafeIOError as exc:
+            raise WeightsError(exc.reason) from None
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, WeightsError):
+                raise
+            raise WeightsError(f"'{name}' is not a numeric array ({clip_text(one_line(exc))})") \
+                from None
     try:
         return make_cell(kind, arrays["weight_ih"], arrays["weight_hh"], arrays.get("bias_ih"),
                          arrays.get("bias_hh"), nonlinearity=nonlinearity, convention=convention)
     except ValueError as exc:
-        raise WeightsError(str(exc)) from None
+        raise WeightsError(one_line(exc)) from None
 
 
 def load_weights(path, *, nonlinearity="tanh", convention="pytorch") -> Cell:
-    """A Cell from an `.npz` of state_dict arrays; the kind is inferred from weight_hh's shape."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise WeightsError(f"{path}: is a directory, not a weight file")
+    """A Cell from an `.npz` of state_dict arrays; the kind is inferred from weight_hh's shape.
+
+    Read through safeio.read_npz: a regular file of at most MAX_WEIGHT_FILE_BYTES, at most
+    MAX_WEIGHT_MEMBERS members expanding to at most MAX_WEIGHT_FILE_BYTES in all, every member's
+    header checked (names, dtype, and the hidden/input-size limits of the setup table) before
+    its data is read. Every problem raises WeightsError "<path>: <reason>", one line."""
     try:
-        size = os.path.getsize(path)
-    except OSError as exc:
-        raise WeightsError(f"{path}: cannot open ({exc.strerror or exc})") from None
-    if size == 0:
-        raise WeightsError(f"{path}: file is empty")
-    if size > MAX_WEIGHT_FILE_BYTES:
-        raise WeightsError(f"{path}: file is {size / 2**20:.0f} MiB; weight files above "
-                           f"{MAX_WEIGHT_FILE_BYTES // 2**20} MiB are refused")
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-        if magic != b"PK\x03\x04":
-            raise WeightsError(f"{path}: not a readable .npz archive (no zip header)")
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise WeightsError(f"{path}: not an .npz archive (a single .npy array?)")
-            weights = {k: data[k] for k in data.files}
-        for k, v in weights.items():
-            if not isinstance(v, np.ndarray):
-                raise WeightsError(f"{path}: not a readable .npz archive (member '{k}' is not a "
-                                   ".npy array)")
-    except WeightsError:
-        raise
-    except PermissionError:
-        raise WeightsError(f"{path}: permission denied") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise WeightsError(f"{path}: not a readable .npz archive ({exc})") from None
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise WeightsError(f"{path}: contains object arrays, which are never unpickled") from None
-        raise WeightsError(f"{path}: cannot read ({exc})") from None
-    if not weights:
-        raise WeightsError(f"{path}: not a readable .npz archive (it holds no arrays)")
+        weights = read_npz(path, max_file_bytes=MAX_WEIGHT_FILE_BYTES,
+                           max_total_bytes=MAX_WEIGHT_FILE_BYTES, max_members=MAX_WEIGHT_MEMBERS,
+                           check=check_weight_header)
+    except SafeIOError as exc:
+        raise WeightsError(str(exc)) from None
+    shown = show_path(path)
     try:
         w = _normalise_names(weights)
         if "weight_hh" not in w:
@@ -119,14 +132,12 @@ def load_weights(path, *, nonlinearity="tanh", convention="pytorch") -> Cell:
         return cell_from_weights(infer_kind(w["weight_hh"]), w, nonlinearity=nonlinearity,
                                  convention=convention)
     except WeightsError as exc:
-        raise WeightsError(f"{path}: {exc}") from None
+        raise WeightsError(f"{shown}: {exc}") from None
 
 
 def save_weights(cell: Cell, path) -> None:
-    """Write the cell as an `.npz` of state_dict names (atomic: temp file, then replace)."""
-    import io
-
-    from .fileio import atomic_write_bytes
+    """Write the cell as an `.npz` of state_dict names, atomically (core.fileio: the previous
+    file survives any failure; WriteError, an OSError, names the file)."""
     buf = io.BytesIO()
     np.savez(buf, **cell.to_state_dict())
     atomic_write_bytes(path, buf.getvalue())
