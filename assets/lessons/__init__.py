@@ -1,0 +1,1 @@
+"""Package data: the built-in lessons (Markdown; headings are steps)."""
