@@ -1,0 +1,157 @@
+"""A model: a recurrent stack, its input encoding and a Dense/Linear readout at every step.
+
+    features_t = output_t of the stack's last layer (D·p)
+    y_t = act(W_out features_t + b_out)            W_out (C, F), b_out (C,)
+act: "linear" (logits), "softmax", "sigmoid", "tanh" or "relu". The predicted word at step t is
+the class with the largest probability, where the probabilities are softmax(y_t) for "linear"
+(logits, as cross-entropy training reads them), y_t for "softmax", and for a single "sigmoid"
+output the pair (1 − y_t, y_t).
+
+Input encoding {"type": "embed_text", "dim": d, "seed": s}: the tokens of a sentence through
+core.inputs.embed_text(text, d, s) — the same vectors Explore feeds a cell for a sentence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..inputs import embed_text
+from ..stack import Stack, StackTrace, run_stack
+from .torch_dict import ModelError
+
+ACTIVATIONS = ("linear", "softmax", "sigmoid", "tanh", "relu")
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """softmax over the last axis, shifted by the maximum (no overflow)."""
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True, eq=False)
+class Readout:
+    """y = act(W x + b): weight (C, F), bias (C,), class names (C of them, or 2 for a single
+    sigmoid output), or None."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    activation: str = "linear"
+    classes: tuple | None = None
+
+    @property
+    def size(self) -> int:
+        return self.weight.shape[0]
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        """(T, F) → (T, C)."""
+        z = features @ self.weight.T + self.bias
+        act = self.activation
+        if act == "softmax":
+            return softmax(z)
+        if act == "sigmoid":
+            e = np.exp(-np.abs(z))
+            return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        if act == "tanh":
+            return np.tanh(z)
+        if act == "relu":
+            return np.maximum(z, 0.0)
+        return z
+
+    def probabilities(self, y: np.ndarray) -> np.ndarray | None:
+        """(T, K) class probabilities from outputs y (T, C), or None (tanh / relu outputs)."""
+        if self.activation == "linear":
+            return softmax(y) if self.size > 1 else None
+        if self.activation == "softmax":
+            return y
+        if self.activation == "sigmoid":
+            return np.concatenate([1.0 - y, y], axis=1) if self.size == 1 else y
+        return None
+
+
+def make_readout(weight, bias=None, activation="linear", classes=None) -> Readout:
+    w = np.array(weight, dtype=np.float64)
+    if w.ndim != 2 or not np.all(np.isfinite(w)):
+        raise ModelError("the readout weight must be a finite 2-D matrix")
+    b = np.zeros(w.shape[0]) if bias is None else np.array(bias, dtype=np.float64)
+    if b.shape != (w.shape[0],) or not np.all(np.isfinite(b)):
+        raise ModelError(f"the readout bias must be {w.shape[0]} finite numbers")
+    if activation not in ACTIVATIONS:
+        raise ModelError(f"readout activation '{activation}' is not supported; "
+                         f"choose one of {', '.join(ACTIVATIONS)}")
+    if classes is not None:
+        classes = tuple(str(c)[:60] for c in classes)
+        need = 2 if (activation == "sigmoid" and w.shape[0] == 1) else w.shape[0]
+        if len(classes) != need:
+            raise ModelError(f"{len(classes)} class names for a readout with {need} classes")
+    for a in (w, b):
+        a.flags.writeable = False
+    return Readout(w, b, activation, classes)
+
+
+@dataclass(frozen=True, eq=False)
+class ModelRun:
+    """One run: the stack's trace, the readout's outputs (T, C) and probabilities (T, K) (None
+    without a readout), and the tokens when the input was a sentence."""
+
+    trace: StackTrace
+    outputs: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    tokens: list | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A stack with (optionally) a readout and an input encoding; `meta` holds the file's other
+    descriptive fields (name, description, accuracies of a trained preset)."""
+
+    stack: Stack
+    readout: Readout | None = None
+    encoding: dict | None = None
+    name: str = ""
+    source: str = ""
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def classes(self) -> tuple | None:
+        return None if self.readout is None else self.readout.classes
+
+    def describe(self) -> str:
+        """One line for a status bar: name, kind, layers, sizes, readout."""
+        text = (f"{self.name}: " if self.name else "") + self.stack.describe()
+        if self.readout is not None:
+            text += f", readout {self.readout.size} ({self.readout.activation})"
+        return text
+
+    def encode(self, text: str) -> tuple[np.ndarray, list[str]]:
+        """(T, d) inputs and the T tokens of a sentence, through the model's encoding."""
+        enc = self.encoding
+        if not enc or enc.get("type") != "embed_text":
+            raise ModelError("this model has no text encoding; give it input vectors (T, d)")
+        x, tokens = embed_text(text, int(enc["dim"]), int(enc.get("seed", 0)))
+        return x, tokens
+
+    def run(self, inputs, **options) -> ModelRun:
+        """Run on a sentence (str, through `encode`) or on vectors (T, d). Options go to
+        core.stack.run_stack (h0, c0, stacked_norm, progress)."""
+        tokens = None
+        if isinstance(inputs, str):
+            inputs, tokens = self.encode(inputs)
+        trace = run_stack(self.stack, inputs, **options)
+        if self.readout is None:
+            return ModelRun(trace, tokens=tokens)
+        y = self.readout(trace.output)
+        return ModelRun(trace, y, self.readout.probabilities(y), tokens)
+
+
+def predict(model: Model, text: str, **options) -> list[tuple[str, str, float]]:
+    """(token, predicted word, its probability) at every step of a sentence."""
+    if model.readout is None:
+        raise ModelError("this model has no readout, so it predicts nothing")
+    run = model.run(text, stacked_norm=False, **options)
+    if run.probabilities is None:
+        raise ModelError(f"a '{model.readout.activation}' readout gives no probabilities")
+    names = model.classes or tuple(str(k) for k in range(run.probabilities.shape[1]))
+    best = np.argmax(run.probabilities, axis=1)
+    return [(tok, names[k], float(run.probabilities[t, k]))
+            for t, (tok, k) in enumerate(zip(run.tokens, best))]
