@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from gatescope.core.config import MAX_HIDDEN, MAX_STEPS, ConfigError
+from gatescope.core.config import FIELD, ConfigError, Field
 from gatescope.core.inputs import SENTENCES, france_sentence, tokenize
 from gatescope.core.presets import list_presets
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -35,6 +34,55 @@ EXAMPLES = [("the clouds are in the [sky] (short gap)", SENTENCES["clouds"]),
             ("France → French with a 40-word gap", france_sentence(40)),
             ("France → French with a 150-word gap", france_sentence(150)),
             ("the cereal review (§3.2)", SENTENCES["cereal"])]
+
+
+#: Labels of each choice shown in the dock (the values come from the field table).
+CHOICE_LABELS = {
+    "cell": {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"},
+    "activation": {"tanh": "tanh", "relu": "ReLU", "identity": "identity (the notes' §2)",
+                   "sigmoid": "sigmoid"},
+    "convention": {"seed": "seed (the notes)", "pytorch": "PyTorch / Keras"},
+    "shape": {"spike": "spike (σ₁, rest σ₁/2)", "flat": "flat (scaled orthogonal)",
+              "geometric": "geometric (σ₁ → σ₁/10)"},
+    "structure": {"symmetric": "symmetric W = QΣQᵀ (normal)",
+                  "rotation": "normal with rotations (U ≠ V)",
+                  "non-normal": "non-normal W = UΣVᵀ"},
+    "signal": {"noise": "noise", "impulse": "impulse at t = 0", "zeros": "zeros", "sine": "sine"},
+}
+#: The widgets' object names (what tests and the accessibility tree see), by field.
+OBJECT_NAMES = {"cell": "cell_kind", "hidden": "hidden_size", "length": "seq_length",
+                "sigma1": "sigma1_spin"}
+#: Decimals and step of the number boxes.
+NUMBER_FORMAT = {"sigma1": (3, 0.001), "forget_bias": (2, 0.5), "update_bias": (2, 0.5),
+                 "input_scale": (3, 0.1), "clip": (2, 1.0)}
+
+
+def field_tip(f: Field, extra: str = "") -> str:
+    """A control's tooltip: the teaching text, then the table's range and unit."""
+    rng = ""
+    if f.lo is not None:
+        unit = f" {f.unit}" if f.unit else ""
+        rng = f" Range {f.lo:g} to {f.hi:g}{unit}."
+    return (extra or f.help[:1].upper() + f.help[1:] + ".") + rng
+
+
+def number_box(f: Field, tip: str = ""):
+    """A spin box whose range, default and tooltip come from the field table; it commits its
+    value on Enter, focus-out, arrows and wheel (not on every keystroke)."""
+    if f.type is int:
+        box = QSpinBox()
+        box.setRange(int(f.lo), int(f.hi))
+    else:
+        box = QDoubleSpinBox()
+        decimals, step = NUMBER_FORMAT.get(f.name, (3, 0.1))
+        box.setDecimals(decimals)
+        box.setRange(f.lo, f.hi)
+        box.setSingleStep(step)
+    box.setKeyboardTracking(False)
+    box.setObjectName(OBJECT_NAMES.get(f.name, f.name))
+    box.setToolTip(field_tip(f, tip))
+    box.setValue(f.default)
+    return box
 
 
 def set_value(widget, value):
@@ -70,8 +118,9 @@ def blocked(*widgets):
 
 
 class ControlPanel(QScrollArea):
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, *, theme=None):
         super().__init__(parent)
+        self.theme = theme or style.DEFAULT
         self.setObjectName("controls")
         self.session = session
         self.setWidgetResizable(True)
@@ -81,7 +130,8 @@ class ControlPanel(QScrollArea):
         lay = QVBoxLayout(body)
         lay.setContentsMargins(6, 6, 6, 6)
         self.presets = list_presets()
-        self._preset_configs = [p.config.replace(step=-1) for p in self.presets]   # compared on every change
+        self._preset_configs = [p.config for p in self.presets]   # compared on every change
+        self.bound: dict[str, QWidget] = {}       # field name → its control (synced from the table)
         lay.addWidget(self._preset_group())
         lay.addWidget(self._cell_group())
         lay.addWidget(self._spectrum_group())
@@ -105,6 +155,22 @@ class ControlPanel(QScrollArea):
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         form.setLabelAlignment(Qt.AlignRight)
         return box, form
+
+    def _field_combo(self, name: str, tip: str):
+        f = FIELD[name]
+        labels = CHOICE_LABELS.get(name, {})
+        c = self._combo(OBJECT_NAMES.get(name, name), [(labels.get(v, v), v) for v in f.choices],
+                        field_tip(f, tip), lambda v: self._set(**{name: v}))
+        self.bound[name] = c
+        return c
+
+    def _field_box(self, name: str, tip: str = ""):
+        f = FIELD[name]
+        box = number_box(f, tip)
+        conv = int if f.type is int else (lambda v: round(float(v), 6))
+        box.valueChanged.connect(lambda v: self._set(**{name: conv(v)}))
+        self.bound[name] = box
+        return box
 
     def _combo(self, name, items, tip, on_change):
         c = QComboBox()
@@ -132,33 +198,22 @@ class ControlPanel(QScrollArea):
 
     def _cell_group(self):
         box, form = self._form("Cell")
-        self.cell_kind = self._combo("cell_kind", [("RNN", "rnn"), ("LSTM", "lstm"), ("GRU", "gru")],
-                                     "The repeating module: a plain RNN (a single tanh layer), an LSTM "
-                                     "(cell state + forget/input/output gates) or a GRU (update and "
-                                     "reset gates).", lambda v: self._set(cell=v))
-        self.activation = self._combo(
-            "activation", [("tanh", "tanh"), ("ReLU", "relu"), ("identity (the notes' §2)", "identity"),
-                           ("sigmoid", "sigmoid")],
-            "RNN nonlinearity φ in h_t = φ(W_hh hₜ₋₁ + W_hx x_t). 'identity' is the notes' linear "
-            "analysis (∂h_t/∂h_0 = W_hhᵗ); ReLU is the §3.1 remedy (φ' is 0 or 1); sigmoid's φ' ≤ ¼.",
-            lambda v: self._set(activation=v))
-        self.convention = self._combo(
-            "convention", [("seed (the notes)", "seed"), ("PyTorch / Keras", "pytorch")],
-            "GRU equations. seed: h_t = (1−z)⊙hₜ₋₁ + z⊙h̃, r applied to h before the matmul. "
-            "PyTorch: h' = (1−z)⊙n + z⊙h, r applied after the matmul. (The notes write r_t with W_z: "
-            "a typo for W_r.)", lambda v: self._set(convention=v))
-        self.hidden_size = QSpinBox()
-        self.hidden_size.setObjectName("hidden_size")
-        self.hidden_size.setRange(2, MAX_HIDDEN)
-        self.hidden_size.setToolTip("Hidden size n: the number of units in h_t (and C_t), 2 to 256. Large "
-                                    "n with long sequences takes a while: the progress bar shows it and "
-                                    "Cancel keeps the last picture.")
-        self.hidden_size.valueChanged.connect(lambda v: self._set(hidden=v))
-        self.input_size = QSpinBox()
-        self.input_size.setObjectName("input_size")
-        self.input_size.setRange(1, 64)
-        self.input_size.setToolTip("Input size d: the length of each input vector x_t (token embedding).")
-        self.input_size.valueChanged.connect(lambda v: self._set(input_size=v))
+        self.cell_kind = self._field_combo(
+            "cell", "The repeating module: a plain RNN (a single tanh layer), an LSTM (cell state + "
+                    "forget/input/output gates) or a GRU (update and reset gates).")
+        self.activation = self._field_combo(
+            "activation", "RNN nonlinearity φ in h_t = φ(W_hh hₜ₋₁ + W_hx x_t). 'identity' is the notes' "
+                          "linear analysis (∂h_t/∂h_0 = W_hhᵗ); ReLU is the §3.1 remedy (φ' is 0 or 1); "
+                          "sigmoid's φ' ≤ ¼.")
+        self.convention = self._field_combo(
+            "convention", "GRU equations. seed: h_t = (1−z)⊙hₜ₋₁ + z⊙h̃, r applied to h before the "
+                          "matmul. PyTorch: h' = (1−z)⊙n + z⊙h, r applied after the matmul. (The notes "
+                          "write r_t with W_z: a typo for W_r.)")
+        self.hidden_size = self._field_box(
+            "hidden", "Hidden size n: the number of units in h_t (and C_t). Large n with long sequences "
+                      "takes a while: the progress bar shows it and Cancel keeps the last picture.")
+        self.input_size = self._field_box(
+            "input_size", "Input size d: the length of each input vector x_t (token embedding).")
         form.addRow("Kind", self.cell_kind)
         form.addRow("Activation", self.activation)
         form.addRow("GRU form", self.convention)
@@ -180,63 +235,36 @@ class ControlPanel(QScrollArea):
                "'largest eigenvalue'; it is a singular value). σ₁ > 1: σ₁ᵗ explodes; σ₁ < 1: it vanishes.")
         self.sigma1.setToolTip(tip)
         self.sigma1.valueChanged.connect(lambda v: self._set(sigma1=round(float(v), 3)))
-        self.sigma1_spin = QDoubleSpinBox()
-        self.sigma1_spin.setObjectName("sigma1_spin")
-        self.sigma1_spin.setDecimals(3)
-        self.sigma1_spin.setRange(0.01, 3.0)
-        self.sigma1_spin.setSingleStep(0.001)
-        self.sigma1_spin.setToolTip(tip + " Type any value from 0.01 to 3.")
-        self.sigma1_spin.valueChanged.connect(lambda v: self._set(sigma1=round(float(v), 3)))
+        self.sigma1_spin = self._field_box("sigma1", tip + " Type any value in the range.")
         row = QHBoxLayout()
         row.addWidget(self.sigma1, 1)
         row.addWidget(self.sigma1_spin)
         form.addRow("σ₁", row)
-        self.shape = self._combo("shape", [("spike (σ₁, rest σ₁/2)", "spike"),
-                                           ("flat (scaled orthogonal)", "flat"),
-                                           ("geometric (σ₁ → σ₁/10)", "geometric")],
-                                 "The other singular values σ₂…σₙ: each contributes σᵢᵗ (faint lines).",
-                                 lambda v: self._set(shape=v))
+        self.shape = self._field_combo("shape", "The other singular values σ₂…σₙ: each contributes σᵢᵗ "
+                                                "(faint lines).")
         form.addRow("Shape", self.shape)
-        self.normal = QCheckBox("normal W (U = V)")
-        self.normal.setObjectName("normal")
-        self.normal.setToolTip("Checked: W = QΣQᵀ, so Wᵗ = UΣᵗVᵀ and ‖Wᵗ‖ = σ₁ᵗ as the notes say. "
-                               "Unchecked: W = UΣVᵀ with U ≠ V; then only ‖Wᵗ‖ ≤ σ₁ᵗ holds and "
-                               "‖Wᵗ‖^(1/t) → the spectral radius ρ.")
-        self.normal.toggled.connect(lambda v: self._set(normal=bool(v)))
-        form.addRow(self.normal)
-        self.seed = QSpinBox()
-        self.seed.setObjectName("seed")
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setToolTip("Random seed of the singular vectors, the input weights and the embedding.")
-        self.seed.valueChanged.connect(lambda v: self._set(seed=v))
+        self.structure = self._field_combo(
+            "structure", "Symmetric: W = QΣQᵀ, so Wᵗ = QΣᵗQᵀ and ‖Wᵗ‖ = σ₁ᵗ as the notes say (Wᵗ = UΣᵗVᵀ "
+                         "holds only when U = V). Rotations: still normal (WᵀW = WWᵀ) with U ≠ V and "
+                         "complex eigenvalues σᵢe^{±iθ}; ‖Wᵗ‖ = σ₁ᵗ still. Non-normal: W = UΣVᵀ; then "
+                         "only ‖Wᵗ‖ ≤ σ₁ᵗ holds and ‖Wᵗ‖^(1/t) → the spectral radius ρ.")
+        form.addRow("W", self.structure)
+        self.seed = self._field_box("seed", "Random seed of the singular vectors, the input weights "
+                                            "and the embedding.")
         form.addRow("Seed", self.seed)
         return box
 
     def _gates_group(self):
         box, form = self._form("Gates and inputs")
-        self.forget_bias = QDoubleSpinBox()
-        self.forget_bias.setObjectName("forget_bias")
-        self.forget_bias.setRange(-20, 20)
-        self.forget_bias.setSingleStep(0.5)
-        self.forget_bias.setToolTip("LSTM forget-gate bias b_f: large b_f makes f_t ≈ 1, so "
-                                    "C_t = f_t⊙C_{t−1} + … carries C along the conveyor belt.")
-        self.forget_bias.valueChanged.connect(lambda v: self._set(forget_bias=float(v)))
-        self.update_bias = QDoubleSpinBox()
-        self.update_bias.setObjectName("update_bias")
-        self.update_bias.setRange(-20, 20)
-        self.update_bias.setSingleStep(0.5)
-        self.update_bias.setToolTip("GRU update-gate bias b_z. PyTorch form: large b_z ⇒ z ≈ 1 keeps "
-                                    "hₜ₋₁. Seed form: h_t = (1−z)hₜ₋₁ + z h̃, so keeping needs "
-                                    "a negative b_z.")
-        self.update_bias.valueChanged.connect(lambda v: self._set(update_bias=float(v)))
-        self.input_scale = QDoubleSpinBox()
-        self.input_scale.setObjectName("input_scale")
-        self.input_scale.setDecimals(3)
-        self.input_scale.setRange(0, 1e6)
-        self.input_scale.setSingleStep(0.1)
-        self.input_scale.setToolTip("Scale of the input weights W_hx. Large inputs saturate tanh and "
-                                    "the gates (φ' → 0), which shrinks the gradient.")
-        self.input_scale.valueChanged.connect(lambda v: self._set(input_scale=float(v)))
+        self.forget_bias = self._field_box(
+            "forget_bias", "LSTM forget-gate bias b_f: large b_f makes f_t ≈ 1, so C_t = f_t⊙C_{t−1} + … "
+                           "carries C along the conveyor belt.")
+        self.update_bias = self._field_box(
+            "update_bias", "GRU update-gate bias b_z. PyTorch form: large b_z ⇒ z ≈ 1 keeps hₜ₋₁. Seed "
+                           "form: h_t = (1−z)hₜ₋₁ + z h̃, so keeping needs a negative b_z.")
+        self.input_scale = self._field_box(
+            "input_scale", "Scale of the input weights W_hx. Large inputs saturate tanh and the gates "
+                           "(φ' → 0), which shrinks the gradient.")
         form.addRow("LSTM b_f", self.forget_bias)
         form.addRow("GRU b_z", self.update_bias)
         form.addRow("Input scale", self.input_scale)
@@ -266,31 +294,20 @@ class ControlPanel(QScrollArea):
         self.sentence.textEdited.connect(lambda _: self._text_timer.start())
         self.sentence.editingFinished.connect(self._apply_text)
         form.addRow(self.sentence)
-        self.signal = self._combo("signal", [("noise", "noise"), ("impulse at t = 0", "impulse"),
-                                             ("zeros", "zeros"), ("sine", "sine")],
-                                  "Synthetic input x_t: seeded noise, one impulse, zeros or a sine.",
-                                  lambda v: self._set(signal=v))
+        self.signal = self._field_combo("signal", "Synthetic input x_t: seeded noise, one impulse, zeros "
+                                                  "or a sine.")
         form.addRow("Signal", self.signal)
-        self.seq_length = QSpinBox()
-        self.seq_length.setObjectName("seq_length")
-        self.seq_length.setRange(1, MAX_STEPS)
-        self.seq_length.setToolTip("Sequence length T of the synthetic signal (1 to 5000). With a sentence, "
-                                   "T is its number of tokens.")
-        self.seq_length.valueChanged.connect(lambda v: self._set(length=v))
+        self.seq_length = self._field_box("length", "Sequence length T of the synthetic signal. With a "
+                                                    "sentence, T is its number of tokens.")
         form.addRow("Length T", self.seq_length)
         return box
 
     def _clip_group(self):
         box, form = self._form("Gradient clipping (§3.1)")
-        self.clip = QDoubleSpinBox()
-        self.clip.setObjectName("clip")
-        self.clip.setRange(0, 1e6)
-        self.clip.setDecimals(2)
-        self.clip.setSingleStep(1.0)
+        self.clip = self._field_box("clip", "Threshold: if ‖ĝ‖ ≥ threshold then ĝ ← threshold/‖ĝ‖ · ĝ "
+                                            "(Mikolov). The clipped norm is drawn dashed on the gradient "
+                                            "plot. 0 = off.")
         self.clip.setSpecialValueText("off")
-        self.clip.setToolTip("Threshold: if ‖ĝ‖ ≥ threshold then ĝ ← threshold/‖ĝ‖ · ĝ (Mikolov). "
-                             "The clipped norm is drawn dashed on the gradient plot. 0 = off.")
-        self.clip.valueChanged.connect(lambda v: self._set(clip=float(v)))
         form.addRow("Threshold", self.clip)
         return box
 
@@ -321,30 +338,17 @@ class ControlPanel(QScrollArea):
 
     # -- following the session -------------------------------------------------------------------
     def sync(self, c):
-        widgets = [self.cell_kind, self.activation, self.convention, self.hidden_size,
-                   self.input_size, self.sigma1, self.sigma1_spin, self.shape, self.normal,
-                   self.seed, self.forget_bias, self.update_bias, self.input_scale, self.use_text,
-                   self.use_signal, self.signal, self.seq_length, self.clip, self.example, self.preset]
+        widgets = [*self.bound.values(), self.sigma1, self.use_text, self.use_signal, self.example,
+                   self.preset]
         with blocked(*widgets):
-            for combo, value in ((self.cell_kind, c.cell), (self.activation, c.activation),
-                                 (self.convention, c.convention), (self.shape, c.shape),
-                                 (self.signal, c.signal)):
-                set_index(combo, max(0, combo.findData(value)))
-            set_value(self.hidden_size, c.hidden)
-            set_value(self.input_size, c.input_size)
+            for name, w in self.bound.items():
+                if isinstance(w, QComboBox):
+                    set_index(w, max(0, w.findData(getattr(c, name))))
+                elif name != "length" or c.source == "signal":
+                    set_value(w, getattr(c, name))
             set_value(self.sigma1, min(max(c.sigma1, SIGMA_SLIDER[0]), SIGMA_SLIDER[1]))
-            set_value(self.sigma1_spin, c.sigma1)
-            set_checked(self.normal, c.normal)
-            set_value(self.seed, c.seed)
-            set_value(self.forget_bias, c.forget_bias)
-            set_value(self.update_bias, c.update_bias)
-            set_value(self.input_scale, c.input_scale)
             set_checked(self.use_text, c.source == "text")
             set_checked(self.use_signal, c.source == "signal")
-            set_index(self.signal, max(0, self.signal.findData(c.signal)))
-            if c.source == "signal":
-                set_value(self.seq_length, min(c.length, self.seq_length.maximum()))
-            set_value(self.clip, c.clip)
             ex = self.example.findData(c.text)
             set_index(self.example, ex if (ex > 0 and c.source == "text") else 0)
             match = [i + 1 for i, pc in enumerate(self._preset_configs) if pc == c]
@@ -366,7 +370,7 @@ class ControlPanel(QScrollArea):
         set_enabled(self.seq_length, not text)
         loaded = self.session.weights_name
         for w in (self.hidden_size, self.input_size, self.cell_kind, self.sigma1, self.sigma1_spin,
-                  self.shape, self.normal, self.forget_bias, self.update_bias, self.input_scale):
+                  self.shape, self.structure, self.forget_bias, self.update_bias, self.input_scale):
             set_enabled(w, loaded is None and w.isEnabled() if w in (self.forget_bias, self.update_bias)
                          else loaded is None)
         wl = f"Weights from <b>{loaded}</b> (File → Use built weights to go back)" if loaded else ""
@@ -383,5 +387,7 @@ class ControlPanel(QScrollArea):
         if self.seq_length.suffix() != suffix:
             self.seq_length.setSuffix(suffix)
 
-    def apply_style(self):
-        self.setFont(style.font(0))
+    def apply_style(self, theme=None):
+        if theme is not None:
+            self.theme = theme
+        self.setFont(self.theme.font(0))

@@ -13,8 +13,9 @@ _state = {"showing": False, "parent": None}
 
 
 def log_path() -> str:
-    folder = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or os.path.expanduser(
-        "~/.gatescope")
+    """$GATESCOPE_CONFIG_DIR/gatescope.log (tests, benchmarks), else the platform's app-data folder."""
+    folder = os.environ.get("GATESCOPE_CONFIG_DIR") or QStandardPaths.writableLocation(
+        QStandardPaths.AppDataLocation) or os.path.expanduser("~/.gatescope")
     os.makedirs(folder, exist_ok=True)
     return os.path.join(folder, "gatescope.log")
 

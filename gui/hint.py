@@ -8,8 +8,9 @@ from . import style
 
 
 class FirstRunHint(QFrame):
-    def __init__(self, parent, on_close=None):
+    def __init__(self, parent, on_close=None, *, theme=None):
         super().__init__(parent)
+        self.theme = theme or style.DEFAULT
         self.setObjectName("first_run_hint")
         self.setFrameShape(QFrame.StyledPanel)
         self.setStyleSheet("#first_run_hint { background: #fff8d6; border: 2px solid #e0b000; "
@@ -20,7 +21,7 @@ class FirstRunHint(QFrame):
                       "the sequence. Presets menu: one example for each point of the notes.")
         text.setWordWrap(True)
         text.setTextFormat(Qt.RichText)
-        text.setFont(style.font(1))
+        text.setFont(self.theme.font(1))
         ok = QPushButton("Got it")
         ok.setObjectName("first_run_ok")
         ok.clicked.connect(self.close)

@@ -2,15 +2,11 @@
 bottom, a status bar with the current step and values, and the menus."""
 from __future__ import annotations
 
-import os
-
 import pyqtgraph as pg
-from gatescope.core.config import ConfigError
+from gatescope.core.config import SCALES
 from gatescope.core.presets import list_presets
-from gatescope.core.session_file import SessionFileError, read_session_doc, write_session
 from gatescope.core.theory import format_norm, format_pow10
-from gatescope.core.weights import WeightsError, load_weights
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -19,6 +15,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -31,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from . import dialogs, style
 from .controls import ControlPanel
+from .document import DocumentError
 from .exporting import ExportError, export_item
 from .notes import notes_markdown
 from .readout import Readout
@@ -47,8 +45,7 @@ from .views.sweep import SweepView
 from .views.train import TrainView
 
 DEFAULT_SIZE = (1600, 1000)
-SCALES = (1.0, 1.5, 2.0)
-MAX_RECENT = 8
+TABS = ("explore", "compare", "lab")
 
 
 class Frame(QGroupBox):
@@ -94,10 +91,10 @@ class MainWindow(QMainWindow):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
+        self.theme = style.Theme(session.view.scale, session.view.high_contrast)
         self.setWindowTitle("Gatescope — vanishing and exploding gradients, LSTM and GRU gates")
         self.resize(*DEFAULT_SIZE)
-        self.setMinimumSize(1024, 640)
-        self.setFont(style.font(0))
+        self.setMinimumSize(1024, 600)
         # views
         self.gradient = GradientView(session)
         self.flow = FlowView(session)
@@ -175,7 +172,6 @@ class MainWindow(QMainWindow):
         # status bar
         self.status_label = Readout(lines=1, plain=True)    # new text never re-lays out the window
         self.status_label.setObjectName("status_values")
-        self.status_label.setFont(style.font(0))
         self.statusBar().addWidget(self.status_label, 1)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
@@ -189,7 +185,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(session.cancel)
         self.cancel_button.hide()
         self.statusBar().addPermanentWidget(self.cancel_button)
-        self.settings = QSettings("Gatescope", "Gatescope")
+        self.settings = session.document.store
         self._build_menus()
         session.step_changed.connect(self._update_status)
         session.analysis_changed.connect(lambda _: self._update_status(session.step))
@@ -200,7 +196,9 @@ class MainWindow(QMainWindow):
         session.busy_changed.connect(self._on_busy)
         session.progress_changed.connect(lambda f: self.progress.setValue(int(100 * f)))
         session.error.connect(self._on_error)
+        session.view_changed.connect(self._on_view)
         self.setAcceptDrops(True)
+        self._on_view(session.view, force=True)
 
     # -- menus and shortcuts ---------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None, name=None, checkable=False):
@@ -322,26 +320,18 @@ class MainWindow(QMainWindow):
         dialogs.warn(self, message, details)
 
     # -- files -----------------------------------------------------------------------------------
-    def open_session(self, path=None):
-        path = self._ask_path(path, False, "Open session", "",
-                              "Gatescope session (*.json)")
-        if not path:
-            return
+    def _file_action(self, method, path):
+        """Run a document method; a refusal is shown as a dialog and changes nothing."""
         try:
-            doc = read_session_doc(path)
-            cell = None
-            if doc.weights:          # validate the weights too before anything changes
-                cell = load_weights(doc.weights, nonlinearity=doc.config.activation,
-                                    convention=doc.config.convention)
-        except (SessionFileError, WeightsError) as exc:
+            method(path)
+        except DocumentError as exc:
             dialogs.warn(self, str(exc))
-            return
-        try:
-            self.session.set_config(doc.config, cell=cell, weights_path=doc.weights)
-        except ConfigError as exc:
-            dialogs.warn(self, f"{path}: {exc}")
-            return
-        self.add_recent(path)
+            return False
+        return True
+
+    def open_session(self, path=None):
+        path = self._ask_path(path, False, "Open session", "", "Gatescope session (*.json)")
+        return bool(path) and self._file_action(self.session.document.open_session, path)
 
     def _ask_path(self, path, save: bool, title: str, default: str, filters: str):
         """The given path, or one chosen in a file dialog (None if cancelled)."""
@@ -354,33 +344,11 @@ class MainWindow(QMainWindow):
     def save_session(self, path=None):
         path = self._ask_path(path, True, "Save session", "gatescope-session.json",
                               "Gatescope session (*.json)")
-        if not path:
-            return
-        try:
-            write_session(path, self.session.config.replace(step=self.session.step),
-                          weights=self.session.weights_path)
-        except OSError as exc:
-            dialogs.warn(self, f"Cannot save {path}: {exc.strerror or exc}")
-            return
-        self.add_recent(path)
+        return bool(path) and self._file_action(self.session.document.save_session, path)
 
     def open_weights(self, path=None):
-        path = self._ask_path(path, False, "Open weights", "",
-                              "NumPy archive (*.npz)")
-        if not path:
-            return
-        c = self.session.config
-        try:
-            cell = load_weights(path, nonlinearity=c.activation, convention=c.convention)
-        except WeightsError as exc:
-            dialogs.warn(self, str(exc))
-            return
-        try:
-            self.session.set_weights(cell, os.path.basename(path), os.path.abspath(path))
-        except ConfigError as exc:
-            dialogs.warn(self, f"{path}: {exc}")
-            return
-        self.add_recent(path)
+        path = self._ask_path(path, False, "Open weights", "", "NumPy archive (*.npz)")
+        return bool(path) and self._file_action(self.session.document.open_weights, path)
 
     def export_png(self, path=None):
         """The whole window as PNG or SVG (by the file name's extension)."""
@@ -431,8 +399,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event):
-        path = event.mimeData().urls()[0].toLocalFile()
-        (self.open_session if path.lower().endswith(".json") else self.open_weights)(path)
+        self._file_action(self.session.document.open_any, event.mimeData().urls()[0].toLocalFile())
 
     # -- view ------------------------------------------------------------------------------------
     def toggle_fullscreen(self):
@@ -452,7 +419,7 @@ class MainWindow(QMainWindow):
 
     def _on_page(self, index):
         """The control dock and the transport belong to Explore and Compare, not the lab."""
-        self.session.set_compare_mode(index == 1)
+        self.session.set_tab(TABS[index])
         lab = index == 2
         self.transport.setVisible(not lab)
         self.status_label.setVisible(not lab)      # Explore's step values mean nothing in the lab
@@ -464,23 +431,13 @@ class MainWindow(QMainWindow):
             self._dock_was_visible = None
 
     def _on_compare_mode(self, on):
-        if on:
-            self.pages.setCurrentIndex(1)
-        elif self.pages.currentIndex() == 1:
-            self.pages.setCurrentIndex(0)
+        if on != (self.session.view.tab == "compare"):
+            self.session.set_tab("compare" if on else "explore")
         self.compare_action.setChecked(on)
 
     # -- recent files ----------------------------------------------------------------------------
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [v for v in (value or []) if isinstance(v, str)][:MAX_RECENT]
-
-    def add_recent(self, path):
-        path = os.path.abspath(path)
-        items = [path] + [p for p in self.recent_files() if p != path]
-        self.settings.setValue("recent", items[:MAX_RECENT])
+        return self.session.document.recent_files()
 
     def _fill_recent(self):
         self.recent_menu.clear()
@@ -489,22 +446,37 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
         for p in files:
             act = self.recent_menu.addAction(p)
-            act.triggered.connect(lambda _=False, p=p: (self.open_session(p) if p.lower().endswith(".json")
-                                                        else self.open_weights(p)))
+            act.triggered.connect(lambda _=False, p=p: self._file_action(self.session.document.open_any, p))
 
     # -- presentation ----------------------------------------------------------------------------
     def set_scale(self, factor: float):
-        """Font and line-width scale for projectors (×1, ×1.5, ×2)."""
-        style.set_scale(factor)
-        if factor in self.scale_actions:
-            self.scale_actions[factor].setChecked(True)
-        self.restyle()
+        """Font and line-width scale for projectors (×1, ×1.5, ×2, ×3)."""
+        self.session.set_scale(factor)
 
     def set_high_contrast(self, on: bool):
-        style.set_high_contrast(bool(on))
-        self.contrast_action.setChecked(bool(on))
+        self.session.set_high_contrast(bool(on))
+
+    def _on_view(self, view, force: bool = False):
+        """Follow the session's view state: page, scale and theme."""
+        index = TABS.index(view.tab)
+        if self.pages.currentIndex() != index:
+            self.pages.setCurrentIndex(index)
+        self.compare_action.setChecked(view.tab == "compare")
+        theme = style.Theme(view.scale, view.high_contrast)
+        if theme == self.theme and not force:
+            return
+        if theme.high_contrast != self.theme.high_contrast or force:
+            self._apply_palette(theme.high_contrast)
+        self.theme = theme
+        for f_, act in self.scale_actions.items():
+            act.setChecked(f_ == view.scale)
+        self.contrast_action.setChecked(view.high_contrast)
+        self.restyle()
+
+    @staticmethod
+    def _apply_palette(high_contrast: bool):
         app = QApplication.instance()
-        if on:
+        if high_contrast:
             pal = QPalette()
             for role in (QPalette.Window, QPalette.Base, QPalette.Button, QPalette.AlternateBase):
                 pal.setColor(role, QColor("white"))
@@ -519,29 +491,36 @@ class MainWindow(QMainWindow):
             app.setPalette(pal)
         else:
             app.setPalette(app.style().standardPalette())
-        self.restyle()
 
     def restyle(self):
-        """Re-apply fonts and pens everywhere after a scale or theme change."""
-        f = style.font(0)
+        """Apply the theme everywhere: the same code at start and after every scale or theme
+        change, so ×1 after ×2 is exactly a fresh start."""
+        theme = self.theme
+        f = theme.font(0)
         self.setFont(f)
+        self.menuBar().setFont(f)
+        for menu in self.menuBar().findChildren(QMenu):
+            menu.setFont(f)
         # the controls' texts grow with the scale: so does the dock (Ctrl+D hides it for room)
-        width = int(320 * min(style.scale(), 1.6))
+        width = int(320 * min(theme.scale, 1.6))
         self.dock.setMinimumWidth(width)
         self.resizeDocks([self.dock], [width], Qt.Horizontal)      # and back when scaled down
         for w in self.findChildren(QWidget):
-            if not isinstance(w, pg.GraphicsView):
+            if not isinstance(w, (pg.GraphicsView, QMenu)):
                 w.setFont(f)
         for frame in self.frames.values():
-            frame.setFont(style.font(1, bold=True))
+            frame.setFont(theme.font(1, bold=True))
         for view in (self.gradient, self.flow, self.gates, self.states, self.spectrum, self.controls,
                      self.compare, self.explain, self.train_view, self.sweep_view):
             if hasattr(view, "apply_style"):
-                view.apply_style()
+                try:
+                    view.apply_style(theme)
+                except TypeError:          # a view that does not take the theme yet
+                    view.apply_style()
         for gv in self.findChildren(pg.GraphicsView):
             for item in gv.scene().items():
                 if isinstance(item, pg.PlotItem):
-                    style.restyle_axes(item)
+                    theme.restyle_axes(item)
         self.session.analysis_changed.emit(self.session.analysis) if self.session.analysis else None
         self.flow.update()
 
@@ -554,7 +533,7 @@ class MainWindow(QMainWindow):
         browser = QTextBrowser()
         browser.setObjectName("notes_text")
         browser.setOpenExternalLinks(True)
-        browser.setFont(style.font(1))
+        browser.setFont(self.theme.font(1))
         browser.setMarkdown(notes_markdown())
         lay.addWidget(browser)
         dlg.resize(900, 800)
@@ -563,17 +542,14 @@ class MainWindow(QMainWindow):
 
     # -- settings --------------------------------------------------------------------------------
     def save_settings(self):
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("window_state", self.saveState())
-        from gatescope.core.session_file import session_json
-        self.settings.setValue("last_session", session_json(
-            self.session.config.replace(step=self.session.step)))
-        self.settings.setValue("scale", style.scale())
+        self.settings.set_blob("geometry", self.saveGeometry())
+        self.settings.set_blob("window_state", self.saveState())
+        self.session.document.store_last_session()
 
     def restore_settings(self) -> bool:
         """Window layout from the last run; anything corrupt is ignored (the defaults stay)."""
         ok = True
-        geo, state = self.settings.value("geometry"), self.settings.value("window_state")
+        geo, state = self.settings.blob("geometry"), self.settings.blob("window_state")
         try:
             if geo is not None and not self.restoreGeometry(geo):
                 ok = False

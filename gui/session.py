@@ -8,84 +8,41 @@ setup is computed next, and results of superseded setups are dropped.
 from __future__ import annotations
 
 import os
-import threading
-import time
-import traceback
 
 from gatescope.core.analysis import Analysis, analyse
 from gatescope.core.cells import Cell
-from gatescope.core.config import Config, ConfigError
+from gatescope.core.config import Config, ConfigError, ViewState
 from gatescope.core.inputs import tokenize
-from gatescope.core.simulate import Cancelled
 from PySide6.QtCore import QObject, QTimer, Signal
+
+from .document import Document
+from .worker import Worker
 
 #: Setups cheaper than this (T·m³) are computed on the GUI thread (≈ 3 ms for the default setup).
 INLINE_COST = 4e6
+#: Long runs first deliver this many steps (see `partial_analysis`).
+PREFIX_STEPS = 96
 
 
-class _Worker(QObject):
-    """Runs analyse() on a Python thread; reports back through queued signals."""
-
-    finished = Signal(int, object)      # generation, Analysis
-    failed = Signal(int, str, str)      # generation, message, details
-    progress = Signal(int, float)
-
-    def __init__(self):
-        super().__init__()
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self, gen: int, config: Config, cell: Cell | None, weights_name, compare: bool = False,
-              inline: bool = False):
-        """Compute on a worker thread, or (inline=True, for setups that take a few ms) right here:
-        a thread hand-off would cost more than the work. Results come through the same signals."""
-        self._cancel.clear()
-
-        t0 = time.perf_counter()
-
-        def progress(frac):
-            if time.perf_counter() - t0 > 0.15:      # only long computations show progress
-                self.progress.emit(gen, frac)
-            return not self._cancel.is_set()
-
-        def run():
-            try:
-                if compare:
-                    # the three kinds on the same input and spectrum, each a third of the progress
-                    results = {}
-                    for k, kind in enumerate(("rnn", "lstm", "gru")):
-                        def part(frac, k=k):
-                            return progress((k + frac) / 3)
-                        mine = cell is not None and cell.kind == kind
-                        results[kind] = analyse(config.replace(cell=kind), cell if mine else None,
-                                                weights_name=weights_name if mine else None,
-                                                progress=part)
-                    result = results[config.cell] if cell is None else results[cell.kind]
-                    result = (result, results)
-                else:
-                    result = (analyse(config, cell, weights_name=weights_name, progress=progress), None)
-            except Cancelled:
-                self.failed.emit(gen, "", "cancelled")
-                return
-            except (ConfigError, ValueError, FloatingPointError) as exc:
-                self.failed.emit(gen, str(exc), traceback.format_exc())
-                return
-            except Exception as exc:  # noqa: BLE001 — reported to the user, never swallowed
-                self.failed.emit(gen, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-                return
-            self.finished.emit(gen, result)
-
-        if inline:
-            run()
-            return
-        self._thread = threading.Thread(target=run, name="gatescope-simulate", daemon=True)
-        self._thread.start()
-
-    def cancel(self):
-        self._cancel.set()
+def _analysis_job(config: Config, cell: Cell | None, weights_name, compare: bool):
+    """The simulation job for the Worker: (Analysis, {kind: Analysis} or None)."""
+    def job(ctx):
+        if compare:
+            # the three kinds on the same input and spectrum, each a third of the progress
+            results = {}
+            for k, kind in enumerate(("rnn", "lstm", "gru")):
+                def part(frac, k=k):
+                    return ctx.progress((k + frac) / 3)
+                mine = cell is not None and cell.kind == kind
+                results[kind] = analyse(config.replace(cell=kind), cell if mine else None,
+                                        weights_name=weights_name if mine else None, progress=part)
+            return (results[config.cell] if cell is None else results[cell.kind]), results
+        T = len(tokenize(config.text)) if config.source == "text" else config.length
+        if T > 2 * PREFIX_STEPS and not ctx.cancelled:
+            # the first steps first: the curve's start is drawn while the rest is computed
+            ctx.partial(analyse(config, cell, weights_name=weights_name, steps=PREFIX_STEPS))
+        return analyse(config, cell, weights_name=weights_name, progress=ctx.progress), None
+    return job
 
 
 class Session(QObject):
@@ -99,10 +56,14 @@ class Session(QObject):
     progress_changed = Signal(float)
     error = Signal(str, str)             # message, details
     speed_changed = Signal(float)
+    view_changed = Signal(object)        # ViewState (tab, scale, theme; the step has step_changed)
+    partial_analysis = Signal(object)    # the first steps of a long run, before analysis_changed
 
-    def __init__(self, config: Config | None = None, parent=None):
+    def __init__(self, config: Config | None = None, parent=None, *, view: ViewState | None = None,
+                 store=None):
         super().__init__(parent)
         self._config = config or Config()
+        self._view = view or ViewState()
         self._cell: Cell | None = None            # loaded weights replace the built cell
         self._weights_name: str | None = None
         self._weights_path: str | None = None
@@ -112,15 +73,17 @@ class Session(QObject):
         self._step = 0
         self._playing = False
         self._speed = 20.0                        # steps per second
-        self._target_step: int | None = self._config.step   # where to go once computed
-        self._config = self._config.replace(step=-1)
+        self._target_step: int | None = self._view.step   # where to go once computed
         self._gen = 0                             # generation of the newest requested setup
         self._pending = False
         self._busy = False
-        self._worker = _Worker()
+        self._worker = Worker("gatescope-simulate")
         self._worker.finished.connect(self._on_finished)
+        self._worker.partial.connect(self._on_partial)
         self._worker.failed.connect(self._on_failed)
         self._worker.progress.connect(self._on_progress)
+        #: the files: sessions, weights, recent files, the last session
+        self.document = Document(self, store)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         self._timer.setInterval(int(1000 / self._speed))
@@ -195,20 +158,51 @@ class Session(QObject):
         return True
 
     def set_config(self, config: Config, *, keep_weights: bool = False, cell: Cell | None = None,
-                   weights_path: str | None = None) -> bool:
+                   weights_path: str | None = None, step: int | None = -1) -> bool:
         """Replace the whole setup (a preset or a session file, with the session's loaded cell if it
-        had one). Its `step` (−1 = the last) is where the view goes once computed."""
+        had one). `step` (−1 = the last, None = keep) is where the view goes once computed."""
         if cell is not None:
             config = config.replace(**self._sizes_of(cell))      # ConfigError: nothing changed
             self._cell, self._weights_path = cell, weights_path
             self._weights_name = os.path.basename(weights_path) if weights_path else "weights"
         elif not keep_weights:
             self._cell, self._weights_name, self._weights_path = None, None, None
-        self._target_step = config.step
-        self._config = config.replace(step=-1)
+        self._target_step = step
+        self._config = config
         self.config_changed.emit(self._config)
         self._request()
         return True
+
+    def apply_document(self, config: Config, view: ViewState, *, cell: Cell | None = None,
+                       weights_path: str | None = None):
+        """A whole document (a session file or the last session): setup, weights and view."""
+        if cell is not None:
+            config.replace(**self._sizes_of(cell))               # ConfigError: nothing changed
+        self.set_view(view.replace(step=self._view.step))
+        self.set_config(config, cell=cell, weights_path=weights_path, step=view.step)
+
+    # -- view state ------------------------------------------------------------------------------
+    @property
+    def view(self) -> ViewState:
+        """The view-only state, with the current step."""
+        return self._view.replace(step=self._step) if self._analysis is not None else self._view
+
+    def set_view(self, view: ViewState):
+        old = self._view
+        self._view = view.replace(step=old.step)
+        if (old.tab, old.scale, old.high_contrast) != (view.tab, view.scale, view.high_contrast):
+            self.view_changed.emit(self._view)
+        if view.tab != old.tab:
+            self.set_compare_mode(view.tab == "compare")
+
+    def set_tab(self, tab: str):
+        self.set_view(self._view.replace(tab=tab))
+
+    def set_scale(self, scale: float):
+        self.set_view(self._view.replace(scale=float(scale)))
+
+    def set_high_contrast(self, on: bool):
+        self.set_view(self._view.replace(high_contrast=bool(on)))
 
     def set_weights(self, cell: Cell | None, name: str | None = None, path: str | None = None):
         """Use a loaded cell (or None for the cell built from the setup). The setup takes the
@@ -251,8 +245,8 @@ class Session(QObject):
         self._pending = False
         self._set_busy(True)
         cell = self._effective_cell()
-        self._worker.start(self._gen, self._config, cell, self._weights_name, self._compare,
-                           inline=self.cost(cell) < INLINE_COST)
+        job = _analysis_job(self._config, cell, self._weights_name, self._compare)
+        self._worker.start(self._gen, job, inline=self.cost(cell) < INLINE_COST)
 
     def cost(self, cell=None) -> float:
         """A work estimate for the current setup: T·m³ multiply-adds (m = state size), ×3 when
@@ -291,6 +285,10 @@ class Session(QObject):
                 self.step_changed.emit(self._step)
         self._after_run()
 
+    def _on_partial(self, gen: int, analysis):
+        if gen == self._gen:
+            self.partial_analysis.emit(analysis)
+
     def _on_failed(self, gen: int, message: str, details: str):
         if gen == self._gen and message:
             self._revert()
@@ -300,7 +298,7 @@ class Session(QObject):
     def _revert(self):
         """Back to the setup that is on screen (after a failed or cancelled computation)."""
         if self._analysis is not None and self._config != self._analysis.config:
-            self._config = self._analysis.config.replace(step=-1)
+            self._config = self._analysis.config
             self.config_changed.emit(self._config)
 
     def cancel(self):
@@ -320,16 +318,18 @@ class Session(QObject):
             self._busy = busy
             self.busy_changed.emit(busy)
 
-    def wait_idle(self, timeout_ms: int = 30000) -> bool:
-        """Process events until no computation is pending (for tests and screenshots)."""
+    def wait_until_idle(self, timeout_ms: int = 30000) -> bool:
+        """Process events until no computation is pending and its results are on screen (for
+        tests, screenshots and exports). True when idle, False on time-out."""
         from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop
         deadline = QDeadlineTimer(timeout_ms)
         while self._busy and not deadline.hasExpired():
             QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
-            if self._worker._thread is not None:
-                self._worker._thread.join(0.005)
+            self._worker.wait(0.005)
         QCoreApplication.processEvents()
         return not self._busy
+
+    wait_idle = wait_until_idle
 
     # -- stepping --------------------------------------------------------------------------------
     def set_step(self, t: int):
@@ -386,13 +386,13 @@ class Session(QObject):
         self.set_config(get_preset(name).config)
 
     def to_dict(self) -> dict:
-        return {**self._config.to_dict(), "step": self._step}
+        return {"setup": self._config.to_dict(), "view": self.view.to_dict()}
 
-    def shutdown(self):
+    def shutdown(self, timeout_s: float = 0.25):
+        """Stop playing and the computation (a running step finishes within about a chunk)."""
         self._timer.stop()
         self._worker.cancel()
-        if self._worker._thread is not None:
-            self._worker._thread.join(5)
+        self._worker.wait(timeout_s)
 
 
 __all__ = ["Session", "ConfigError"]

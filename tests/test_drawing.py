@@ -154,14 +154,10 @@ def test_readout_grows_for_a_long_text_and_does_not_shrink_back_until_resized(qt
 def test_colour_bar_labels_fit_at_every_presentation_scale(qtbot):
     from gatescope.gui.views.axes import colour_bar, label_colour_bar, style_colour_bar
     from PySide6.QtGui import QFontMetrics
-    try:
-        for scale in (1.0, 1.5, 2.0):
-            style.set_scale(scale)
-            bar = colour_bar((-1.0, 1.0), pg.colormap.get(style.SIGNED_CMAP))
-            label_colour_bar(bar, (-1.0, 1.0), 50000.0)
-            style_colour_bar(bar)
-            fm = QFontMetrics(bar.axis.style["tickFont"])
-            widest = max(fm.horizontalAdvance(text) for _, text in bar.axis._tickLevels[0])
-            assert bar.axis.minimumWidth() >= widest + 8, scale   # pyqtgraph drops what does not fit
-    finally:
-        style.set_scale(1.0)
+    for scale in (1.0, 1.5, 2.0, 3.0):
+        bar = colour_bar((-1.0, 1.0), pg.colormap.get(style.SIGNED_CMAP))
+        label_colour_bar(bar, (-1.0, 1.0), 50000.0)
+        style_colour_bar(bar, style.Theme(scale=scale))
+        fm = QFontMetrics(bar.axis.style["tickFont"])
+        widest = max(fm.horizontalAdvance(text) for _, text in bar.axis._tickLevels[0])
+        assert bar.axis.minimumWidth() >= widest + 8, scale   # pyqtgraph drops what does not fit

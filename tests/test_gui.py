@@ -51,16 +51,16 @@ def drawn(item):
     return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
 
 
-def test_unchecking_normal_w_draws_rho_t_which_the_curve_follows(app_window, qtbot):
+def test_choosing_a_non_normal_w_draws_rho_t_which_the_curve_follows(app_window, qtbot):
     cfg = Config(cell="rnn", activation="identity", sigma1=1.05, length=300)
     session, window = app_window(cfg)
     g = window.gradient
     assert len(drawn(g.rho)[1]) == 0                      # normal W: ρ = σ₁, nothing extra drawn
-    box = window.findChild(object, "normal")
+    box = window.findChild(QComboBox, "structure")
     with qtbot.waitSignal(session.analysis_changed, timeout=10000):
-        qtbot.mouseClick(box, Qt.LeftButton, pos=QPoint(8, box.height() // 2))   # the indicator
+        box.setCurrentIndex(box.findData("non-normal"))
     session.wait_idle()
-    assert session.config.normal is False
+    assert session.config.structure == "non-normal" and session.config.normal is False
     W = session.analysis.cell.weight_hh
     rho = float(np.max(np.abs(np.linalg.eigvals(W))))         # independent: the eigenvalues of W
     x, y = drawn(g.rho)
@@ -196,7 +196,7 @@ def test_every_preset_loads_and_draws(app_window, qtbot):
     for k, preset in enumerate(presets, start=1):
         combo.setCurrentIndex(k)
         session.wait_idle()
-        assert session.config == preset.config.replace(step=-1)
+        assert session.config == preset.config
         ref = reference(preset.config)
         _, y = drawn(window.gradient.measured)
         np.testing.assert_allclose(y, ref.log10_jac_norm, atol=1e-12, err_msg=preset.name)
@@ -224,7 +224,7 @@ def test_bad_sentence_keeps_previous_state(app_window, qtbot, messages):
 
 
 def test_spectrum_view_shows_singular_values_and_eigenvalues(app_window, qtbot):
-    cfg = Config(sigma1=1.05, shape="geometric", normal=False, hidden=12)
+    cfg = Config(sigma1=1.05, shape="geometric", structure="non-normal", hidden=12)
     session, window = app_window(cfg)
     s = np.linalg.svd(cfg.build_cell().weight_hh, compute_uv=False)
     np.testing.assert_allclose(window.spectrum.bars.opts["height"], s, rtol=1e-12)
@@ -322,12 +322,12 @@ def test_presentation_scale_and_high_contrast(app_window, qtbot):
     base_readout = window.gradient.readout.font().pointSizeF()
     try:
         window.findChild(object, "scale_2").trigger()
-        assert style.scale() == 2.0
+        assert session.view.scale == 2.0 and window.theme.scale == 2.0
         assert window.gradient.readout.font().pointSizeF() == pytest.approx(2 * base_readout)
         assert window.gradient.plot.getAxis("left").style["tickFont"].pointSizeF() == pytest.approx(2 * base_tick)
         assert window.gradient.measured.opts["pen"].widthF() == pytest.approx(2 * 3.5)
         window.findChild(object, "high_contrast").trigger()
-        assert style.high_contrast()
+        assert session.view.high_contrast and window.theme.high_contrast
         assert window.gradient.measured.opts["pen"].widthF() == pytest.approx(2 * 3.5 * 1.6)
         # a disabled control (the LSTM forget bias of an RNN) still reads as disabled: its text
         # is lighter than an enabled one's
@@ -581,6 +581,6 @@ def test_weights_beyond_the_apps_limits_are_refused_and_change_nothing(app_windo
     session, window = app_window(Config(length=20))
     before, analysis = session.config, session.analysis
     window.open_weights(str(tmp_path / "big.npz"))
-    assert messages and "'hidden' = 300 is out of range" in messages[-1]
+    assert messages and "hidden size n = 300 is above the limit 256" in messages[-1]
     session.wait_idle()
     assert session.config == before and session.analysis is analysis and session.weights_name is None

@@ -240,9 +240,14 @@ def test_session_loader_fuzz_bytes(data):
 
 
 def test_session_round_trip(tmp_path):
-    cfg = Config(cell="gru", convention="seed", sigma1=0.777, text="héllo wörld", source="text", step=3)
-    write_session(tmp_path / "s.json", cfg)
+    from gatescope.core.config import ViewState
+    from gatescope.core.session_file import read_session_doc
+    cfg = Config(cell="gru", convention="seed", sigma1=0.777, text="héllo wörld", source="text")
+    view = ViewState(step=3, tab="compare", scale=1.5, high_contrast=True)
+    write_session(tmp_path / "s.json", cfg, view=view)
     assert read_session(tmp_path / "s.json") == cfg
+    doc = read_session_doc(tmp_path / "s.json")
+    assert doc.view == view and doc.version == 2
 
 
 # ---------------------------------------------------------------------------------------------

@@ -207,7 +207,7 @@ def test_explain_rnn_slope_and_gradient(make):
 
 def test_explain_names_a_non_normal_w_not_saturation(make):
     # identity RNN (φ' = 1): the only reason the norm falls below σ₁ᵗ is W's non-normality
-    cfg = Config(cell="rnn", activation="identity", sigma1=1.05, normal=False, length=120, hidden=8)
+    cfg = Config(cell="rnn", activation="identity", sigma1=1.05, structure="non-normal", length=120, hidden=8)
     session, view = explain(make, cfg, 120)
     a = session.analysis
     rho = float(np.max(np.abs(next(iter(a.eigenvalues.values())))))
@@ -238,14 +238,14 @@ def test_restyle_for_a_projector_keeps_the_data(make):
     before = explain_view.values()
     size = view.readout.font().pointSizeF()
     try:
-        style.set_scale(1.5)
-        view.apply_style()
-        explain_view.apply_style()
+        big = style.Theme(scale=1.5)
+        view.apply_style(big)
+        explain_view.apply_style(big)
         assert view.readout.font().pointSizeF() == pytest.approx(1.5 * size)
         assert f"{(style.BASE_POINT_SIZE + 2) * 1.5:.0f}pt" in view.columns["gru"].title.text
         assert explain_view.text.font().pointSizeF() == pytest.approx((style.BASE_POINT_SIZE + 1) * 1.5)
     finally:
-        style.set_scale(1.0)
+        view.apply_style(style.Theme())
         explain_view.deleteLater()
     assert view.cursor.value() == 9
     ref = reference(cfg, "gru")

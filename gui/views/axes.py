@@ -167,10 +167,10 @@ def colour_bar(levels, cmap, widest: str | None = None) -> pg.ColorBarItem:
     return bar
 
 
-def style_colour_bar(bar: pg.ColorBarItem):
-    """Tick labels at the app's tick size (and the presentation scale)."""
+def style_colour_bar(bar: pg.ColorBarItem, theme=None):
+    """Tick labels at the theme's tick size (and the presentation scale)."""
     from .. import style
-    bar.axis.setTickFont(style.font(-1))
+    bar.axis.setTickFont((theme or style.DEFAULT).font(-1))
     # drawn from a cache, re-rendered only when relabelled (the plots beside repaint every frame)
     bar.axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
     _fit_bar_width(bar)
@@ -213,11 +213,11 @@ class HeatmapCursor(pg.InfiniteLine):
     def __init__(self):
         from .. import style
         super().__init__(angle=90, movable=False)
-        self.apply_style(style)
+        self.apply_style(style.DEFAULT)
 
-    def apply_style(self, style):
-        self.setPen(style.pen(style.CURSOR, 2))
-        halo = style.pen("#ffffff", 5)
+    def apply_style(self, theme):
+        self.setPen(theme.pen(theme.CURSOR, 2))
+        halo = theme.pen("#ffffff", 5)
         self._halo = halo
         self.setHoverPen(halo)        # never hovered (not movable); widens the bounding rect
         self.prepareGeometryChange()

@@ -25,10 +25,10 @@ from .axes import (
 from .image import Heatmap
 
 KINDS = ("rnn", "lstm", "gru")
-#: σ₁ᵗ is drawn dark and dashed here: style.SIGMA1 is the RNN's own red, and the RNN's curve
+#: σ₁ᵗ is drawn dark and dashed here: self.theme.SIGMA1 is the RNN's own red, and the RNN's curve
 #: lies on σ₁ᵗ (that is the point of the picture), so the dashes must stay distinguishable.
 SIGMA1_COMPARE = "#333333"
-CELL_PATH_COMPARE = style.CAROUSEL
+CELL_PATH_COMPARE = style.PALETTE["CAROUSEL"][0]
 STATE_NAME = {"rnn": "‖∂hₜ/∂h₀‖", "lstm": "‖∂[h;C]ₜ/∂[h;C]₀‖", "gru": "‖∂hₜ/∂h₀‖"}
 # kind → (trace attribute or gate key, axis label, fixed levels, what it shows)
 KEY_GATE = {
@@ -48,7 +48,8 @@ def _key_values(a, key: str) -> np.ndarray:
 class _Column:
     """One cell's states and key-gate heatmaps in a shared GraphicsLayout column."""
 
-    def __init__(self, layout: pg.GraphicsLayoutWidget, col: int, kind: str):
+    def __init__(self, layout: pg.GraphicsLayoutWidget, col: int, kind: str, theme):
+        self.theme = theme
         self.kind = kind
         self.gate_key, gate_label, self.gate_levels = KEY_GATE[kind]
         self.scale_text = "±1"
@@ -71,8 +72,8 @@ class _Column:
         self.gate_cursor = HeatmapCursor()
         self.state_plot.addItem(self.state_cursor, ignoreBounds=True)
         self.gate_plot.addItem(self.gate_cursor, ignoreBounds=True)
-        style.style_plot(self.state_plot, left="h<sub>t</sub>")
-        style.style_plot(self.gate_plot, left=gate_label)
+        self.theme.style_plot(self.state_plot, left="h<sub>t</sub>")
+        self.theme.style_plot(self.gate_plot, left=gate_label)
         for p in (self.state_plot, self.gate_plot):
             p.setMouseEnabled(x=True, y=False)
             p.showGrid(x=False, y=False)
@@ -81,14 +82,16 @@ class _Column:
         self.states = np.zeros((1, 1))
         self.gates = np.zeros((1, 1))
 
-    def apply_style(self):
+    def apply_style(self, theme=None):
+        if theme is not None:
+            self.theme = theme
         for cursor in (self.state_cursor, self.gate_cursor):
-            cursor.apply_style(style)
+            cursor.apply_style(self.theme)
 
     def set_data(self, a):
         tr = a.trace
         T, n = tr.steps, tr.h.shape[1]
-        color = style.KIND_COLORS[self.kind]
+        color = self.theme.KIND_COLORS[self.kind]
         # states h_t (T+1, n): tanh-bounded states on the fixed [−1, 1] scale, else ±max|h|
         self.states = np.asarray(tr.h, dtype=np.float64)
         bounded = self.kind != "rnn" or a.cell.nonlinearity in ("tanh", "sigmoid")
@@ -112,8 +115,8 @@ class _Column:
         self.state_axis.set_tokens(a.tokens)
         self.gate_axis.set_tokens(a.tokens)
         self.scale_text = "±1" if bounded else f"±{format_pow10(np.log10(m))}"
-        size = (style.BASE_POINT_SIZE + 2) * style.scale()
-        small = (style.BASE_POINT_SIZE - 1) * style.scale()
+        size = (style.BASE_POINT_SIZE + 2) * self.theme.scale
+        small = (style.BASE_POINT_SIZE - 1) * self.theme.scale
         self.title.setText(f"<span style='color:{color}; font-size:{size:.0f}pt; font-weight:700'>"
                            f"{self.kind.upper()}</span><span style='font-size:{small:.0f}pt'>"
                            f"&nbsp;&nbsp;h<sub>t</sub> scale {self.scale_text}</span>")
@@ -127,8 +130,9 @@ class CompareView(QWidget):
     """Public: curves[kind] (PlotDataItem), cell_path, sigma1, cursor, markers, readout (Readout),
     hint (QLabel), columns[kind] (state_image, gate_image, state_cursor, gate_cursor, …)."""
 
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, *, theme=None):
         super().__init__(parent)
+        self.theme = theme or style.DEFAULT
         self.setObjectName("compare_view")
         self.session = session
         self.hint = QLabel()
@@ -159,7 +163,7 @@ class CompareView(QWidget):
         lay.addWidget(self.hint, 1)
         lay.addWidget(self.content, 1)
         self._build_items()
-        self.columns = {k: _Column(self.grid, c, k) for c, k in enumerate(KINDS)}
+        self.columns = {k: _Column(self.grid, c, k, self.theme) for c, k in enumerate(KINDS)}
         self.state_bar = colour_bar((-1, 1), self.columns["rnn"].state_cmap)
         self.gate_bar = colour_bar((0, 1), self.columns["rnn"].gate_cmap)
         self.grid.addItem(self.state_bar, row=1, col=3)
@@ -191,28 +195,30 @@ class CompareView(QWidget):
         self.markers.setZValue(10)
         p.addItem(self.markers)
 
-    def apply_style(self):
-        self.hint.setFont(style.font(2))
-        self.readout.setFont(style.font(1))
-        self.caption.setFont(style.font(-1))
-        style.style_plot(self.plot, left="gradient norm (log scale)", bottom="time step t")
+    def apply_style(self, theme=None):
+        if theme is not None:
+            self.theme = theme
+        self.hint.setFont(self.theme.font(2))
+        self.readout.setFont(self.theme.font(1))
+        self.caption.setFont(self.theme.font(-1))
+        self.theme.style_plot(self.plot, left="gradient norm (log scale)", bottom="time step t")
         self.plot.getAxis("left").fix_width()
-        self.growth.setBrush(pg.mkBrush(style.on_white(style.GROWTH)))
-        self.decay.setBrush(pg.mkBrush(style.on_white(style.DECAY)))
+        self.growth.setBrush(pg.mkBrush(style.on_white(self.theme.GROWTH)))
+        self.decay.setBrush(pg.mkBrush(style.on_white(self.theme.DECAY)))
         for k, item in self.curves.items():
-            item.setPen(style.pen(style.KIND_COLORS[k], 3.5))
-        self.cell_path.setPen(style.pen(CELL_PATH_COMPARE, 2.5, Qt.DashLine))
-        self.sigma1.setPen(style.pen(SIGMA1_COMPARE, 2, Qt.DashLine))
-        self.cursor.setPen(style.pen(style.CURSOR, 1.5))
+            item.setPen(self.theme.pen(self.theme.KIND_COLORS[k], 3.5))
+        self.cell_path.setPen(self.theme.pen(CELL_PATH_COMPARE, 2.5, Qt.DashLine))
+        self.sigma1.setPen(self.theme.pen(SIGMA1_COMPARE, 2, Qt.DashLine))
+        self.cursor.setPen(self.theme.pen(self.theme.CURSOR, 1.5))
         self.markers.setPen(pg.mkPen("w", width=1.5))
-        self.legend.setLabelTextSize(style.legend_size())
+        self.legend.setLabelTextSize(self.theme.legend_size())
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
         columns = getattr(self, "columns", {})
         for col in columns.values():
-            col.apply_style()
+            col.apply_style(self.theme)
         for bar in (getattr(self, "state_bar", None), getattr(self, "gate_bar", None)):
             if bar is not None:
-                bar.axis.setTickFont(style.font(-1))
+                bar.axis.setTickFont(self.theme.font(-1))
         # a scale or theme change: redraw what carries sizes in its text (titles, legend)
         if getattr(self, "_comparison", None) is not None:
             self._on_comparison(self._comparison)
@@ -279,7 +285,7 @@ class CompareView(QWidget):
     def _set_legend(self, comparison):
         self.legend.clear()
         # two columns when the plot is short for the legend (large fonts on a projector)
-        self.legend.setColumnCount(2 if self.plot.vb.height() < 330 * style.scale() else 1)
+        self.legend.setColumnCount(2 if self.plot.vb.height() < 330 * self.theme.scale else 1)
         for k in KINDS:
             self.legend.addItem(self.curves[k], f"{k.upper()}  {STATE_NAME[k]}")
         self.legend.addItem(self.cell_path, "LSTM cell path ‖∂Cₜ/∂C₀‖")
@@ -296,7 +302,7 @@ class CompareView(QWidget):
         ys = [comp[k].trace.log10_jac_norm[t] if t <= comp[k].steps else np.nan for k in KINDS]
         pts = [(t, y, k) for y, k in zip(ys, KINDS) if np.isfinite(y)]
         self.markers.setData([p[0] for p in pts], [p[1] for p in pts],
-                             brush=[pg.mkBrush(style.KIND_COLORS[p[2]]) for p in pts])
+                             brush=[pg.mkBrush(self.theme.KIND_COLORS[p[2]]) for p in pts])
         for col in self.columns.values():
             col.set_step(t)
         parts = [f"<b>t = {t}</b>"]
@@ -306,9 +312,9 @@ class CompareView(QWidget):
         for k, y in zip(KINDS, ys):
             shown = format_pow10(y) if t <= comp[k].steps else \
                 f"stopped at t = {comp[k].steps} (float64 overflow)"
-            parts.append(f"{k.upper()} <b style='color:{style.KIND_COLORS[k]}'>{shown}</b>")
+            parts.append(f"{k.upper()} <b style='color:{self.theme.KIND_COLORS[k]}'>{shown}</b>")
         parts.append("LSTM cell path "
-                     f"<b style='color:{style.CELL_PATH}'>{format_pow10(comp['lstm'].trace.log10_cell_norm[t])}</b>")
+                     f"<b style='color:{self.theme.CELL_PATH}'>{format_pow10(comp['lstm'].trace.log10_cell_norm[t])}</b>")
         self.readout.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
 
     def readout_text(self) -> str:

@@ -41,7 +41,7 @@ def fmtp(v: float) -> str:
     return f"({text})" if text.startswith("−") else text
 
 
-def _b(v, color=style.MEASURED) -> str:
+def _b(v, color=style.PALETTE["MEASURED"][0]) -> str:
     return f"<b style='color:{color}'>{fmt(v)}</b>"
 
 
@@ -55,8 +55,9 @@ class ExplainView(QWidget):
     """Public: unit_spin (QSpinBox "explain_unit"), text (QTextBrowser "explain_text"),
     values() → dict of the numbers shown, notice() → the "what to notice" sentence."""
 
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, *, theme=None):
         super().__init__(parent)
+        self.theme = theme or style.DEFAULT
         self.setObjectName("explain_view")
         self.session = session
         self.unit_spin = QSpinBox()
@@ -86,9 +87,11 @@ class ExplainView(QWidget):
         else:
             self.text.setHtml("<p>No simulation yet.</p>")
 
-    def apply_style(self):
+    def apply_style(self, theme=None):
+        if theme is not None:
+            self.theme = theme
         for w in (self.unit_label, self.unit_spin, self.text):
-            w.setFont(style.font(1))
+            w.setFont(self.theme.font(1))
         if self.session.analysis is not None:
             self.render()      # the HTML carries font sizes
 
@@ -119,8 +122,8 @@ class ExplainView(QWidget):
         t = min(max(0, self.session.step), tr.steps)
         j = min(self.unit_spin.value(), a.cell.hidden_size - 1)
         kind = a.cell.kind
-        head = (f"<p style='margin-bottom:2px'><b style='color:{style.KIND_COLORS[kind]}; font-size:"
-                f"{(style.BASE_POINT_SIZE + 3) * style.scale():.0f}pt'>{kind.upper()}</b>"
+        head = (f"<p style='margin-bottom:2px'><b style='color:{self.theme.KIND_COLORS[kind]}; font-size:"
+                f"{(style.BASE_POINT_SIZE + 3) * self.theme.scale:.0f}pt'>{kind.upper()}</b>"
                 f"&nbsp; step <b>t = {t}</b>, unit <b>j = {j}</b>")
         if a.tokens and t > 0:
             head += f", token “{html.escape(a.tokens[t - 1])}”"
@@ -151,14 +154,14 @@ class ExplainView(QWidget):
         lj, ls = float(tr.log10_jac_norm[t]), float(a.sigma_curves[0][t])
         vals.update(log10_jac=lj, log10_sigma1t=ls, sigma1=float(a.sigma1))
         # the measured norm in the gradient view's colour for it, σ₁ᵗ in σ₁'s
-        out = (f"{name} = <b style='color:{style.MEASURED}'>{format_pow10(lj)}</b>"
-               f" &nbsp;vs&nbsp; σ₁<sup>t</sup> = <span style='color:{style.SIGMA1}'>"
+        out = (f"{name} = <b style='color:{self.theme.MEASURED}'>{format_pow10(lj)}</b>"
+               f" &nbsp;vs&nbsp; σ₁<sup>t</sup> = <span style='color:{self.theme.SIGMA1}'>"
                f"{power_readout(round(a.sigma1, 6), t)}</span>")
         if tr.log10_cell_norm is not None:
             lc = float(tr.log10_cell_norm[t])
             vals["log10_cell"] = lc
             out += (f"<br>cell path ‖∂C<sub>t</sub>/∂C<sub>0</sub>‖ = "
-                    f"<b style='color:{style.CELL_PATH}'>{format_pow10(lc)}</b>")
+                    f"<b style='color:{self.theme.CELL_PATH}'>{format_pow10(lc)}</b>")
         return _line("Gradient back to step 0 (all units)", out)
 
     def _initial(self, a, j, vals) -> str:

@@ -20,8 +20,8 @@ from .. import style
 W, H = 1000.0, 540.0
 LAYER = QColor("#f9d65c")
 POINTWISE = QColor("#f4a6c6")
-H_COLOR = QColor(style.MEASURED)
-C_COLOR = QColor(style.CELL_PATH)
+H_COLOR = QColor(style.PALETTE["MEASURED"][0])
+C_COLOR = QColor(style.PALETTE["CELL_PATH"][0])
 X_COLOR = QColor("#555555")
 
 
@@ -48,8 +48,9 @@ class Path:
 
 
 class FlowView(QWidget):
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, *, theme=None):
         super().__init__(parent)
+        self.theme = theme or style.DEFAULT
         self.setObjectName("flow_view")
         self.setAttribute(Qt.WA_OpaquePaintEvent)     # paints every pixel: parents are not repainted
         self.session = session
@@ -204,12 +205,12 @@ class FlowView(QWidget):
         # the caption is laid out first, at the full width: the diagram gets the height left
         step = f"t = {t}" + (f"  ·  token “{token}”" if token else "") + ("  ·  initial state" if t == 0 else "")
         doc = QTextDocument()
-        doc.setDefaultFont(style.font(1))
+        doc.setDefaultFont(self.theme.font(1))
         doc.setHtml(f"<b>{step}</b> — {caption}")
         doc.setTextWidth(self.width() - 12)
         caption_h = doc.size().height() + 8
         # labels above the topmost line (ŷ, Cₜ₋₁) are drawn at screen size: room for one line
-        top = QFontMetrics(style.font(2)).height() * 0.6
+        top = QFontMetrics(self.theme.font(2)).height() * 0.6
         k = min(self.width() / W, (self.height() - caption_h - 4 - top) / H)
         k = max(k, 0.05)
         ox = (self.width() - W * k) / 2
@@ -291,13 +292,13 @@ class FlowView(QWidget):
 
     def _doc(self, html, delta, bold):
         """A laid-out text, cached: the diagram's labels repeat on every step."""
-        key = (html, delta, bold, style.scale())
+        key = (html, delta, bold, self.theme.scale)
         doc = self._docs.get(key)
         if doc is None:
             if len(self._docs) > 400:
                 self._docs.clear()
             doc = QTextDocument()
-            doc.setDefaultFont(style.font(delta, bold))
+            doc.setDefaultFont(self.theme.font(delta, bold))
             doc.setDocumentMargin(0)
             doc.setHtml(html)
             self._docs[key] = doc

@@ -23,7 +23,8 @@ ROWS = {
 
 
 class _GateRow:
-    def __init__(self, layout: pg.GraphicsLayoutWidget, row: int, key: str, label: str, levels):
+    def __init__(self, layout: pg.GraphicsLayoutWidget, row: int, key: str, label: str, levels, theme):
+        self.theme = theme
         self.key = key
         self.time_axis = TimeAxis("bottom")
         self.heat = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis})
@@ -36,11 +37,11 @@ class _GateRow:
         self.levels = levels
         self.cursor = HeatmapCursor()
         self.heat.addItem(self.cursor, ignoreBounds=True)
-        style.style_plot(self.heat, left=label)
+        self.theme.style_plot(self.heat, left=label)
         self.bars_plot = layout.addPlot(row=row, col=1)
-        self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.8, width=[0], brush=style.MEASURED)
+        self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.8, width=[0], brush=self.theme.MEASURED)
         self.bars_plot.addItem(self.bars)
-        style.style_plot(self.bars_plot)
+        self.theme.style_plot(self.bars_plot)
         self.bars_plot.setXRange(min(0, levels[0]), levels[1], padding=0.02)
         lo, hi = levels
         self.bars_plot.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in (lo, (lo + hi) / 2, hi)], []])
@@ -79,14 +80,15 @@ class _GateRow:
 
 
 class GatesView(QWidget):
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, *, theme=None):
         super().__init__(parent)
+        self.theme = theme or style.DEFAULT
         self.setObjectName("gates_view")
         self.session = session
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setTextFormat(Qt.RichText)
-        self.hint.setFont(style.font(0))
+        self.hint.setFont(self.theme.font(0))
         self.stack = QStackedWidget()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -98,7 +100,7 @@ class GatesView(QWidget):
         for kind, rows in ROWS.items():
             page = pg.GraphicsLayoutWidget()
             page.ci.setSpacing(2)
-            self.rows[kind] = [_GateRow(page, r + 1, *spec) for r, spec in enumerate(rows)]
+            self.rows[kind] = [_GateRow(page, r + 1, *spec, self.theme) for r, spec in enumerate(rows)]
             # the rows share the time axis: its labels under the last row only (room for the rows)
             for row, below in zip(self.rows[kind][:-1], self.rows[kind][1:]):
                 row.heat.getAxis("bottom").setStyle(showValues=False)
@@ -124,14 +126,17 @@ class GatesView(QWidget):
                 "rnn": "pre-activation a<sub>t</sub> and φ'(a<sub>t</sub>), units × time: where |a| is "
                        "large, φ' ≈ 0 and the gradient shrinks"}[kind]
 
-    def apply_style(self):
+    def apply_style(self, theme=None):
+        if theme is not None:
+            self.theme = theme
         """Cursor pens and colour-bar fonts for the current theme and presentation scale."""
-        self.hint.setFont(style.font(0))
+        self.hint.setFont(self.theme.font(0))
         for bar in self.colour_bars:
-            style_colour_bar(bar)
+            style_colour_bar(bar, self.theme)
         for rows in self.rows.values():
             for row in rows:
-                row.cursor.apply_style(style)
+                row.theme = self.theme
+                row.cursor.apply_style(self.theme)
 
     def resizeEvent(self, event):
         self.hint.setVisible(self.height() > 330)

@@ -64,8 +64,9 @@ def show(item: pg.PlotCurveItem, x=None, y=None):
 
 
 class GradientView(QWidget):
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, *, theme=None):
         super().__init__(parent)
+        self.theme = theme or style.DEFAULT
         self.setObjectName("gradient_view")
         self.session = session
         self.readout = Readout(lines=2, max_lines=3)
@@ -117,25 +118,27 @@ class GradientView(QWidget):
         p.addItem(self.hover, ignoreBounds=True)
         self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse)
 
-    def apply_style(self):
-        self.readout.setFont(style.font(2))
-        style.style_plot(self.plot, left=self._left_label(), bottom="time step t")
+    def apply_style(self, theme=None):
+        if theme is not None:
+            self.theme = theme
+        self.readout.setFont(self.theme.font(2))
+        self.theme.style_plot(self.plot, left=self._left_label(), bottom="time step t")
         self.plot.getAxis("left").fix_width()
-        self.growth.setBrush(pg.mkBrush(style.on_white(style.GROWTH)))
-        self.decay.setBrush(pg.mkBrush(style.on_white(style.DECAY)))
-        self.sigma_i.setPen(style.pen(style.SIGMA_I, 1))
-        self.sigma1.setPen(style.pen(style.SIGMA1, 2, Qt.DashLine))
-        self.pascanu.setPen(style.pen(style.PASCANU, 2, Qt.DotLine))
-        self.rho.setPen(style.pen(style.RHO, 2.5, Qt.DashDotDotLine))
-        self.clipped.setPen(style.pen(style.CLIPPED, 2.5, Qt.DashDotLine))
-        self.carousel.setPen(style.pen(style.CAROUSEL, 2, Qt.DotLine))
+        self.growth.setBrush(pg.mkBrush(style.on_white(self.theme.GROWTH)))
+        self.decay.setBrush(pg.mkBrush(style.on_white(self.theme.DECAY)))
+        self.sigma_i.setPen(self.theme.pen(self.theme.SIGMA_I, 1))
+        self.sigma1.setPen(self.theme.pen(self.theme.SIGMA1, 2, Qt.DashLine))
+        self.pascanu.setPen(self.theme.pen(self.theme.PASCANU, 2, Qt.DotLine))
+        self.rho.setPen(self.theme.pen(self.theme.RHO, 2.5, Qt.DashDotDotLine))
+        self.clipped.setPen(self.theme.pen(self.theme.CLIPPED, 2.5, Qt.DashDotLine))
+        self.carousel.setPen(self.theme.pen(self.theme.CAROUSEL, 2, Qt.DotLine))
         # dashed and above the measured curve, which it often runs along
-        self.cell_path.setPen(style.pen(style.CELL_PATH, 2.5, Qt.DashLine))
-        self.measured.setPen(style.pen(style.MEASURED, 3.5))
-        self.cursor.setPen(style.pen(style.CURSOR, 1.5))
-        self.marker.setBrush(pg.mkBrush(style.MEASURED))
+        self.cell_path.setPen(self.theme.pen(self.theme.CELL_PATH, 2.5, Qt.DashLine))
+        self.measured.setPen(self.theme.pen(self.theme.MEASURED, 3.5))
+        self.cursor.setPen(self.theme.pen(self.theme.CURSOR, 1.5))
+        self.marker.setBrush(pg.mkBrush(self.theme.MEASURED))
         self.marker.setPen(pg.mkPen("w", width=1.5))
-        self.legend.setLabelTextSize(style.legend_size())
+        self.legend.setLabelTextSize(self.theme.legend_size())
         self._legend_key = None
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
 
@@ -144,14 +147,14 @@ class GradientView(QWidget):
         large presentation scales)."""
         long = "gradient norm (log scale)"
         room = self.plot_widget.height() - self.plot.getAxis("bottom").height() - 24
-        need = QFontMetrics(style.font(0)).horizontalAdvance(long)
+        need = QFontMetrics(self.theme.font(0)).horizontalAdvance(long)
         return long if need <= room else "gradient norm"
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
         label = self._left_label()
         if label != self.plot.getAxis("left").labelText:
-            self.plot.setLabel("left", label, **{"font-size": f"{style.BASE_POINT_SIZE * style.scale():.0f}pt",
+            self.plot.setLabel("left", label, **{"font-size": f"{style.BASE_POINT_SIZE * self.theme.scale:.0f}pt",
                                                  "color": "#222222"})
 
     # -- session events --------------------------------------------------------------------------
@@ -238,7 +241,7 @@ class GradientView(QWidget):
         return np.arange(a.steps + 1) * math.log10(a.spectral_radius)
 
     def _set_legend(self, kind, pascanu, clipped, sigma1_is_bound=False, rho=False):
-        key = (kind, pascanu, clipped, sigma1_is_bound, rho, style.scale())
+        key = (kind, pascanu, clipped, sigma1_is_bound, rho, self.theme.scale)
         if key == getattr(self, "_legend_key", None):
             return
         self._legend_key = key
@@ -272,15 +275,15 @@ class GradientView(QWidget):
         s1 = a.sigma1
         kind = a.cell.kind
         parts = [f"t = {t}", f"σ₁<sup>t</sup>: {power_readout(round(s1, 6), t)}",
-                 f"{STATE_NAME[kind]} = <b style='color:{style.MEASURED}'>{format_norm(y, a.smooth)}</b>"]
+                 f"{STATE_NAME[kind]} = <b style='color:{self.theme.MEASURED}'>{format_norm(y, a.smooth)}</b>"]
         if kind == "lstm":
             parts.append("‖∂Cₜ/∂C₀‖ = "
-                         f"<b style='color:{style.CELL_PATH}'>{format_norm(tr.log10_cell_norm[t], a.smooth)}</b>")
+                         f"<b style='color:{self.theme.CELL_PATH}'>{format_norm(tr.log10_cell_norm[t], a.smooth)}</b>")
         rho = getattr(self, "_rho", None)
         if rho is not None and len(rho) > t:
-            parts.append(f"ρ<sup>t</sup> = <b style='color:{style.RHO}'>{format_pow10(rho[t])}</b>")
+            parts.append(f"ρ<sup>t</sup> = <b style='color:{self.theme.RHO}'>{format_pow10(rho[t])}</b>")
         if a.config.clip > 0:
-            parts.append(f"clipped = <b style='color:{style.CLIPPED}'>{format_pow10(a.clipped[t])}</b>"
+            parts.append(f"clipped = <b style='color:{self.theme.CLIPPED}'>{format_pow10(a.clipped[t])}</b>"
                          f" (threshold {a.config.clip:g})")
         if a.tokens and t > 0:
             parts.append(f"token “{a.tokens[t - 1]}”")
@@ -324,7 +327,7 @@ class GradientView(QWidget):
             self.hover.hide()
             return
         self.hover.setText(self.hover_text(t), color="#111111")
-        self.hover.setFont(style.font(-1))
+        self.hover.setFont(self.theme.font(-1))
         self.hover.setPos(pt.x(), pt.y())
         self.hover.show()
 

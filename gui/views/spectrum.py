@@ -19,8 +19,9 @@ BLOCK_LABEL = {"h": "W_hh", "i": "W_hi", "f": "W_hf", "g": "W_hg", "o": "W_ho", 
 
 
 class SpectrumView(QWidget):
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, *, theme=None):
         super().__init__(parent)
+        self.theme = theme or style.DEFAULT
         self.setObjectName("spectrum_view")
         self.session = session
         self.block = QComboBox()
@@ -37,23 +38,23 @@ class SpectrumView(QWidget):
         self.eig_plot = self.graphs.addPlot(row=0, col=1)
         self.bars = pg.BarGraphItem(x=[1], height=[1], width=0.7)
         self.sv_plot.addItem(self.bars)
-        self.one = pg.InfiniteLine(pos=1, angle=0, movable=False, pen=style.pen("#888888", 1, Qt.DashLine))
+        self.one = pg.InfiniteLine(pos=1, angle=0, movable=False, pen=self.theme.pen("#888888", 1, Qt.DashLine))
         self.sv_plot.addItem(self.one)
         circle = np.exp(1j * np.linspace(0, 2 * np.pi, 361))
         ang = np.linspace(0, 2 * np.pi, 181)
         self._unit = np.cos(ang), np.sin(ang)           # the ρ and σ₁ circles, scaled per setup
-        self.circle = self.eig_plot.plot(circle.real, circle.imag, pen=style.pen("#888888", 1.5))
+        self.circle = self.eig_plot.plot(circle.real, circle.imag, pen=self.theme.pen("#888888", 1.5))
         # bare curves: their setData costs a sixth of a PlotDataItem's
-        self.rho_circle = pg.PlotCurveItem(pen=style.pen(style.RHO, 1.5, Qt.DashLine))
-        self.sigma_circle = pg.PlotCurveItem(pen=style.pen(style.SIGMA1, 1, Qt.DotLine))
+        self.rho_circle = pg.PlotCurveItem(pen=self.theme.pen(self.theme.RHO, 1.5, Qt.DashLine))
+        self.sigma_circle = pg.PlotCurveItem(pen=self.theme.pen(self.theme.SIGMA1, 1, Qt.DotLine))
         self.eig_plot.addItem(self.rho_circle)
         self.eig_plot.addItem(self.sigma_circle)
         self._brushes = []
-        self.eigs = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(style.RHO), pen=pg.mkPen("w"))
+        self.eigs = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(self.theme.RHO), pen=pg.mkPen("w"))
         self.eig_plot.addItem(self.eigs)
         self.eig_plot.setAspectLocked(True)
-        style.style_plot(self.sv_plot, left="singular value σ<sub>i</sub>", bottom="i")
-        style.style_plot(self.eig_plot, left="Im λ", bottom="Re λ")
+        self.theme.style_plot(self.sv_plot, left="singular value σ<sub>i</sub>", bottom="i")
+        self.theme.style_plot(self.eig_plot, left="Im λ", bottom="Re λ")
         self.graphs.setToolTip("Left: singular values σᵢ (σ₁ red). Right: eigenvalues λ with the unit "
                                "circle (grey), the spectral radius ρ (teal dashed) and σ₁ (red dotted).")
         for p in (self.sv_plot, self.eig_plot):
@@ -76,11 +77,13 @@ class SpectrumView(QWidget):
         # small panels (1280×720, or a large presentation scale): the plots keep at least 170 px
         # (scaled) and the table goes to the plots' tooltip
         room = self.height() - self.header.height() - self.table.height() - 16
-        self.table.setVisible(room >= 170 * style.scale())
+        self.table.setVisible(room >= 170 * self.theme.scale)
 
-    def apply_style(self):
+    def apply_style(self, theme=None):
+        if theme is not None:
+            self.theme = theme
         for w in (self.header, self.table, self.block):
-            w.setFont(style.font(0))
+            w.setFont(self.theme.font(0))
         self._fit_table()
 
     def _on_analysis(self, a):
@@ -111,7 +114,7 @@ class SpectrumView(QWidget):
         ev = a.eigenvalues[key]
         n = len(s)
         if len(self._brushes) != n:
-            self._brushes = [pg.mkBrush(style.SIGMA1)] + [pg.mkBrush(150, 150, 150)] * (n - 1)
+            self._brushes = [pg.mkBrush(self.theme.SIGMA1)] + [pg.mkBrush(150, 150, 150)] * (n - 1)
         self.bars.setOpts(x=np.arange(1, n + 1), height=s, width=0.7, brushes=self._brushes)
         set_range_if_changed(self.sv_plot, (0.3, n + 0.7), (0, max(1.5, nice_ceil(float(s[0]) * 1.05, 0.5))))
         self.eigs.setData(ev.real, ev.imag)
@@ -123,8 +126,8 @@ class SpectrumView(QWidget):
         set_range_if_changed(self.eig_plot, (-r, r), (-r, r))
         normal = a.is_normal(key)
         self.header.setText(
-            f"<b>{BLOCK_LABEL.get(key, key)}</b>: σ₁ = <b style='color:{style.SIGMA1}'>{s[0]:.3f}</b>, "
-            f"ρ = <b style='color:{style.RHO}'>{rho:.3f}</b> — "
+            f"<b>{BLOCK_LABEL.get(key, key)}</b>: σ₁ = <b style='color:{self.theme.SIGMA1}'>{s[0]:.3f}</b>, "
+            f"ρ = <b style='color:{self.theme.RHO}'>{rho:.3f}</b> — "
             + ("normal W: ‖Wᵗ‖ = σ₁ᵗ exactly" if normal else
                "non-normal W: ‖Wᵗ‖ ≤ σ₁ᵗ and ‖Wᵗ‖<sup>1/t</sup> → ρ"))
         s1 = a.sigma1
@@ -136,6 +139,6 @@ class SpectrumView(QWidget):
         self.graphs.setToolTip(self.graphs.toolTip().split("\n\n")[0] + "\n\n" + "\n".join(rows))
         self.table.setText(
             "<b>Notes' table:</b> " + " · ".join(rows)
-            + "<br><b>Live:</b> " + " · ".join(f"<span style='color:{style.SIGMA1}'>{v}</span>" for v in live)
+            + "<br><b>Live:</b> " + " · ".join(f"<span style='color:{self.theme.SIGMA1}'>{v}</span>" for v in live)
             + (f" · Gelfand: ρ<sup>T</sup> = {power_readout(round(rho, 6), T)}"
                if not normal and math.isfinite(rho) else ""))

@@ -52,9 +52,10 @@ def tick_text(v: float) -> str:
 
 class _StateRow:
     def __init__(self, layout, row, label):
+        self.theme = layout.theme
         self.time_axis = TimeAxis("bottom")
         self.plot = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis})
-        style.style_plot(self.plot, left=label)
+        self.theme.style_plot(self.plot, left=label)
         self.image = Heatmap()
         self.cmap = pg.colormap.get(style.SIGNED_CMAP)
         self.image.setLookupTable(self.cmap.getLookupTable(nPts=256))
@@ -83,7 +84,7 @@ class _StateRow:
         widest = "−0.8" if fixed_unit_range else WIDEST_TICK
         if widest != self.bar._gatescope_widest:
             self.bar._gatescope_widest = widest
-            style_colour_bar(self.bar)
+            style_colour_bar(self.bar, self.theme)
         label_colour_bar(self.bar, (-1.0, 1.0), m, tick_text)
         # the image holds h/m in [−1, 1] (float32-safe even when h reaches 10³⁰⁰) on the colour
         # bar's fixed [−1, 1]; the scale m is written beside it (StatesView.scale_label), so an
@@ -96,8 +97,9 @@ class _StateRow:
 
 
 class StatesView(pg.GraphicsLayoutWidget):
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, *, theme=None):
         super().__init__(parent)
+        self.theme = theme or style.DEFAULT
         self.setObjectName("states_view")
         self.session = session
         self.h_row = _StateRow(self, 1, "h<sub>t</sub>")
@@ -132,14 +134,17 @@ class StatesView(pg.GraphicsLayoutWidget):
             self.scale_label.setText(text)
         self._on_step(self.session.step)
 
-    def apply_style(self):
+    def apply_style(self, theme=None):
+        if theme is not None:
+            self.theme = theme
         """Fonts for the current presentation scale; the plots start below the overlay."""
-        self.scale_label.setFont(style.font(-1))
+        self.scale_label.setFont(self.theme.font(-1))
         self.ci.setContentsMargins(4, self.scale_label.height() + 4, 4, 4)
         self._place_label()
         for row in (self.h_row, self.c_row):
-            style_colour_bar(row.bar)
-            row.cursor.apply_style(style)
+            row.theme = self.theme
+            style_colour_bar(row.bar, self.theme)
+            row.cursor.apply_style(self.theme)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
@@ -148,7 +153,7 @@ class StatesView(pg.GraphicsLayoutWidget):
         self._place_label()
 
     def _place_label(self):
-        w = min(320 * style.scale(), self.width() - 8)
+        w = min(320 * self.theme.scale, self.width() - 8)
         self.scale_label.setGeometry(int(self.width() - w - 4), 2, int(w), self.scale_label.height())
 
     def _on_step(self, t):
