@@ -189,7 +189,13 @@ def stack_from_state_dict(arrays: dict, *, nonlinearity: str | None = None,
                 raise ModelError(f"{where}: '{odd}' is given for some layers but not others")
             if ("bias_ih" in part) != ("bias_hh" in part):
                 raise ModelError(f"{where}: bias_ih and bias_hh must both be given or both be absent")
-            dirs.append(_direction(part, where, nonlinearity, convention, kind, layer == 0))
+            d = _direction(part, where, nonlinearity, convention, kind, layer == 0)
+            if layer and d.input_size != D * built[-1][0].output_size:
+                need = D * built[-1][0].output_size
+                raise ModelError(f"'{clip_text(part['weight_ih'][0])}' has shape {d.weight_ih.shape}; "
+                                 f"layer {layer} reads the {need} outputs of layer {layer - 1}, so "
+                                 f"({d.weight_ih.shape[0]}, {need})")
+            dirs.append(d)
         built.append(dirs)
     try:
         stack = make_stack(built)

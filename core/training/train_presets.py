@@ -1,0 +1,271 @@
+"""Train the shipped models (assets/models/*.npz) with the training lab, seeded:
+
+    python -m core.training.train_presets --out assets/models [--only NAME] [--iters N]
+
+Each model is a one-layer cell plus a softmax readout, trained by the lab's own pieces
+(core.training.train: init_model, loss_and_grads, clip_by_norm, adam_step, evaluate — PyTorch's
+initialisation, Adam lr 0.01, clipping at 1, batches of 64, the lab's curriculum ×1.5 from gap 5
+at 95 % validation accuracy, early stop at 99 %), on real sentences: every token goes through
+core.inputs.embed_token(token, 16, seed 0), the vectors Explore feeds a cell for a sentence, so
+the same model runs on any sentence typed in the app. (The lab's own tasks use one-hot tokens of
+a fixed vocabulary; that is why the sentences are generated here.) The readout reads h_T; the
+file stores it so that it can be read at every step (the model's guess so far).
+
+    trained-lstm-france, trained-gru-france, trained-rnn-france:
+        "I grew up in {France|Germany|Spain|Italy} . <40–50 filler words> I speak fluent" → language
+    trained-rnn-clouds:  "<0–4 filler words> the {clouds|fish|worms|cows} are in the" → place
+    trained-lstm-cereal: a generated cereal review (core.training.reviews) → negative / positive
+
+Files: PyTorch state_dict names (weight_ih_l0, …), the readout (weight_out, bias_out) and
+"gatescope_meta" (UTF-8 JSON: kind, encoding, classes, texts, accuracies), written byte for byte
+reproducibly (a zip with fixed dates); the review corpus as cereal-reviews.txt.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..fileio import atomic_write_bytes
+from ..inputs import FILLER, embed_token, france_sentence, tokenize
+from .reviews import corpus_text, generate
+from .train import AdamState, Model, adam_step, clip_by_norm, evaluate, init_model, loss_and_grads
+
+EMBED_DIM, EMBED_SEED = 16, 0
+COUNTRIES = ("france", "germany", "spain", "italy")
+LANGUAGES = ("French", "German", "Spanish", "Italian")
+SUBJECTS = ("clouds", "fish", "worms", "cows")
+PLACES = ("sky", "sea", "ground", "field")
+FILLER_WORDS = tuple(dict.fromkeys(FILLER))
+CORPUS_FILE = "cereal-reviews.txt"
+CEREAL = ("Amazing! This box of cereal gave me a perfectly balanced breakfast, as all things "
+          "should be. In only ate half of it but will definitely be buying again!")
+
+
+class SentenceTask:
+    """Sentences as token lists → (ids (T, B), targets (B,)); embedded through a fixed table."""
+
+    def __init__(self, name, classes, words, target_gap=0):
+        self.name, self.classes, self.target_gap = name, tuple(classes), target_gap
+        self.vocab = tuple(dict.fromkeys(words))
+        self.index = {w: k for k, w in enumerate(self.vocab)}
+        self.table = np.array([embed_token(w, EMBED_DIM, EMBED_SEED) for w in self.vocab])
+
+    def embed(self, ids: np.ndarray) -> np.ndarray:
+        return self.table[ids]                                   # (T, B, d)
+
+    def batch(self, rng, B: int, gap: int):
+        seqs, y = self.sample(rng, B, gap)
+        ids = np.array([[self.index[w] for w in s] for s in seqs]).T
+        return self.embed(ids), np.asarray(y, dtype=np.int64)
+
+
+class France(SentenceTask):
+    def __init__(self):
+        super().__init__("france", LANGUAGES, ["i", "grew", "up", "in", ".", "speak", "fluent",
+                                               *COUNTRIES, *FILLER_WORDS], target_gap=40)
+
+    def sample(self, rng, B, gap):
+        y = rng.integers(0, len(COUNTRIES), B)
+        g = int(gap) + (int(rng.integers(0, 11)) if gap >= self.target_gap else 0)
+        fill = rng.integers(0, len(FILLER_WORDS), (B, g))
+        return [["i", "grew", "up", "in", COUNTRIES[k], "."] + [FILLER_WORDS[j] for j in f]
+                + ["i", "speak", "fluent"] for k, f in zip(y, fill)], y
+
+
+class Clouds(SentenceTask):
+    def __init__(self):
+        super().__init__("clouds", PLACES, ["the", "are", "in", *SUBJECTS, *FILLER_WORDS])
+
+    def sample(self, rng, B, gap):
+        y = rng.integers(0, len(SUBJECTS), B)
+        lead = rng.integers(0, len(FILLER_WORDS), (B, int(rng.integers(0, 5))))
+        return [[FILLER_WORDS[j] for j in f] + ["the", SUBJECTS[k], "are", "in", "the"]
+                for k, f in zip(y, lead)], y
+
+
+class Reviews(SentenceTask):
+    """Reviews bucketed by length (a batch shares one length: the lab's batches are (T, B, d))."""
+
+    def __init__(self, rows):
+        self.rows = [(y, tokenize(t)) for y, t in rows]
+        super().__init__("cereal", ("negative", "positive"), [w for _, s in self.rows for w in s])
+        self.by_len = {}
+        for y, s in self.rows:
+            self.by_len.setdefault(len(s), []).append((y, s))
+        self.lengths = sorted(self.by_len)
+
+    def sample(self, rng, B, gap):
+        pick = self.rows[int(rng.integers(len(self.rows)))]
+        pool = self.by_len[len(pick[1])]
+        k = rng.integers(0, len(pool), B)
+        return [pool[j][1] for j in k], [pool[j][0] for j in k]
+
+    def all_batches(self):
+        for L in self.lengths:
+            pool = self.by_len[L]
+            ids = np.array([[self.index[w] for w in s] for _, s in pool]).T
+            yield self.embed(ids), np.array([y for y, _ in pool], dtype=np.int64)
+
+
+def fit(task: SentenceTask, kind: str, *, hidden: int, seed: int, iters: int, curriculum: bool,
+        log=None) -> tuple[Model, dict]:
+    """The lab's loop (Adam 0.01, clip 1, B = 64, curriculum, early stop) on a SentenceTask."""
+    model = init_model(kind, EMBED_DIM, hidden, len(task.classes), seed=seed, forget_bias=1.0)
+    rng = np.random.default_rng((seed, 1))
+    target = task.target_gap
+    gap = min(5, target) if curriculum else target
+    adam, it, vals = AdamState(), 0, {}
+
+    def val(g):
+        if g not in vals:
+            vals[g] = task.batch(np.random.default_rng((seed, 3, g)), 256, g)
+        return evaluate(model, *vals[g])[1]
+
+    for it in range(1, iters + 1):
+        x, y = task.batch(rng, 64, gap)
+        loss, grads, _ = loss_and_grads(model, x, y)
+        grads, _, _ = clip_by_norm(grads, 1.0)
+        params, adam = adam_step(model.params, grads, adam, 0.01)
+        model = Model(model.kind, params, model.nonlinearity, model.convention)
+        if it % 25 == 0:
+            acc = val(gap)
+            if log:
+                log(f"  {task.name} {kind} it {it} gap {gap} loss {loss:.4f} val {acc:.3f}")
+            if gap < target and acc >= 0.95:
+                gap = min(target, max(gap + 1, int(round(gap * 1.5))))
+            elif gap >= target and acc >= 0.99:
+                break
+    return model, {"iterations": it, "final_gap": gap}
+
+
+def _test(task, model, seed, gap):
+    x, y = task.batch(np.random.default_rng((seed, 2, gap)), 2000, gap)
+    return evaluate(model, x, y)[1]
+
+
+def _sentence_prediction(model: Model, task: SentenceTask, text: str):
+    x, tokens = (np.array([embed_token(t, EMBED_DIM, EMBED_SEED) for t in tokenize(text)]),
+                 tokenize(text))
+    p = model.params
+    from .train import forward
+    h = forward(model, x[:, None, :])["h"][1:, 0]
+    z = h @ p["weight_out"].T + p["bias_out"]
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    prob = z / z.sum(axis=1, keepdims=True)
+    return tokens, prob
+
+
+#: name: (task, cell, hidden size, seeds tried in order: the first reaching ACCEPT test accuracy
+#: is kept, every attempt is recorded in the file's metadata).
+SPECS = {
+    "trained-lstm-france": ("france", "lstm", 32, (0, 1, 2)),
+    "trained-gru-france": ("france", "gru", 32, (0, 1, 2)),
+    "trained-rnn-france": ("france", "rnn", 32, (0, 1, 2, 3, 4)),
+    "trained-rnn-clouds": ("clouds", "rnn", 16, (0, 1, 2)),
+    "trained-lstm-cereal": ("cereal", "lstm", 32, (0, 1, 2)),
+}
+ACCEPT = 0.9
+
+
+def _texts(task_name):
+    if task_name == "france":
+        text = france_sentence(40)
+        return text, text.rsplit(" ", 1)[0]                      # prompt without "French"
+    if task_name == "clouds":
+        return "the clouds are in the sky", "the clouds are in the"
+    return CEREAL, CEREAL
+
+
+def _attempt(task, task_name, kind, hidden, seed, iters, rows, log):
+    model, info = fit(task, kind, hidden=hidden, seed=seed, iters=iters,
+                      curriculum=task_name == "france", log=log)
+    summary = {"iterations": info["iterations"], "seed": seed, "hidden": hidden}
+    if task_name == "cereal":
+        held = Reviews(rows[-500:])
+        summary["test_accuracy"] = sum(float(evaluate(model, x, y)[1]) * x.shape[1]
+                                       for x, y in held.all_batches()) / len(held.rows)
+        summary["train_accuracy"] = sum(float(evaluate(model, x, y)[1]) * x.shape[1]
+                                        for x, y in task.all_batches()) / len(task.rows)
+    else:
+        summary["test_accuracy"] = _test(task, model, seed, task.target_gap)
+        if task_name == "france":
+            summary["test_accuracy_gap60"] = _test(task, model, seed, 60)
+    return model, summary
+
+
+def train_one(name: str, rows, *, iters: int | None = None, log=None) -> tuple[dict, dict]:
+    """(arrays for the file, summary) for one SPECS entry: its seeds in order until one reaches
+    ACCEPT test accuracy (all attempts listed in summary["attempts"])."""
+    task_name, kind, hidden, seeds = SPECS[name]
+    task = {"france": France, "clouds": Clouds}.get(task_name)
+    task = task() if task else Reviews(rows[:-500])
+    attempts, best = [], None
+    for seed in seeds:
+        model, summary = _attempt(task, task_name, kind, hidden, seed, iters or 3000, rows, log)
+        attempts.append({"seed": seed, "test_accuracy": summary["test_accuracy"],
+                         "iterations": summary["iterations"]})
+        if best is None or summary["test_accuracy"] > best[1]["test_accuracy"]:
+            best = (model, summary)
+        if summary["test_accuracy"] >= ACCEPT:
+            break
+    model, summary = best                  # none reached ACCEPT: the best attempt, said so
+    summary["attempts"] = attempts
+    text, prompt = _texts(task_name)
+    tokens, prob = _sentence_prediction(model, task, prompt)
+    k = int(np.argmax(prob[-1]))
+    summary.update(prompt_prediction=task.classes[k], prompt_probability=float(prob[-1, k]))
+    p = model.params
+    arrays = {"weight_ih_l0": p["weight_ih"], "weight_hh_l0": p["weight_hh"],
+              "bias_ih_l0": p["bias_ih"], "bias_hh_l0": p["bias_hh"],
+              "weight_out": p["weight_out"], "bias_out": p["bias_out"]}
+    meta = {"format": "gatescope-model", "version": 1, "name": name, "task": task_name,
+            "kind": kind, "nonlinearity": model.nonlinearity, "convention": model.convention,
+            "encoding": {"type": "embed_text", "dim": EMBED_DIM, "seed": EMBED_SEED},
+            "classes": list(task.classes), "readout_activation": "softmax", "text": text,
+            "prompt": prompt, "vocabulary": list(task.vocab),
+            "trained_by": "python -m core.training.train_presets", **summary}
+    arrays["gatescope_meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8)
+    return arrays, summary
+
+
+def npz_bytes(arrays: dict) -> bytes:
+    """An .npz whose bytes depend only on the arrays (fixed member dates, sorted names)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for key in sorted(arrays):
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, member.getvalue())
+    return buf.getvalue()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m core.training.train_presets",
+                                 description="Train Gatescope's shipped models (seeded).")
+    ap.add_argument("--out", default="assets/models", help="folder for the .npz files")
+    ap.add_argument("--only", action="append", choices=sorted(SPECS), help="train only this model")
+    ap.add_argument("--iters", type=int, default=None, help="at most this many iterations")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = generate(2500, seed=0)
+    atomic_write_bytes(out / CORPUS_FILE, corpus_text(rows).encode("utf-8"))
+    log = None if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+    for name in args.only or SPECS:
+        arrays, summary = train_one(name, rows, iters=args.iters, log=log)
+        atomic_write_bytes(out / f"{name}.npz", npz_bytes(arrays))
+        print(name, json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
