@@ -363,7 +363,7 @@ class MainWindow(QMainWindow):
 
     def plot_target(self, key):
         """What 'Export plot' writes for each view: the pyqtgraph scene item where there is one."""
-        return {"gradient": self.gradient.plot,
+        return {"gradient": self.gradient.plot_widget.ci,
                 "gates": self.gates.stack.currentWidget().ci,
                 "states": self.states.ci,
                 "spectrum": self.spectrum.graphs.ci,
@@ -521,6 +521,8 @@ class MainWindow(QMainWindow):
             for item in gv.scene().items():
                 if isinstance(item, pg.PlotItem):
                     theme.restyle_axes(item)
+            if isinstance(gv, pg.GraphicsLayoutWidget):
+                gv.ci.layout.invalidate()
         self.session.analysis_changed.emit(self.session.analysis) if self.session.analysis else None
         self.flow.update()
 

@@ -115,6 +115,10 @@ class Theme:
             ax.setTextPen(pg.mkPen(self.TEXT))
             if ax.labelText:
                 ax.setLabel(ax.labelText, units=ax.labelUnits or None, **self._label_style())
+            # pyqtgraph keeps the widest tick text it has seen (it shrinks only by > 10 px): start
+            # again from its defaults, so the axis is as wide as on a fresh start
+            ax.textWidth, ax.textHeight = 30, 18
+            ax._updateWidth() if name == "left" else ax._updateHeight()
             ax.picture = None
             ax.update()
 

@@ -363,8 +363,11 @@ def test_the_legend_fits_its_plot_in_a_small_window(app_window, qtbot):
     assert session.wait_idle()
     qtbot.wait(50)
     g = window.gradient
-    assert g.legend.boundingRect().width() <= g.plot.vb.boundingRect().width()
-    assert g.legend.boundingRect().height() <= g.plot.vb.boundingRect().height()
+    # the legend has its own row: inside the plot's widget, and never over the curves' box
+    legend = g.legend.mapRectToScene(g.legend.boundingRect())
+    box = g.plot.vb.mapRectToScene(g.plot.vb.boundingRect())
+    assert legend.width() <= g.plot_widget.width() and not legend.intersects(box)
+    assert legend.bottom() <= box.top()
 
 
 def test_hide_controls_and_fullscreen_actions(app_window, qtbot):

@@ -231,6 +231,26 @@ class HeatmapCursor(pg.InfiniteLine):
         super().paint(p, *args)
 
 
+def fit_legend_columns(legend, width: float, font=None) -> int:
+    """As many legend columns as fit in `width` pixels (the legend sits in a row of its own above
+    its plot, so its text can grow with the presentation scale without covering a curve). The
+    labels are measured with `font` (the legend's), not their laid-out size, which lags a font
+    change."""
+    from PySide6.QtGui import QFontMetricsF
+    items = legend.items
+    if not items or width <= 0:
+        return legend.columnCount
+    fm = QFontMetricsF(font) if font is not None else None
+    # a sample, the label (its laid-out text runs a little wider than measured) and the spacing
+    widest = max(sample.boundingRect().width() + 40 +
+                 (1.08 * fm.horizontalAdvance(label.text) if fm is not None else label.boundingRect().width())
+                 for sample, label in items)
+    cols = int(max(1, min(len(items), (width - 16) // max(widest, 1.0))))
+    if cols != legend.columnCount:
+        legend.setColumnCount(cols)
+    return cols
+
+
 def place_legend(legend, vb, curves, xr, yr):
     """Anchor `legend` in the corner of the view box `vb` that the curves (each sampled at
     t = 0, 1, …) cross least, x range xr and y range yr as set; re-anchored only when the corner

@@ -20,8 +20,8 @@ from .axes import (
     TimeAxis,
     add_growth_decay_shading,
     finite_or_nan,
+    fit_legend_columns,
     nice_ceil,
-    place_legend,
     set_range_if_changed,
 )
 
@@ -72,9 +72,14 @@ class GradientView(QWidget):
         self.readout = Readout(lines=2, max_lines=3)
         self.readout.setObjectName("gradient_readout")
         self.time_axis = TimeAxis("bottom")
-        self.plot_widget = pg.PlotWidget(axisItems={"left": PowerOfTenAxis("left"),
-                                                    "bottom": self.time_axis})
-        self.plot = self.plot_widget.getPlotItem()
+        # the legend has a row of its own above the plot: it never covers a curve
+        self.plot_widget = pg.GraphicsLayoutWidget()
+        self.legend = pg.LegendItem(verSpacing=-4)
+        self.plot_widget.addItem(self.legend, row=0, col=0)
+        self.plot = self.plot_widget.addPlot(row=1, col=0, axisItems={"left": PowerOfTenAxis("left"),
+                                                                    "bottom": self.time_axis})
+        self.plot_widget.ci.layout.setRowStretchFactor(1, 1)
+        self.plot_widget.ci.layout.setContentsMargins(2, 2, 2, 2)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.readout)
@@ -87,7 +92,6 @@ class GradientView(QWidget):
     def _build_items(self):
         p = self.plot
         self.growth, self.decay, self.unit = add_growth_decay_shading(p)
-        self.legend = p.addLegend(offset=(10, 10))
         def curve(name, **kw):
             # bare curves (PlotCurveItem): setData costs a sixth of a PlotDataItem's
             item = pg.PlotCurveItem(name=name, connect="finite", **kw)
@@ -109,7 +113,7 @@ class GradientView(QWidget):
         p.addItem(self.cursor, ignoreBounds=True)
         self.marker = pg.ScatterPlotItem(size=11)
         p.addItem(self.marker)
-        self.plot_widget.setMouseEnabled(x=True, y=True)
+        p.setMouseEnabled(x=True, y=True)
         # hover: exact values at the step under the mouse
         self.hover = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 230),
                                  border=pg.mkPen("#888888"))
@@ -140,7 +144,6 @@ class GradientView(QWidget):
         self.marker.setPen(pg.mkPen("w", width=1.5))
         self.legend.setLabelTextSize(self.theme.legend_size())
         self._legend_key = None
-        self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
 
     def _left_label(self) -> str:
         """The y-axis label, short when the plot is too short for the long one (small windows,
@@ -152,6 +155,7 @@ class GradientView(QWidget):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
+        fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
         label = self._left_label()
         if label != self.plot.getAxis("left").labelText:
             self.plot.setLabel("left", label, **{"font-size": f"{style.BASE_POINT_SIZE * self.theme.scale:.0f}pt",
@@ -208,8 +212,6 @@ class GradientView(QWidget):
         # a little room right of the last step: its marker and its word are drawn whole
         xr = (0, max(T, 1) + max(0.5, 0.015 * T))
         set_range_if_changed(self.plot, xr, (lo - pad, hi + pad))
-        # the legend goes to the corner the curves cross least
-        place_legend(self.legend, self.plot.vb, [finite_or_nan(p) for p in parts], xr, (lo - pad, hi + pad))
         self._on_step(self.session.step)
 
     def _stable_range(self, lo: float, hi: float) -> tuple[float, float]:
@@ -259,6 +261,7 @@ class GradientView(QWidget):
             names.append((self.clipped, "clipped ‖g‖"))
         for item, name in names:
             self.legend.addItem(item, name)
+        fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
 
     def _on_step(self, t: int):
         a = self.session.analysis
