@@ -92,7 +92,11 @@ class Lesson:
 
 
 def _markdown():
-    from markdown_it import MarkdownIt
+    try:
+        from markdown_it import MarkdownIt
+    except ImportError:
+        raise LessonError("reading lessons needs markdown-it-py (pip install markdown-it-py)",
+                          name="") from None
     return MarkdownIt("commonmark", {"html": False})
 
 

@@ -21,6 +21,7 @@ from gatescope.core.lessons import (
 )
 from gatescope.core.presets import get_preset
 from gatescope.core.resources import asset
+from PySide6.QtCore import Qt
 
 DATA = Path(__file__).resolve().parent / "data" / "lessons"
 
@@ -225,3 +226,171 @@ def test_good_lesson_options_leave_the_parsed_objects():
     assert args.lesson_obj.name == "notes"
     assert args.setup_config == get_preset("exploding").config.replace(seed=3)
     assert args.setup_link_obj.view == "gradient"
+
+
+# -- in the app: the controller, the bar and the keys on a real window --------------------------
+GUI_LESSON = """\
+# Keys
+
+## One
+[a](gatescope:preset=exploding&length=30&view=gradient&step=10)
+
+## Two
+[b](gatescope:sigma1=0.97&view=states&step=4)
+and a button: [steeper](gatescope:sigma1=1.03&step=6)
+
+## Three
+Talk only: nothing changes.
+
+## Four
+[c](gatescope:preset=lstm-carousel&length=12&view=compare&step=8&play=1&speed=40)
+"""
+
+
+@pytest.fixture(scope="module")
+def lesson_window(qapp):
+    from gatescope.gui.app import create_window
+    from gatescope.gui.lesson import attach_lessons
+    session, window = create_window(Config(length=20))
+    window.resize(1280, 800)
+    window.show()
+    assert session.wait_idle()
+    controller = attach_lessons(window)
+    yield session, window, controller
+    controller.leave()
+    session.shutdown()
+    window.close()
+
+
+@pytest.fixture
+def running(lesson_window):
+    session, window, controller = lesson_window
+    controller.start(parse_lesson(GUI_LESSON, "keys.md"))
+    assert session.wait_idle()
+    yield session, window, controller
+    controller.leave()
+    session.set_playing(False)
+
+
+def _key(qtbot, window, key):
+    qtbot.keyClick(window, key)
+    assert window.session.wait_idle()
+
+
+def test_starting_a_lesson_sets_the_first_step_and_shows_the_bar(running):
+    session, window, controller = running
+    lesson = controller.lesson
+    assert session.config == lesson.steps[0].state.config and session.step == 10
+    bar = controller.bar
+    assert bar.isVisible() and bar.position.text() == "step 1 of 4" and bar.title.text() == "One"
+    highlight = window._lesson_highlight
+    assert highlight.isVisible() and highlight.parent() is window.frames["gradient"]
+    assert window.pages.currentIndex() == 0
+
+
+def test_clicker_keys_walk_the_lesson_instead_of_the_time_axis(running, qtbot):
+    session, window, controller = running
+    window.activateWindow()
+    window.gradient.setFocus()
+    _key(qtbot, window, Qt.Key_PageDown)
+    assert controller.number == 2 and session.step == 4          # not 10 + 1: the lesson moved
+    assert session.config == controller.lesson.steps[1].state.config
+    assert window._lesson_highlight.parent() is window.frames["states"]
+    _key(qtbot, window, Qt.Key_Right)
+    assert controller.number == 3 and controller.bar.position.text() == "step 3 of 4"
+    _key(qtbot, window, Qt.Key_Left)
+    _key(qtbot, window, Qt.Key_PageUp)
+    assert controller.number == 1 and session.step == 10
+    assert not controller.bar.prev_button.isEnabled()
+    _key(qtbot, window, Qt.Key_Escape)
+    assert not controller.active and not controller.toolbar.isVisible()
+    assert not window._lesson_highlight.isVisible()
+    _key(qtbot, window, Qt.Key_Right)                            # the window's own key again
+    assert session.step == 11
+
+
+def test_keys_typed_into_a_text_field_stay_there(running, qtbot):
+    from PySide6.QtWidgets import QLineEdit
+    session, window, controller = running
+    field = QLineEdit("abc", window.controls)
+    field.show()
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key_Left)
+    assert controller.number == 1 and field.cursorPosition() == 2
+    field.deleteLater()
+
+
+def test_a_step_that_keeps_the_state_changes_only_the_caption(running):
+    session, window, controller = running
+    controller.go(2)
+    session.wait_idle()
+    session.set_step(7)                         # the lecturer moved the cursor by hand
+    controller.next()                           # "Talk only": same state as step 2
+    assert controller.number == 3 and session.step == 7
+    controller.go(1)
+    controller.go(3)                            # jumping there applies its full state
+    session.wait_idle()
+    assert session.step == 4 and session.config == controller.lesson.steps[1].state.config
+
+
+def test_play_speed_and_compare_are_applied(running, qtbot):
+    session, window, controller = running
+    views = []
+    controller.view_requested.connect(views.append)
+    controller.go(4)
+    session.wait_idle()
+    assert views[-1] == "compare" and session.compare_mode and window.pages.currentIndex() == 1
+    assert session.speed == 40.0
+    qtbot.waitUntil(lambda: session.playing, timeout=5000)
+    qtbot.waitUntil(lambda: not session.playing, timeout=5000)   # 8 → 12, then it stops
+    assert session.step == 12
+    controller.go(3)
+    session.wait_idle()
+    assert not session.compare_mode and not session.playing
+
+
+def test_caption_links_are_buttons_and_bad_ones_change_nothing(running):
+    session, window, controller = running
+    controller.go(2)
+    session.wait_idle()
+    before = session.config
+    controller.bar.caption.linkActivated.emit("gatescope:sigma1=1.03&step=6")
+    session.wait_idle()
+    assert session.config == before.replace(sigma1=1.03) and session.step == 6
+    errors = []
+    controller.error.connect(errors.append)
+    after = session.config
+    assert not controller.apply_link("gatescope:hidden=999")
+    assert len(errors) == 1 and "'hidden'" in errors[0] and session.config == after
+
+
+def test_a_step_exports_as_a_clip(running, tmp_path, qtbot):
+    from PIL import Image
+    session, window, controller = running
+    controller.go(4)
+    assert controller.clip_range() == (8, 12)                    # it plays from 8 to the end
+    path = tmp_path / "clip.gif"
+    exporter = controller.export_step_clip(path, window.compare, size=(80, 50))
+    assert exporter.wait(30000), exporter.message
+    im = Image.open(path)
+    assert im.n_frames == 12 - 8 + 1 and im.size == (80, 50)
+
+
+def test_command_line_lesson_and_setup_are_applied(lesson_window):
+    from gatescope.gui.lesson import apply_lesson_arguments
+    session, window, controller = lesson_window
+    args = _args("--lesson", "notes", "--lesson-step", "6")
+    assert check_lesson_arguments(args, io.StringIO(), io.StringIO()) is None
+    apply_lesson_arguments(args, window, controller)
+    session.wait_idle()
+    step = args.lesson_obj.step(6)
+    assert controller.number == 6 and session.config == step.state.config
+    assert session.step == step.state.step
+    controller.leave()
+    args = _args("--setup", "gatescope:preset=rnn-vs-gated&view=compare&step=50")
+    assert check_lesson_arguments(args, io.StringIO(), io.StringIO()) is None
+    session.set_config(args.setup_config)
+    apply_lesson_arguments(args, window, controller)
+    session.wait_idle()
+    assert session.compare_mode and session.step == 50 and not controller.active
+    session.set_tab("explore")
