@@ -1,20 +1,13 @@
 """Bounded, header-first readers for files that may be hostile: a device, a pipe, a zip bomb, a
-`.npy` whose header declares 10¹² elements or a 2 GB item size.
-
-Every reader checks before it allocates:
-  - the path: no NUL character, encodable by the file system (`check_path`);
-  - the file: a regular file (stat after resolving links, then fstat of the opened descriptor,
-    opened with O_NONBLOCK so a FIFO never blocks), no larger than the caller's limit;
-  - an `.npy` (alone or inside an `.npz`): its magic, version and header length first (headers
-    above MAX_NPY_HEADER_BYTES are refused unread), then the header dict — a plain numeric dtype
-    (int, uint, float, complex: never object, void, structured, sub-array, text or dates), a shape
-    of non-negative integers whose element count and byte size are within the limits;
-  - an `.npz`: the zip's central-directory size and entry count (before `zipfile` parses it),
-    then per member: a `.npy` name given once, not encrypted, stored or deflated, its declared
-    uncompressed size counted, and what it really expands to counted while reading in bounded
-    chunks (a zip bomb lies about its sizes; reading stops at the limit).
-Any problem raises SafeIOError (a ValueError) whose message is one short line naming the file.
-No pickle: the data bytes become an array through np.frombuffer only after all checks.
+`.npy` whose header declares 10¹² elements or a 2 GB item size. Checked before anything is
+allocated: the path (no NUL, encodable); the file (regular after resolving links, opened with
+O_NONBLOCK so a FIFO never blocks, at most the caller's size); an `.npy` header (magic, version,
+length ≤ MAX_NPY_HEADER_BYTES, a literal dict with a plain int/uint/float/complex dtype — never
+object, void, structured, text or dates — and a shape within the element and byte limits); an
+`.npz` (central directory bounded before `zipfile` parses it; members named *.npy once, not
+encrypted, stored or deflated; every header checked, then the declared sizes summed, then what
+the members really expand to counted while reading in bounded chunks: zip bombs lie).
+Any problem raises SafeIOError (a ValueError): one short line naming the file. No pickle.
 """
 from __future__ import annotations
 
@@ -36,7 +29,7 @@ DEFAULT_MAX_ARRAY_ELEMS = 2 ** 25
 #: numpy writes headers of 128 bytes or so; anything above this is malformed or hostile.
 MAX_NPY_HEADER_BYTES = 16 * 1024
 #: Bytes of a zip's central directory accepted before `zipfile` parses it (64 members ≪ this).
-MAX_CENTRAL_DIRECTORY_BYTES = 4 * MiB
+MAX_CENTRAL_DIRECTORY_BYTES = 1 * MiB
 CHUNK = 1 * MiB
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -93,7 +86,8 @@ def one_line(msg) -> str:
 
 def show_path(path, limit: int = 160) -> str:
     """A file name for a message: control characters escaped, long paths cut to their tail."""
-    text = clip_text(os.fsdecode(path) if isinstance(path, bytes) else str(path), 10 ** 6)
+    text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+    text = clip_text(text[-limit:], 4 * limit)
     return text if len(text) <= limit else "…" + text[-(limit - 1):]
 
 
@@ -120,24 +114,21 @@ def check_path(path) -> str:
     return p
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+_KINDS_OF_FILE = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a named pipe (FIFO)",
+                  stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFSOCK: "a socket"}
 
 
-def _os_reason(exc: OSError) -> str:
+def _not_regular(mode: int, p: str) -> SafeIOError:
+    return SafeIOError(f"is {_KINDS_OF_FILE.get(stat.S_IFMT(mode), 'not a regular file')}, "
+                       "not a file", p)
+
+
+def _os_reason(exc: OSError, doing: str = "open") -> str:
     if isinstance(exc, FileNotFoundError):
         return "cannot open (no such file)"
     if isinstance(exc, PermissionError):
         return "permission denied"
-    return f"cannot open ({exc.strerror or type(exc).__name__})"
+    return f"cannot {doing} ({exc.strerror or type(exc).__name__})"
 
 
 def open_regular(path, max_bytes: int):
@@ -147,7 +138,7 @@ def open_regular(path, max_bytes: int):
     try:
         st = os.stat(p)                      # follows links: a link to /dev/zero is a device
         if not stat.S_ISREG(st.st_mode):
-            raise SafeIOError(f"is {_kind(st.st_mode)}, not a file", p)
+            raise _not_regular(st.st_mode, p)
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
             | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(p, flags)
@@ -156,14 +147,19 @@ def open_regular(path, max_bytes: int):
     try:
         st = os.fstat(fd)                    # the file we opened, not the one we checked
         if not stat.S_ISREG(st.st_mode):
-            raise SafeIOError(f"is {_kind(st.st_mode)}, not a file", p)
+            raise _not_regular(st.st_mode, p)
         if st.st_size > max_bytes:
-            raise SafeIOError(f"file is {_size(st.st_size)}; files above {_size(max_bytes)} are "
-                              "refused", p)
+            raise SafeIOError(f"file is {_over(st.st_size, max_bytes)}: refused", p)
         return os.fdopen(fd, "rb"), st.st_size
     except BaseException:
         os.close(fd)
         raise
+
+
+def _over(n: int, limit: int) -> str:
+    """"n; at most limit", in bytes where MiB would round the two to the same number."""
+    a, b = _size(n), _size(limit)
+    return f"{a}; at most {b}" if a != b else f"{n:,} bytes; at most {limit:,}"
 
 
 def _size(n: int) -> str:
@@ -175,15 +171,15 @@ def _size(n: int) -> str:
 def read_bounded(path, max_bytes: int) -> bytes:
     """All bytes of a regular file of at most `max_bytes` bytes (reads ≤ max_bytes + 1 bytes,
     so a file that grows while being read is refused too)."""
-    fh, _ = open_regular(path, max_bytes)
     p = check_path(path)
+    fh, _ = open_regular(p, max_bytes)
     try:
         with fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise SafeIOError(f"cannot read ({exc.strerror or type(exc).__name__})", p) from None
+        raise SafeIOError(_os_reason(exc, "read"), p) from None
     if len(data) > max_bytes:
-        raise SafeIOError(f"file is larger than {_size(max_bytes)}; refused", p)
+        raise SafeIOError(f"file is larger than {_size(max_bytes)}: refused", p)
     return data
 
 
@@ -210,8 +206,7 @@ def read_npy_header(fp, *, max_elems: int, max_bytes: int, check=None, name=None
     fmt = "<H" if version == (1, 0) else "<I"
     (hlen,) = struct.unpack(fmt, _read_exact(fp, struct.calcsize(fmt), "the .npy header"))
     if hlen > MAX_NPY_HEADER_BYTES:
-        raise SafeIOError(f"malformed .npy header: it declares {_size(hlen)}; headers above "
-                          f"{_size(MAX_NPY_HEADER_BYTES)} are refused")
+        raise SafeIOError(f"malformed .npy header: it declares {_over(hlen, MAX_NPY_HEADER_BYTES)}")
     raw = _read_exact(fp, hlen, "the .npy header")
     try:
         text = raw.decode("utf-8" if version == (3, 0) else "latin1")
@@ -270,11 +265,16 @@ def _check_size(dtype: np.dtype, shape: tuple, max_elems: int, max_bytes: int) -
     for k in shape:
         elems *= k
     if elems > max_elems:
-        raise SafeIOError(f"shape {clip_text(shape)} declares {elems:.3g} elements; at most "
-                          f"{max_elems:,} are accepted")
+        raise SafeIOError(f"shape {clip_text(shape)} declares {_count(elems)} elements; at most "
+                          f"{max_elems:,}")
     if elems * dtype.itemsize > max_bytes:
         raise SafeIOError(f"shape {clip_text(shape)} of {dtype} declares "
-                          f"{_size(elems * dtype.itemsize)}; at most {_size(max_bytes)}")
+                          f"{_over(elems * dtype.itemsize, max_bytes)}")
+
+
+def _count(n: int) -> str:
+    """A count of any size (Python refuses to print integers of more than 4300 digits)."""
+    return f"{n:,}" if n < 10 ** 15 else f"about 10^{int(n.bit_length() * 0.30103)}"
 
 
 _KINDS = {"b": "true/false", "V": "raw bytes", "S": "bytes", "U": "text", "M": "dates",
@@ -316,13 +316,13 @@ def read_npy(path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
                                                     check=check)
             need = int(np.prod(shape, dtype=object)) * dtype.itemsize
             if fh.tell() + need > size:
-                raise SafeIOError(f"not a readable .npy array: the header declares {need:,} data bytes, "
-                                  f"the file holds {size - fh.tell():,}")
+                raise SafeIOError(f"not a readable .npy array: the header declares {need:,} data "
+                                  f"bytes, the file holds {size - fh.tell():,}")
             return _read_data(fh, dtype, shape, fortran, "the array")
         except SafeIOError as exc:
             raise SafeIOError(exc.reason, p) from None
         except OSError as exc:
-            raise SafeIOError(f"cannot read ({exc.strerror or type(exc).__name__})", p) from None
+            raise SafeIOError(_os_reason(exc, "read"), p) from None
 
 
 # -- .npz archives -------------------------------------------------------------------------------
@@ -352,17 +352,18 @@ def _check_central_directory(fh, size: int, max_members: int) -> None:
         if entries > max_members:
             raise SafeIOError(f"the archive lists {entries:,} members; at most {max_members}")
         if cd_size > MAX_CENTRAL_DIRECTORY_BYTES:
-            raise SafeIOError(f"the archive's directory is {_size(cd_size)}; at most "
-                              f"{_size(MAX_CENTRAL_DIRECTORY_BYTES)}")
+            raise SafeIOError("the archive's directory is "
+                              f"{_over(cd_size, MAX_CENTRAL_DIRECTORY_BYTES)}")
     fh.seek(0)
 
 
-def _check_members(infos, max_members: int, max_total: int) -> None:
+def _check_members(infos, max_members: int) -> None:
+    """Count, names, flags and compression methods of the members."""
     if len(infos) > max_members:
         raise SafeIOError(f"the archive holds {len(infos):,} members; at most {max_members}")
     if not infos:
         raise SafeIOError("not a readable .npz archive (it holds no arrays)")
-    seen, declared = set(), 0
+    seen = set()
     for info in infos:
         name = clip_text(info.filename)
         if info.filename in seen:
@@ -375,23 +376,29 @@ def _check_members(infos, max_members: int, max_total: int) -> None:
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise SafeIOError(f"member '{name}' uses compression method {info.compress_type}; "
                               "only stored or deflated members are read")
-        declared += info.file_size
-        if declared > max_total:
-            raise SafeIOError(f"the archive declares {_size(declared)} once expanded; at most "
-                              f"{_size(max_total)}")
 
 
-def _read_member(zf, info, budget: int, max_elems: int, check):
-    """(array, bytes it really expanded to) of one member: header, checks, data, then the rest
-    of the member drained (bounded by `budget`) so that zipfile verifies its CRC."""
+def _member_header(zf, info, max_elems: int, max_total: int, check):
+    """(dtype, shape, fortran, header bytes, data bytes) of one member; only its header is
+    decompressed. The member's declared size must hold what its header declares."""
     with zf.open(info) as fp:
-        dtype, shape, fortran = read_npy_header(fp, max_elems=max_elems, max_bytes=budget,
+        dtype, shape, fortran = read_npy_header(fp, max_elems=max_elems, max_bytes=max_total,
                                                 check=check, name=info.filename[:-4])
-        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
         used = fp.tell()
-        if used + nbytes > info.file_size:
-            raise SafeIOError(f"not a readable .npy array: the header declares {nbytes:,} data "
-                              f"bytes, the member holds {max(info.file_size - used, 0):,}")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if used + nbytes > info.file_size:
+        raise SafeIOError(f"not a readable .npy array: the header declares {nbytes:,} data "
+                          f"bytes, the member holds {max(info.file_size - used, 0):,}")
+    return dtype, shape, fortran, used, nbytes
+
+
+def _read_member(zf, info, header, budget: int):
+    """(array, bytes it really expanded to): header skipped, data read in CHUNKs, then the rest
+    of the member drained (bounded by `budget`) so that zipfile verifies its CRC."""
+    dtype, shape, fortran, used, nbytes = header
+    with zf.open(info) as fp:
+        if len(fp.read(used)) != used:
+            raise SafeIOError("not a readable .npy array (its header changed between reads)")
         array = _read_data(fp, dtype, shape, fortran, "the member")
         used += nbytes
         while True:
@@ -407,28 +414,32 @@ def read_npz(path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
              max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES, max_members: int = DEFAULT_MAX_MEMBERS,
              max_array_elems: int = DEFAULT_MAX_ARRAY_ELEMS, check=None) -> dict[str, np.ndarray]:
     """{name: array} of an `.npz` (member "w.npy" → key "w"), arrays in their stored numeric
-    dtype. `max_total_bytes` bounds both the declared uncompressed size of all members and what
-    they really expand to. `check(name, dtype, shape)`, if given, runs on each member's header
-    before its data is read (raise SafeIOError there to refuse, e.g. a hidden size too large)."""
+    dtype. Every member's header is read and checked before any member's data; then the
+    declared uncompressed sizes are summed, and what the members really expand to is counted
+    while reading: both are bounded by `max_total_bytes`. `check(name, dtype, shape)`, if given,
+    runs on each header (raise ValueError there to refuse, e.g. a hidden size too large)."""
     p = check_path(path)
     fh, size = open_regular(p, max_file_bytes)
     out: dict[str, np.ndarray] = {}
     member = None
     with fh:
         try:
-            start = fh.read(8)
-            if not start:
-                raise SafeIOError("file is empty")
-            if start[:4] != ZIP_MAGIC:
-                raise SafeIOError("not a readable .npz archive (no zip header" + (
-                    ": a single .npy array?)" if start[:6] == NPY_MAGIC else ")"))
-            _check_central_directory(fh, size, max_members)
+            _check_zip_start(fh, size, max_members)
             with zipfile.ZipFile(fh) as zf:
                 infos = zf.infolist()
-                _check_members(infos, max_members, max_total_bytes)
-                budget = max_total_bytes
+                _check_members(infos, max_members)
+                headers = []
                 for member in infos:
-                    array, used = _read_member(zf, member, budget, max_array_elems, check)
+                    headers.append(_member_header(zf, member, max_array_elems, max_total_bytes,
+                                                  check))
+                member = None
+                declared = sum(i.file_size for i in infos)
+                if declared > max_total_bytes:
+                    raise SafeIOError("the archive would expand to "
+                                      f"{_over(declared, max_total_bytes)}")
+                budget = max_total_bytes
+                for member, header in zip(infos, headers):
+                    array, used = _read_member(zf, member, header, budget)
                     budget -= used
                     out[member.filename[:-4]] = array
         except SafeIOError as exc:
@@ -439,6 +450,16 @@ def read_npz(path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
             detail = clip_text(one_line(exc) or type(exc).__name__, 80)
             raise SafeIOError(f"not a readable .npz archive{where} ({detail})", p) from None
     return out
+
+
+def _check_zip_start(fh, size: int, max_members: int) -> None:
+    start = fh.read(8)
+    if not start:
+        raise SafeIOError("file is empty")
+    if start[:4] not in (ZIP_MAGIC, b"PK\x05\x06"):       # a member, or an empty archive
+        raise SafeIOError("not a readable .npz archive (no zip header" + (
+            ": a single .npy array?)" if start[:6] == NPY_MAGIC else ")"))
+    _check_central_directory(fh, size, max_members)
 
 
 def finite_float64(array: np.ndarray, name: str = "array") -> np.ndarray:
