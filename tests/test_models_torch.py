@@ -181,7 +181,7 @@ BAD = [
     (edit(weight_hh_l0=np.zeros((12, 4))), "weights are a GRU|differ|kinds|rows must be|weight_ih has shape"),
     (edit(weight_hh_l0=np.zeros((8, 4))), "rows must be 1, 3 or 4"),
     (lambda: {"weight_ih_l0": np.zeros((4 * 300, 3)), "weight_hh_l0": np.zeros((4 * 300, 300))},
-     "hidden size 300 is above the limit 256"),
+     r"'weight_ih_l0' has shape \(1200, 3\): beyond the limits \(hidden size ≤ 256"),
     (lambda: {"fc.weight": np.zeros((2, 3))}, "no recurrent weights"),
     (edit(weight_hh_l0=lambda sd: sd["weight_hh_l0"].astype(np.complex128)), "complex"),
 ]

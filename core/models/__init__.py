@@ -18,7 +18,14 @@ import numpy as np
 from ..cells import CONVENTIONS, NONLINEARITIES
 from ..safeio import SafeIOError, check_path, clip_text, show_path
 from .readout import ACTIVATIONS, Model, ModelRun, Readout, make_readout, predict
-from .torch_dict import MAX_LAYERS, ModelError, read_state_dict_file, stack_from_state_dict
+from .torch_dict import (
+    MAX_LAYERS,
+    META_KEY,
+    ModelError,
+    check_header,
+    read_state_dict_file,
+    stack_from_state_dict,
+)
 
 __all__ = ["MAX_LAYERS", "Model", "ModelError", "ModelRun", "Readout", "load_model",
            "model_from_state_dict", "predict"]
@@ -72,6 +79,9 @@ def model_from_state_dict(state_dict, *, nonlinearity=None, convention="pytorch"
     if not isinstance(state_dict, Mapping):
         raise ModelError(f"expected a path or a mapping of arrays, got {type(state_dict).__name__}")
     arrays = {k: _as_array(k, v) for k, v in state_dict.items()}
+    for k, a in arrays.items():
+        if k != META_KEY:
+            check_header(k, a.dtype, a.shape)           # the same limits as a file's headers
     nonlinearity, convention, enc, extra = _meta_options(meta, nonlinearity, convention)
     if nonlinearity is not None and nonlinearity not in NONLINEARITIES:
         raise ModelError(f"unknown nonlinearity {clip_text(nonlinearity)}; choose one of "

@@ -118,7 +118,7 @@ def _h5_vars(f, name: str, sub: str) -> list[np.ndarray]:
         if not isinstance(ds, h5py.Dataset):
             raise ModelError(f"layer '{clip_text(name)}': weight {k} is missing")
         if ds.external or ds.is_virtual or ds.dtype.kind != "f" or len(ds.shape) > 2 \
-                or any(s > 4096 for s in ds.shape):
+                or any(s > 4096 for s in ds.shape) or int(np.prod(ds.shape)) > 2 ** 22:
             raise ModelError(f"layer '{clip_text(name)}': weight {k} ({ds.dtype}, shape "
                              f"{clip_text(ds.shape)}) is not a supported float matrix")
         a = np.asarray(ds[()], dtype=np.float64)

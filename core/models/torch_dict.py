@@ -90,10 +90,14 @@ def check_header(name, dtype, shape) -> None:
     if len(shape) > 2:
         raise ModelError(f"'{clip_text(name)}' has {len(shape)} dimensions; recurrent and Linear "
                          "weights have at most 2")
-    limit = 4 * max(max_hidden(), max_input(), MAX_CLASSES // 4)
-    if any(k > limit for k in shape):
+    n, d = max_hidden(), max_input()
+    if m is not None:        # (G·n, d) ≤ (4n, max(d, 2n)) for any layer; weight_hr (p, n) ≤ (n, n)
+        limit = (n, n) if m["name"] == "weight_hr" else (4 * n, max(d, 2 * n))
+    else:                    # a Linear readout (C, D·p)
+        limit = (MAX_CLASSES, max(d, 2 * n))
+    if any(k > lim for k, lim in zip(shape, limit)):
         raise ModelError(f"'{clip_text(name)}' has shape {clip_text(tuple(shape))}: beyond the "
-                         f"limits (hidden size ≤ {max_hidden()}, input size ≤ {max_input()})")
+                         f"limits (hidden size ≤ {n}, input size ≤ {d})")
 
 
 # ----------------------------------------------------------------------------------------------
