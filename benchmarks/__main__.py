@@ -32,6 +32,15 @@ def main(argv=None) -> int:
             os.environ.setdefault(var, str(int(args.blas_threads)))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QT_SCALE_FACTOR", "1")
+    # the benchmark's windows keep their settings, log and last session in a folder of their
+    # own: the user's next start is never left on a benchmark's setup
+    if "GATESCOPE_CONFIG_DIR" not in os.environ:
+        import atexit
+        import shutil
+        import tempfile
+        folder = tempfile.mkdtemp(prefix="gatescope-bench-")
+        os.environ["GATESCOPE_CONFIG_DIR"] = folder
+        atexit.register(shutil.rmtree, folder, True)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if root not in sys.path:
         sys.path.insert(0, root)

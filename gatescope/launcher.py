@@ -1,7 +1,7 @@
 """Gatescope: see why an RNN's gradient vanishes or explodes like σ₁ᵗ, and how LSTM and GRU gates
 keep information flowing.
 
-    python main.py                      open the app
+    gatescope (or python main.py)       open the app
     python main.py --preset NAME        open the app on a preset
     python main.py --list-presets       list the presets
     python main.py --screenshot F.png   render the window off screen and exit
@@ -27,59 +27,67 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _cell_options(p, *, app: bool):
-    from gatescope.core.cells import CONVENTIONS, KINDS, NONLINEARITIES
-    from gatescope.core.inputs import SIGNALS
-    from gatescope.core.spectra import SHAPES
+COMMANDS = ("simulate", "train", "sweep", "export-animation")
+
+
+def _setup_options(p, *, app: bool):
+    """Every setup field of the table (core.config.FIELDS) as an option, plus the inputs."""
+    from gatescope.core.cli.options import add_field_options, help_text
+    from gatescope.core.config import FIELD, FIELDS
     p.add_argument("--preset", metavar="NAME", help="start from a preset (see --list-presets)")
-    p.add_argument("--cell", choices=KINDS, help="cell kind")
+    add_field_options(p, FIELDS, skip=("text", "signal"))
+    p.add_argument("--non-normal", action="store_true", help="the same as --structure non-normal")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--text", help=help_text(FIELD["text"]))
+    src.add_argument("--signal", choices=FIELD["signal"].choices, help=help_text(FIELD["signal"]))
     if app:
         return
-    p.add_argument("--activation", choices=NONLINEARITIES, help="RNN nonlinearity")
-    p.add_argument("--convention", choices=CONVENTIONS,
-                   help="GRU equations: 'seed' = the notes' (h' = (1-z)h + z h~), "
-                        "'pytorch' = PyTorch/Keras (h' = (1-z)n + z h)")
-    p.add_argument("--hidden", type=int, metavar="N", help="hidden size n (1-256)")
-    p.add_argument("--input-size", type=int, metavar="D", help="input size d")
-    p.add_argument("--sigma1", type=float, metavar="S", help="largest singular value σ₁ (0.01-3)")
-    p.add_argument("--shape", choices=SHAPES, help="spectrum shape")
-    p.add_argument("--non-normal", action="store_true", help="W = UΣVᵀ with U ≠ V (default: normal)")
-    p.add_argument("--seed", type=int, help="random seed")
-    p.add_argument("--forget-bias", type=float, help="LSTM forget-gate bias")
-    p.add_argument("--update-bias", type=float, help="GRU update-gate bias")
-    p.add_argument("--input-scale", type=float, help="scale of the input weights")
-    p.add_argument("--clip", type=float, help="gradient-clipping threshold (0 = off)")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--text", help="input sentence")
-    src.add_argument("--signal", choices=SIGNALS, help="synthetic input signal")
     src.add_argument("--inputs", metavar="FILE.npy", help="inputs as a (T, d) .npy array")
-    p.add_argument("--length", type=int, metavar="T", help="length of a synthetic signal (1-5000)")
-    p.add_argument("--weights", metavar="FILE.npz",
+    p.add_argument("--weights", metavar="FILE",
                    help="a cell from PyTorch state_dict arrays (weight_ih, weight_hh, bias_ih, bias_hh)")
     p.add_argument("--out", metavar="FILE", help="write the trace to .npz or .csv")
 
 
+def _size(text: str):
+    """--size WxH: a window (or screenshot) size in pixels, 320×240 to 7680×4320."""
+    try:
+        w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH such as 1280x720, got {text[:40]!r}") from None
+    if not (320 <= w <= 7680 and 240 <= h <= 4320):
+        raise argparse.ArgumentTypeError(f"{w}x{h} is outside 320x240 … 7680x4320")
+    return w, h
+
+
 def build_parser() -> Parser:
-    p = Parser(prog="main.py", description=__doc__.split("\n\n")[0],
+    from gatescope.core.cli.options import add_field_options
+    from gatescope.core.config import VIEW_FIELDS
+    p = Parser(prog="gatescope", description=__doc__.split("\n\n")[0],
                formatter_class=argparse.RawDescriptionHelpFormatter,
                epilog="commands:\n  simulate   run the engine headless and print a summary "
-                      "(python main.py simulate --help)\n"
-                      "  train      train a cell on a memory task headless (python main.py train --help)")
-    _cell_options(p, app=True)
+                      "(gatescope simulate --help)\n"
+                      "  train      train a cell on a memory task headless (gatescope train --help)\n"
+                      "  sweep      train over gaps and seeds (gatescope sweep --help)")
+    _setup_options(p, app=True)
+    add_field_options(p, VIEW_FIELDS)
     p.add_argument("--list-presets", action="store_true", help="print the presets, one a line")
-    p.add_argument("--screenshot", metavar="FILE.png",
-                   help="render the whole window off screen at 1600×1000 to FILE.png and exit")
-    p.add_argument("--step", type=int, metavar="T", help="show step T")
-    p.add_argument("--view", choices=("explore", "compare", "lab"), default="explore",
-                   help="open on the Explore tab (default), Compare RNN · LSTM · GRU, or the Training lab")
+    p.add_argument("--screenshot", metavar="FILE",
+                   help="render the window off screen to FILE (.png, .svg or .pdf) and exit")
+    p.add_argument("--size", type=_size, metavar="WxH",
+                   help="window size in pixels (the screenshot is exactly this size)")
+    try:
+        from gatescope.gui.lesson import add_lesson_arguments
+        add_lesson_arguments(p)
+    except ImportError:     # Qt missing: the app cannot start anyway
+        pass
     return p
 
 
 def build_simulate_parser() -> Parser:
-    p = Parser(prog="main.py simulate",
+    p = Parser(prog="gatescope simulate",
                description="Run a cell over a sequence without a window; print ‖∂s_T/∂s_0‖ and "
                            "optionally write the whole trace.")
-    _cell_options(p, app=False)
+    _setup_options(p, app=False)
     return p
 
 
@@ -88,14 +96,24 @@ def main(argv=None) -> int:
     if argv and argv[0] == "train":
         from gatescope.core.cli.train import main as train_main
         return train_main(argv[1:])
+    if argv and argv[0] == "sweep":
+        from gatescope.core.cli.sweep import main as sweep_main
+        return sweep_main(argv[1:])
+    if argv and argv[0] == "export-animation":
+        from gatescope.core.cli.animation import run_export_animation
+        return run_export_animation(argv[1:])
     if argv and argv[0] == "simulate":
         from gatescope.core.cli.simulate import CommandError, run_simulate
         args = build_simulate_parser().parse_args(argv[1:])
         try:
             return run_simulate(args)
         except CommandError as exc:
-            print(f"main.py simulate: error: {exc}", file=sys.stderr)
+            print(f"gatescope simulate: error: {exc}", file=sys.stderr)
             return 2
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        print(f"gatescope: error: unknown command {argv[0][:40]!r}; the commands are "
+              f"{', '.join(COMMANDS)} (gatescope --help)", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     from gatescope.core.config import ConfigError
     from gatescope.core.presets import get_preset, list_presets
@@ -107,7 +125,7 @@ def main(argv=None) -> int:
         if args.preset:
             get_preset(args.preset)
     except ConfigError as exc:
-        print(f"main.py: error: {exc}", file=sys.stderr)
+        print(f"gatescope: error: {exc}", file=sys.stderr)
         return 2
     from gatescope.gui.app import run_app
     return run_app(args)

@@ -28,18 +28,21 @@ def create_window(config=None, *, step=None, view=None, store=None):
 
 
 def initial_config(args):
-    """(Config, ViewState) from the command line."""
-    from gatescope.core.config import MAX_STEPS, Config, ViewState
-    from gatescope.core.presets import get_preset
-    config = get_preset(args.preset).config if args.preset else Config()
-    if args.cell:
-        config = config.replace(cell=args.cell)
-    view = ViewState(tab=getattr(args, "view", None) or "explore")
-    if args.step is not None:
-        if args.step < 0:
-            raise ValueError(f"--step must be ≥ 0, got {args.step}")
-        view = view.replace(step=min(args.step, MAX_STEPS))
+    """(Config, ViewState) from the command line: a preset, then every setup option given, then
+    the view options (the same tables as the dock and the files)."""
+    from gatescope.core.cli.simulate import config_from_args
+    from gatescope.core.config import VIEW_FIELDS, ViewState
+    config = config_from_args(args)
+    view = ViewState(**{f.name: getattr(args, f.name) for f in VIEW_FIELDS
+                        if getattr(args, f.name, None) is not None})
     return config, view
+
+
+def gave_setup(args) -> bool:
+    """Whether the command line chose a setup (then the last session is not restored)."""
+    from gatescope.core.config import FIELDS, VIEW_FIELDS
+    names = [f.name for f in FIELDS] + [f.name for f in VIEW_FIELDS] + ["preset", "non_normal"]
+    return any(getattr(args, n, None) not in (None, False) for n in names)
 
 
 def run_app(args) -> int:
@@ -60,30 +63,40 @@ def run_app(args) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"gatescope: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # the simulate command's own error type
+        if type(exc).__name__ != "CommandError":
+            raise
+        print(f"gatescope: error: {exc}", file=sys.stderr)
+        return 2
     from PySide6.QtWidgets import QApplication
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Gatescope")
     app.setOrganizationName("Gatescope")
     _set_icon(app)
     session, window = create_window(config, view=view)
-    if not args.screenshot and not (args.preset or args.cell or args.step is not None):
+    if not args.screenshot and not gave_setup(args):
         session.document.restore_last_session()      # the last session, if it is valid
+    size = getattr(args, "size", None)
     if args.screenshot:
-        window.resize(*DEFAULT_SIZE)
+        window.resize(*(size or DEFAULT_SIZE))
         window.show()
         session.wait_until_idle()
         for _ in range(5):
             app.processEvents()
-        ok = window.grab().save(args.screenshot, "PNG")
+        _warn_step(args, session)
+        code = _write_screenshot(window, args.screenshot, size or DEFAULT_SIZE)
         session.shutdown()
-        if not ok:
-            print(f"gatescope: error: cannot write {args.screenshot}", file=sys.stderr)
-            return 2
-        return 0
+        return code
     from . import errors
     errors.install(window)
-    window.restore_settings()
+    if size:
+        window.resize(*size)
+    else:
+        window.restore_settings()
+    window.fit_to_screen()
     window.show()
+    session.wait_until_idle(2000)
+    _warn_step(args, session)
     store = session.document.store
     if not store.flag("first_run_done"):
         from .hint import FirstRunHint
@@ -91,6 +104,31 @@ def run_app(args) -> int:
         hint.place()
         hint.show()
     return app.exec()
+
+
+def _warn_step(args, session):
+    """--step beyond the sequence: the last step is shown, and the user is told."""
+    step = getattr(args, "step", None)
+    if step is not None and session.analysis is not None and step > session.steps:
+        print(f"gatescope: --step {step} is beyond the sequence's T = {session.steps}; showing "
+              f"step {session.steps}", file=sys.stderr)
+
+
+def _write_screenshot(window, path: str, size) -> int:
+    """The window as PNG, SVG or PDF (by the extension), exactly `size` pixels; 2 on failure."""
+    from . import exporting
+    try:
+        if hasattr(exporting, "export_window"):
+            exporting.export_window(window, path, size)
+        elif path.lower().endswith(".png"):
+            if not window.grab().save(path, "PNG"):
+                raise OSError(f"cannot write {path}")
+        else:
+            exporting.export_item(window, path)
+    except (exporting.ExportError, OSError, ValueError) as exc:
+        print(f"gatescope: error: --screenshot: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _set_icon(app):

@@ -542,6 +542,23 @@ class MainWindow(QMainWindow):
         self.notes_dialog = dlg
         dlg.show()
 
+    def fit_to_screen(self):
+        """Keep the window inside the available geometry of the screen it is on (a restored or
+        default size larger than a 1366×768 laptop or a 1024×600 netbook is shrunk to fit)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        avail = screen.availableGeometry()
+        frame_extra = self.frameGeometry().size() - self.geometry().size()
+        w = min(self.width(), avail.width() - frame_extra.width())
+        h = min(self.height(), avail.height() - frame_extra.height())
+        self.setMinimumSize(min(self.minimumWidth(), w), min(self.minimumHeight(), h))
+        self.resize(max(w, 320), max(h, 240))
+        geo = self.frameGeometry()
+        x = min(max(geo.x(), avail.x()), avail.right() - geo.width() + 1)
+        y = min(max(geo.y(), avail.y()), avail.bottom() - geo.height() + 1)
+        self.move(max(x, avail.x()), max(y, avail.y()))
+
     # -- settings --------------------------------------------------------------------------------
     def save_settings(self):
         self.settings.set_blob("geometry", self.saveGeometry())

@@ -23,11 +23,19 @@ def test_matmul_limit_returns_a_duration():
     assert time_matmul_limit(8, 3) >= 0
 
 
-def test_quick_run_writes_every_metric(tmp_path):
+def test_quick_run_writes_every_metric_and_nothing_in_home(tmp_path):
+    """Run with an empty HOME and no config folder given: the benchmark's windows keep their
+    settings in a folder of their own, and nothing is written in HOME."""
+    import os
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "GATESCOPE_")) and k != "HOME"}
+    env.update(HOME=str(home), QT_QPA_PLATFORM="offscreen")
     out = tmp_path / "bench.json"
     r = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+                       cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
     assert r.returncode == 0, r.stderr
+    assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == []
     data = json.loads(out.read_text())
     assert list(data) == list(METRICS)
     for name, value in data.items():

@@ -313,8 +313,8 @@ class CompareView(QWidget):
             shown = format_pow10(y) if t <= comp[k].steps else \
                 f"stopped at t = {comp[k].steps} (float64 overflow)"
             parts.append(f"{k.upper()} <b style='color:{self.theme.KIND_COLORS[k]}'>{shown}</b>")
-        parts.append("LSTM cell path "
-                     f"<b style='color:{self.theme.CELL_PATH}'>{format_pow10(comp['lstm'].trace.log10_cell_norm[t])}</b>")
+        cell_path = format_pow10(comp['lstm'].trace.log10_cell_norm[t])
+        parts.append(f"LSTM cell path <b style='color:{self.theme.CELL_PATH}'>{cell_path}</b>")
         self.readout.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
 
     def readout_text(self) -> str:

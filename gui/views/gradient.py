@@ -87,6 +87,7 @@ class GradientView(QWidget):
         self._build_items()
         self.apply_style()
         session.analysis_changed.connect(self._on_analysis)
+        session.partial_analysis.connect(self._on_partial)
         session.step_changed.connect(self._on_step)
 
     def _build_items(self):
@@ -162,7 +163,16 @@ class GradientView(QWidget):
                                                  "color": "#222222"})
 
     # -- session events --------------------------------------------------------------------------
+    def _on_partial(self, a):
+        """The first steps of a long run: the new curve's start is drawn at once, over the old
+        picture's axes, and the whole curve follows with analysis_changed."""
+        t = np.arange(a.steps + 1, dtype=np.float64)
+        show(self.measured, t, a.trace.log10_jac_norm)
+        show(self.sigma1, t, a.sigma_curves[0])
+        self.partial_steps = a.steps
+
     def _on_analysis(self, a):
+        self.partial_steps = None
         tr = a.trace
         T = tr.steps
         t = np.arange(T + 1, dtype=np.float64)
