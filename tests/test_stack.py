@@ -230,3 +230,14 @@ def test_bad_directions_and_inputs_are_refused():
     big = make_stack([[make_direction("rnn", [[1.0]], [[1e200]], nonlinearity="identity")]] * 1)
     with pytest.raises(StackError, match="leaves float64 range at step"):
         run_stack(big, np.ones((5, 1)))
+
+
+@pytest.mark.parametrize("act", ["linear", "softmax", "sigmoid", "tanh", "relu"])
+def test_readout_jacobian_matches_finite_differences(act):
+    from gatescope.core.models.readout import make_readout
+    rng = np.random.default_rng(8)
+    ro = make_readout(rng.standard_normal((3, 4)), rng.standard_normal(3), act)
+    f = rng.standard_normal((2, 4))
+    J = ro.jacobian(f)
+    for t in range(2):
+        np.testing.assert_allclose(J[t], fd_jacobian(lambda v: ro(v[None])[0], f[t]), atol=1e-8)

@@ -58,6 +58,17 @@ class Readout:
             return np.maximum(z, 0.0)
         return z
 
+    def jacobian(self, features: np.ndarray) -> np.ndarray:
+        """∂y_t/∂features_t (T, C, F): diag(act'(z_t)) W, and for softmax (diag(p) − p pᵀ) W."""
+        z = features @ self.weight.T + self.bias
+        y = self(features)
+        W = self.weight
+        if self.activation == "softmax":
+            return y[:, :, None] * W[None] - y[:, :, None] * (y @ W)[:, None, :]
+        slope = {"linear": np.ones_like(z), "sigmoid": y * (1.0 - y), "tanh": 1.0 - y * y,
+                 "relu": (z > 0).astype(np.float64)}[self.activation]
+        return slope[:, :, None] * W[None]
+
     def probabilities(self, y: np.ndarray) -> np.ndarray | None:
         """(T, K) class probabilities from outputs y (T, C), or None (tanh / relu outputs)."""
         if self.activation == "linear":
