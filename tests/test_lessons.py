@@ -21,7 +21,8 @@ from gatescope.core.lessons import (
 )
 from gatescope.core.presets import get_preset
 from gatescope.core.resources import asset
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QTextDocument
 
 DATA = Path(__file__).resolve().parent / "data" / "lessons"
 
@@ -394,3 +395,90 @@ def test_command_line_lesson_and_setup_are_applied(lesson_window):
     session.wait_idle()
     assert session.compare_mode and session.step == 50 and not controller.active
     session.set_tab("explore")
+
+
+# -- the notes viewer: formulas typeset as mathematics, figure references as links --------------
+def _notes_text():
+    from gatescope.gui.notes import NOTES_PATH
+    return NOTES_PATH.read_text(encoding="utf-8")
+
+
+def _formula_count(text):
+    display = re.findall(r"\$\$(.*?)\$\$", text, flags=re.S)
+    inline = re.findall(r"\$([^$\n]+)\$", re.sub(r"\$\$(.*?)\$\$", "", text, flags=re.S))
+    return len(display) + len(inline)
+
+
+def _has_image(doc, k):
+    return f"math:{k}" in doc.images or any(n.startswith(f"math:{k}.") for n in doc.images)
+
+
+def test_every_formula_of_the_notes_is_typeset_in_the_viewer(qtbot):
+    pytest.importorskip("matplotlib")
+    from gatescope.gui.notes_math import NotesBrowser
+    browser = NotesBrowser()
+    qtbot.addWidget(browser)
+    browser.resize(800, 600)
+    browser.show()
+    assert browser.document_.typeset == 0                       # opens at once, in Unicode
+    with qtbot.waitSignal(browser.typeset_done, timeout=30000):
+        pass
+    doc = browser.document_
+    assert len(doc.formulas) == _formula_count(_notes_text())
+    missing = [f.tex for k, f in enumerate(doc.formulas) if not _has_image(doc, k)]
+    assert missing == []
+    shown = browser.toPlainText()
+    assert "$" not in shown and "GSMATH" not in shown and not re.search(r"\\[A-Za-z]+", shown)
+    for name, image in doc.images.items():                     # every image is in the document
+        assert browser.document().resource(QTextDocument.ImageResource, QUrl(name)) is not None
+        assert image.width() > 0 and image.height() > 0
+
+
+def test_formulas_are_set_at_the_size_asked():
+    pytest.importorskip("matplotlib")
+    from gatescope.gui.notes_math import typeset
+    small, big = typeset(r"\sigma_1^t", 10, 100), typeset(r"\sigma_1^t", 20, 100)
+    assert small.max() > 200 and big.max() > 200               # ink, not a blank image
+    assert 1.7 < big.shape[0] / small.shape[0] < 2.3 and 1.7 < big.shape[1] / small.shape[1] < 2.3
+    assert typeset(r"\frac{", 10, 100) is None                  # cannot be set: the viewer falls back
+
+
+def test_without_matplotlib_the_notes_keep_their_unicode_formulas(monkeypatch, qtbot):
+    import sys
+
+    from gatescope.gui import notes_math
+    for name in ("matplotlib", "matplotlib.mathtext", "matplotlib.font_manager"):
+        monkeypatch.setitem(sys.modules, name, None)            # import → ImportError
+    monkeypatch.setattr(notes_math, "_cache", {})
+    assert not notes_math.matplotlib_available()
+    doc = notes_math.notes_document()
+    assert doc.images == {} and doc.typeset == 0
+    browser = notes_math.NotesBrowser()
+    qtbot.addWidget(browser)
+    shown = browser.toPlainText()
+    assert "σ₁" in shown and "1.01³⁶⁵" in shown and "$" not in shown and "GSMATH" not in shown
+
+
+def test_the_graph_above_opens_the_live_view(qtbot):
+    from gatescope.gui.notes_math import FIGURE_LINKS, NotesBrowser
+    text = _notes_text()
+    for words, sentence, _ in FIGURE_LINKS:
+        assert text.count(sentence) == 1 and words in sentence
+    browser = NotesBrowser(math=False)
+    qtbot.addWidget(browser)
+    browser.resize(800, 600)
+    browser.show()
+    qtbot.waitExposed(browser)
+    html_links = re.findall(r'<a href="(gatescope:[^"]*)">([^<]*)</a>', browser.document_.html)
+    assert sum(1 for _, label in html_links if label.lower() == "the graph above") == \
+        len(re.findall(r"the graph above", text, flags=re.I))
+    cursor = browser.document().find("The graph above")
+    cursor.setPosition(cursor.selectionStart() + 3)
+    browser.setTextCursor(cursor)
+    browser.ensureCursorVisible()
+    pos = browser.cursorRect(cursor).center()
+    views, links = [], []
+    browser.view_requested.connect(views.append)
+    browser.link_requested.connect(links.append)
+    qtbot.mouseClick(browser.viewport(), Qt.LeftButton, pos=pos)
+    assert views == ["flow"] and links and "preset=clouds-sky" in links[0]
