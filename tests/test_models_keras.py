@@ -132,3 +132,11 @@ def test_not_an_archive_and_bad_json(tmp_path):
         zf.writestr("model.weights.h5", b"garbage")
     with pytest.raises(ModelError, match="not a readable HDF5"):
         load_model(tmp_path / "c.keras")
+
+
+def test_weights_member_too_large_is_refused_before_reading(tmp_path):
+    with zipfile.ZipFile(tmp_path / "big.keras", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("config.json", json.dumps({"class_name": "Sequential", "config": {"layers": []}}))
+        zf.writestr("model.weights.h5", bytes(65 * 1024 * 1024))      # compresses to ~64 KiB
+    with pytest.raises(ModelError, match="model.weights.h5 is 65 MiB"):
+        load_model(tmp_path / "big.keras")

@@ -31,6 +31,8 @@ from .readout import ACTIVATIONS, Model, make_readout
 from .torch_dict import MAX_FILE_BYTES, MAX_LAYERS, ModelError, max_hidden, max_input
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
+#: The largest model within the limits (8 layers, n = 256, float32) needs ≈ 25 MiB of weights.
+MAX_WEIGHTS_BYTES = 64 * 1024 * 1024
 RNN_LAYERS = {"SimpleRNN": "rnn", "LSTM": "lstm", "GRU": "gru"}
 SKIPPED = ("InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise")
 _SIMPLE_ACT = {"tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "linear": "identity"}
@@ -56,10 +58,13 @@ def _archive(path) -> tuple[dict, bytes]:
             raise ModelError("the archive expands beyond 256 MiB; refused")
         if infos["config.json"].file_size > MAX_CONFIG_BYTES:
             raise ModelError("config.json is larger than 4 MiB")
+        if infos["model.weights.h5"].file_size > MAX_WEIGHTS_BYTES:
+            raise ModelError(f"model.weights.h5 is {infos['model.weights.h5'].file_size / 2**20:.0f} MiB; "
+                             "a model within the limits needs at most 64 MiB")
         if any(i.flag_bits & 0x1 for i in infos.values()):
             raise ModelError("the archive is encrypted")
         raw = {}
-        for name, limit in (("config.json", MAX_CONFIG_BYTES), ("model.weights.h5", MAX_FILE_BYTES)):
+        for name, limit in (("config.json", MAX_CONFIG_BYTES), ("model.weights.h5", MAX_WEIGHTS_BYTES)):
             with zf.open(infos[name]) as fh:
                 raw[name] = fh.read(limit + 1)
             if len(raw[name]) > limit:
