@@ -400,3 +400,64 @@ def apply_lesson_arguments(args, window, controller: LessonController | None = N
     if lesson is not None:
         controller.start(lesson, args.lesson_step or 1)
     return controller
+
+
+# -- menu actions the window routes here ---------------------------------------------------------
+def open_lesson(window, controller: LessonController, path=None) -> bool:
+    """File → Open lesson…: a .md file (asked for if not given) started at step 1; a malformed
+    lesson gets one message naming its line and nothing changes."""
+    from . import dialogs
+    if not path:
+        from PySide6.QtWidgets import QFileDialog
+        path, _ = QFileDialog.getOpenFileName(window, "Open lesson", "", "Lesson (*.md);;All files (*)")
+        if not path:
+            return False
+    try:
+        controller.open(path)
+    except LessonError as exc:
+        dialogs.warn(window, str(exc))
+        return False
+    return True
+
+
+def copy_setup_link(window) -> str:
+    """File → Copy setup link: the current setup (fields that differ from the defaults) with the
+    step and tab, as `gatescope:…` text on the clipboard. Returns the text."""
+    from gatescope.core.setup_link import setup_link
+    from PySide6.QtWidgets import QApplication
+    s = window.session
+    tab = getattr(getattr(s, "view", None), "tab", None) or ("compare" if s.compare_mode else "explore")
+    text = setup_link(s.config, step=s.step, view=None if tab == "explore" else tab)
+    QApplication.clipboard().setText(text)
+    return text
+
+
+def paste_setup_link(window, controller: LessonController | None = None, text: str | None = None) -> bool:
+    """Ctrl+Shift+V: open the setup of a `gatescope:` text from the clipboard (or `text`); a
+    malformed text gets one message and nothing changes."""
+    from PySide6.QtWidgets import QApplication
+
+    from . import dialogs
+    text = QApplication.clipboard().text() if text is None else text
+    try:
+        link = parse_link(text)
+        config = link.config()
+    except SetupLinkError as exc:
+        dialogs.warn(window, f"Cannot open this setup link: {exc}")
+        return False
+    controller = controller or getattr(window, "lessons", None) or LessonController(window.session, window)
+    controller._apply(StepState(config, link.view or "explore", -1 if link.step is None else link.step,
+                                bool(link.play), link.speed))
+    return True
+
+
+def open_clip_dialog(window, controller: LessonController):
+    """Lesson → Export this step as a clip…: the animation dialog preset to the step's clip."""
+    from .animation import AnimationDialog, window_targets
+    dlg = AnimationDialog(window.session, window_targets(window), window, window=window)
+    if controller.active:
+        first, last = controller.clip_range()
+        view = controller.current.state.view
+        dlg.configure(target=view if view in dlg.targets else "window", first=first, last=last)
+    dlg.show()
+    return dlg

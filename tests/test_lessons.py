@@ -482,3 +482,45 @@ def test_the_graph_above_opens_the_live_view(qtbot):
     browser.link_requested.connect(links.append)
     qtbot.mouseClick(browser.viewport(), Qt.LeftButton, pos=pos)
     assert views == ["flow"] and links and "preset=clouds-sky" in links[0]
+
+
+@pytest.fixture
+def warnings_shown(monkeypatch):
+    from gatescope.gui import dialogs
+    seen = []
+    monkeypatch.setattr(dialogs, "warn", lambda parent, msg, details="": seen.append(msg))
+    return seen
+
+
+def test_open_lesson_names_the_line_of_a_bad_file_and_changes_nothing(lesson_window, warnings_shown):
+    from gatescope.gui.lesson import open_lesson
+    session, window, controller = lesson_window
+    before = session.config
+    assert not open_lesson(window, controller, str(DATA / "out-of-range.md"))
+    assert warnings_shown == ["out-of-range.md, line 6: 'sigma1' = 5.0 is out of range [0.01, 3]"]
+    assert not controller.active and session.config == before
+
+
+def test_copy_then_paste_setup_link_restores_the_setup(lesson_window, warnings_shown, tmp_path):
+    from gatescope.gui.lesson import copy_setup_link, open_lesson, paste_setup_link
+    from PySide6.QtWidgets import QApplication
+    session, window, controller = lesson_window
+    path = tmp_path / "mine.md"
+    path.write_text(LESSON, encoding="utf-8")
+    assert open_lesson(window, controller, str(path)) and controller.number == 1
+    controller.leave()
+    session.update(sigma1=1.234, seed=9)
+    session.wait_idle()
+    session.set_step(17)
+    wanted, step = session.config, session.step
+    text = copy_setup_link(window)
+    assert QApplication.clipboard().text() == text and "sigma1=1.234" in text and "step=17" in text
+    session.set_config(Config(length=20))
+    session.wait_idle()
+    assert paste_setup_link(window, controller)
+    session.wait_idle()
+    assert session.config == wanted and session.step == step
+    QApplication.clipboard().setText("gatescope:sigma1=99")
+    assert not paste_setup_link(window, controller)
+    assert len(warnings_shown) == 1 and "'sigma1' = 99.0 is out of range" in warnings_shown[0]
+    assert session.config == wanted
