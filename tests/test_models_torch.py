@@ -270,3 +270,49 @@ def test_bad_pt_with_torch(tmp_path):
     torch.save({"state_dict": {"weight_ih_l0": torch.zeros(4, 2), "weight_hh_l0": torch.zeros(4, 4)}},
                tmp_path / "ckpt.pth")
     assert load_model(tmp_path / "ckpt.pth").stack.kind == "rnn"
+
+
+# ----------------------------------------------------------------------------------------------
+# Property-based: whatever the header says, one ModelError line (never another exception)
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats()
+                           | st.text(max_size=8),
+                           lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids,
+                                                                                      max_size=4),
+                           max_leaves=12)
+entries = st.fixed_dictionaries({}, optional={
+    "dtype": st.sampled_from(["F64", "F32", "BF16", "I8", "BOOL", "X"]) | json_values,
+    "shape": st.lists(st.integers(-2, 2**40), max_size=4) | json_values,
+    "data_offsets": st.lists(st.integers(-5, 2**40), max_size=3) | json_values})
+names = st.sampled_from(["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "weight_hr_l0",
+                         "fc.weight", "__metadata__", "x"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.dictionaries(names, entries | json_values, max_size=4),
+       body=st.binary(max_size=96), lie=st.none() | st.integers(0, 2**64 - 1))
+def test_safetensors_fuzz_gives_one_line(tmp_path, header, body, lie):
+    path = st_file(tmp_path / "f.safetensors", header, body, lie)
+    try:
+        load_model(path)
+    except ModelError as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 400
+
+
+@settings(max_examples=40, deadline=None)
+@given(sd=st.dictionaries(st.sampled_from(["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                                           "weight_hr_l0", "weight_ih_l1", "weight_hh_l1",
+                                           "weight_ih_l0_reverse", "fc.weight", "fc.bias"]),
+                          st.tuples(st.integers(0, 9), st.integers(0, 9)) | st.tuples(st.integers(0, 9)),
+                          min_size=1, max_size=6))
+def test_state_dict_shapes_fuzz(sd):
+    arrays = {k: np.ones(shape) for k, shape in sd.items()}
+    try:
+        model = load_model(arrays)
+    except ModelError as exc:
+        assert "\n" not in str(exc)
+    else:                                   # whatever loads also runs
+        model.run(np.zeros((3, model.stack.input_size)))

@@ -132,3 +132,6 @@ def _load_file(path, nonlinearity, convention, kind) -> Model:
         raise ModelError(f"{show_path(p)}: {exc}") from None
     except MemoryError:
         raise ModelError(f"{show_path(p)}: not enough memory to read it") from None
+    except (TypeError, AttributeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
+        # a hostile file's structure that the checks above did not foresee: still one line
+        raise ModelError(f"{show_path(p)}: malformed model file ({type(exc).__name__})") from None

@@ -86,7 +86,8 @@ def _layers(config) -> list:
     cls = config.get("class_name")
     if cls != "Sequential":
         raise ModelError(f"a {clip_text(cls)} model: only Keras Sequential models are supported")
-    layers = (config.get("config") or {}).get("layers")
+    inner = config.get("config")
+    layers = inner.get("layers") if isinstance(inner, dict) else None
     if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
         raise ModelError("config.json has no list of layers")
     return layers
@@ -203,6 +204,8 @@ def load_keras(path) -> Model:
     with f:
         for entry in layer_cfgs:
             cls, cfg = entry.get("class_name"), entry.get("config") or {}
+            if not isinstance(cls, str) or not isinstance(cfg, dict):
+                raise ModelError("config.json: a layer entry without a class name and config")
             name = clip_text(str(cfg.get("name", cls)), 40)
             if cls == "InputLayer":
                 continue
@@ -249,4 +252,4 @@ def load_keras(path) -> Model:
                              f"layer gives {stack.output_size}")
         ro = make_readout(readout[0], readout[1], readout[2], classes)
     meta = {"format": "keras", "returns_sequences": last_seq}
-    return Model(stack, ro, None, str(config.get("config", {}).get("name", "keras"))[:80], "keras", meta)
+    return Model(stack, ro, None, str(config["config"].get("name", "keras"))[:80], "keras", meta)

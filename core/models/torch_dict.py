@@ -311,7 +311,7 @@ def _st_tensor(name, info, body) -> np.ndarray:
     if not isinstance(info, dict) or set(info) - {"dtype", "shape", "data_offsets"}:
         raise ModelError(f"'{clip_text(name)}': malformed tensor entry")
     dt, shape, offs = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-    if dt not in _ST_DTYPES:
+    if not isinstance(dt, str) or dt not in _ST_DTYPES:
         raise ModelError(f"'{clip_text(name)}': dtype {clip_text(dt)} is not supported (floats or ints)")
     if (not isinstance(shape, list) or not all(isinstance(k, int) and not isinstance(k, bool)
                                                and k >= 0 for k in shape)):
