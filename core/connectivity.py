@@ -1,0 +1,519 @@
+"""Connectivity: how much each input x_k still reaches the state h_t (or a readout ŷ_t), exactly.
+
+    A[t−1, k−1] = log10 ‖∂h_t/∂x_k‖₂   for 1 ≤ k ≤ t ≤ T,   −inf for k > t (h_t never sees later x).
+
+Chain rule (s = h, or [h; c] for the LSTM; m = state size, n = hidden, d = input size):
+
+    ∂h_t/∂x_k = H_t · J_t J_{t−1} ⋯ J_{k+1} · B_k,   J_j = ∂s_j/∂s_{j−1} (m, m),  B_k = ∂s_k/∂x_k (m, d),
+
+H_t = [I_n 0] (n, m) picks h out of s; for a readout ŷ_t = R h_t + b it is R [I 0] (p, m), and for
+softmax probabilities (diag y_t − y_t y_tᵀ) R [I 0]. J comes from `cells.jacobian_from_cache`, B from
+`input_jacobian_from_cache` below.
+
+Exact in log space: every factor and running product is kept as mantissa · 2^e with an integer e
+(power-of-two rescaling is exact), so log10‖·‖ = (e + log2‖mantissa‖₂)·log10 2 never over- or
+underflows; σ₁ of each (q, d) block is certified to relative 1e-12 by a warm-started power
+iteration (the bound of `simulate.py`), or taken from an exact eigvalsh of its Gram matrix.
+
+Schemes (all O(T²) block products, memory O(budget), never T²·n² floats):
+  row(t)      one backward sweep G ← G J_k from G = H_t (k = t … 1), norms of G B_k batched;
+  matrix()    "forward": all x_k's blocks P_k ← J_t P_k side by side (Z = Pᵀ stacked, one GEMM a
+              step, work d·m² per pair), or "backward": all rows' G side by side (q·m² per pair),
+              whichever is cheaper, seeds chunked to the memory budget; "rows": T row sweeps;
+  linear RNN  (every φ' = 1: identity, or ReLU with all units on) J_k = W, B_k = W_ih: A is Toeplitz,
+              A[t−1, k−1] = ℓ(t−k), ℓ(j) = log10‖W^j W_ih‖, one sweep for everything.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cells import Cell, dsigmoid, dtanh, jacobian_from_cache, sigmoid
+from .simulate import LOG10_2, Cancelled, forward
+
+__all__ = ["Cancelled", "Connectivity", "Influence", "connectivity_row", "influence",
+           "input_connectivity", "input_jacobian", "input_jacobian_from_cache",
+           "output_connectivity", "prepare"]
+
+#: Floats per work array (stacked factors, stacked running products): 2²¹ = 16 MiB.
+MAX_FLOATS = 1 << 21
+#: Steps whose factors are formed together when the whole stack exceeds MAX_FLOATS.
+CHUNK = 128
+#: Certified relative accuracy of σ₁² (log10 error ≤ 2.2e-13), as in simulate.py.
+TOL = 1e-12
+#: Running products and the blocks whose squares are formed keep ‖·‖_F² in [_LO, _HI]: wide, so
+#: that rescaling is rare, and θ², β² of `_certify` stay normal floats.
+_LO, _HI = 2.0 ** -400, 2.0 ** 400
+
+
+# ----------------------------------------------------------------------------------------------
+# B_k = ∂s_k/∂x_k, analytic (entries of the cache may carry a leading time axis: (..., n)).
+
+def input_jacobian_from_cache(cell: Cell, cache: dict) -> np.ndarray:
+    """∂s_t/∂x_t from a step's cache → (..., m, d). Same factors as the state Jacobian with the
+    W_i· blocks of weight_ih in place of the W_h· blocks (the GRU's "seed" reset path aside)."""
+    n, w = cell.hidden_size, cell.weight_ih
+    if cell.kind == "rnn":                           # h' = φ(a), a = W_ih x + …: diag(φ') W_ih
+        return cache["slope"][..., :, None] * w
+    if cell.kind == "lstm":
+        w_i, w_f, w_g, w_o = (w[j * n:(j + 1) * n] for j in range(4))
+        pre = cache["pre"]
+        d_i, d_f = dsigmoid(pre[..., :n]), dsigmoid(pre[..., n:2 * n])
+        d_g, d_o = dtanh(pre[..., 2 * n:3 * n]), dsigmoid(pre[..., 3 * n:])
+        # c' = f c + i g:  ∂c'/∂x = diag(c σ'_f) W_if + diag(g σ'_i) W_ii + diag(i tanh'_g) W_ig
+        dc = ((cache["c_prev"] * d_f)[..., :, None] * w_f + (cache["g"] * d_i)[..., :, None] * w_i
+              + (cache["i"] * d_g)[..., :, None] * w_g)
+        # h' = o tanh(c'):  ∂h'/∂x = diag(tanh(c') σ'_o) W_io + diag(o tanh'(c')) ∂c'/∂x
+        dh = ((cache["tc"] * d_o)[..., :, None] * w_o
+              + (cache["o"] * dtanh(cache["c"]))[..., :, None] * dc)
+        return np.concatenate([dh, dc], axis=-2)
+    w_r, w_z, w_n = (w[j * n:(j + 1) * n] for j in range(3))
+    dz, dr, dn = dsigmoid(cache["a_z"]), dsigmoid(cache["a_r"]), dtanh(cache["a_n"])
+    h_prev, cand = cache["h_prev"], cache["n"]
+    if cell.convention == "pytorch":
+        # n = tanh(W_in x + b_in + r ⊙ hn):  ∂n/∂x = diag(1−n²) [W_in + diag(hn σ'_r) W_ir]
+        d_cand = dn[..., :, None] * (w_n + (cache["hn"] * dr)[..., :, None] * w_r)
+        # h' = (1−z) n + z h:  ∂h'/∂x = diag(1−z) ∂n/∂x + diag((h − n) σ'_z) W_iz
+        return (sigmoid(-cache["a_z"])[..., :, None] * d_cand
+                + ((h_prev - cand) * dz)[..., :, None] * w_z)
+    # h̃ = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn):  ∂h̃/∂x = diag(1−h̃²) [W_in + W_hn diag(h σ'_r) W_ir]
+    w_hn = cell.weight_hh[2 * n:]
+    d_cand = dn[..., :, None] * (w_n + w_hn @ ((h_prev * dr)[..., :, None] * w_r))
+    # h' = (1−z) h + z h̃:  ∂h'/∂x = diag(z) ∂h̃/∂x + diag((h̃ − h) σ'_z) W_iz
+    return cache["z"][..., :, None] * d_cand + ((cand - h_prev) * dz)[..., :, None] * w_z
+
+
+def input_jacobian(cell: Cell, x, s) -> np.ndarray:
+    """Analytic ∂s_t/∂x_t (m, d) at input x (d,) and previous state s (m,)."""
+    from .cells import split_state, step_cache
+    h, c = split_state(cell, np.asarray(s, dtype=np.float64))
+    xw = cell.weight_ih @ np.asarray(x, dtype=np.float64) + cell.bias_ih
+    return input_jacobian_from_cache(cell, step_cache(cell, xw, h, c))
+
+
+# ----------------------------------------------------------------------------------------------
+# Exact powers of two and certified spectral norms of stacked blocks.
+
+def _pow2(M: np.ndarray, slack: int = 0):
+    """M (N, r, c) → (M̃, e) with M = 2^e M̃ blockwise, max |M̃| in [½, 1) (e = 0 for a zero block);
+    with slack > 0 only blocks whose max |M| lies outside [2^−slack, 2^slack] are rescaled."""
+    big = np.maximum(M.max(axis=(1, 2)), -M.min(axis=(1, 2)))
+    e = np.frexp(big)[1].astype(np.int64)
+    if slack:
+        e[np.abs(e) <= slack] = 0
+        if not e.any():
+            return M, e
+    return np.ldexp(M, -e[:, None, None]), e
+
+
+def _fro2(X: np.ndarray) -> np.ndarray:
+    return np.einsum("aij,aij->a", X, X)
+
+
+def _renorm(Z: np.ndarray, e: np.ndarray, F: np.ndarray | None = None) -> np.ndarray:
+    """Keep ‖Z_j‖_F² in [_LO, _HI] by exact powers of two (e_j absorbs them) → ‖Z_j‖_F². When
+    one block leaves, every block outside [_LO^¼, _HI^¼] is rescaled, so it happens rarely."""
+    F = _fro2(Z) if F is None else F
+    if F.size and F.min() > _LO and F.max() < _HI:
+        return F
+    bad = np.flatnonzero(~((F > _LO ** 0.25) & (F < _HI ** 0.25)))    # hysteresis: rescale all
+    if bad.size:
+        Z[bad], de = _pow2(Z[bad])
+        e[bad] += de
+        F[bad] = _fro2(Z[bad])
+    return F
+
+
+@functools.cache
+def _start(w: int) -> np.ndarray:
+    v = np.random.default_rng(20240601).standard_normal(w)
+    v /= np.linalg.norm(v)
+    v.flags.writeable = False
+    return v
+
+
+def _certify(A: np.ndarray, V: np.ndarray, F: np.ndarray):
+    """One power step on M = A Aᵀ from unit rows V (N, w) (A (N, w, r), F = ‖A‖_F² in
+    [_LO, _HI]): u = Aᵀv, θ = ‖u‖², g = Au = Mv, β = ‖g − θv‖, c = F − θ; then (simulate.py)
+        θ ≤ σ₁(A)² ≤ (θ + c)/2 + √(((θ − c)/2)² + β²),
+    certified when the bound is ≤ θ(1 + TOL). → (θ, certified, next unit vectors g/‖g‖)."""
+    u = np.matmul(V[:, None, :], A)[:, 0]
+    th = np.einsum("ai,ai->a", u, u)
+    g = np.matmul(A, u[:, :, None])[:, :, 0]
+    r = g - th[:, None] * V
+    b2 = np.einsum("ai,ai->a", r, r)
+    c = np.maximum(F - th, 0.0)
+    half = 0.5 * (th - c)
+    ok = (0.5 * (th + c) + np.sqrt(half * half + b2) <= th * (1.0 + TOL)) & (th > 0.0)
+    gn = np.sqrt(th * th + b2)
+    move = gn > 0.0                    # else v ⟂ every row: restart from the fixed vector
+    if move.all():
+        return th, ok, g / gn[:, None]
+    return th, ok, np.where(move[:, None], g / np.where(move, gn, 1.0)[:, None], _start(V.shape[1]))
+
+
+def _log2_norms(X: np.ndarray, v: np.ndarray, F=None, iters: int = 2) -> np.ndarray:
+    """log2 σ₁(X_j) for blocks X (N, w, q) (−inf for a zero block); v (N, w): unit warm starts
+    in the w-space (X Xᵀ's eigenvectors), improved in place: `iters` certified power steps
+    (`_certify`), then, for the few not certified, eigvalsh of the smaller Gram matrix (exact)."""
+    N, w, q = X.shape
+    ex, bad = 0, ()
+    if F is None:                              # (a given F belongs to a renormalised block)
+        F = _fro2(X)
+        bad = np.flatnonzero(~((F > _LO) & (F < _HI)))
+    if len(bad):                               # far from 1: rescale a copy (squares stay normal)
+        X, F, ex = np.array(X), F.copy(), np.zeros(N, dtype=np.int64)
+        X[bad], ex[bad] = _pow2(X[bad])
+        F[bad] = _fro2(X[bad])
+    if min(w, q) == 1:                         # a vector: ‖X‖₂ = ‖X‖_F
+        with np.errstate(divide="ignore"):
+            return 0.5 * np.log2(F) + ex
+    res = np.full(N, -np.inf)
+    idx = np.flatnonzero(F > 0.0)              # a zero block stays −inf
+    A, V = (X, v) if idx.size == N else (X[idx], v[idx])
+    for _ in range(iters):
+        th, ok, V = _certify(A, V, F[idx])
+        v[idx] = V
+        res[idx[ok]] = 0.5 * np.log2(th[ok])
+        if ok.all():
+            return res + ex
+        idx, A, V = idx[~ok], A[~ok], V[~ok]
+    M = np.matmul(A, A.transpose(0, 2, 1)) if w <= q else np.matmul(A.transpose(0, 2, 1), A)
+    lam = np.linalg.eigvalsh(M)[:, -1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res[idx] = np.where(lam > 0.0, 0.5 * np.log2(lam), -np.inf)
+    return res + ex
+
+
+class _Stack:
+    """Per-step factors 2^e_j · M̃_j (J_j or B_j), all at once if they fit in the budget, else
+    in aligned chunks (one kept)."""
+
+    def __init__(self, fn, T: int, size: int, max_floats: int):
+        self.fn, self.T = fn, T
+        self.C = T if T * size <= max_floats else max(1, min(CHUNK, max_floats // size))
+        self.lo = self.hi = 0
+        self.mats = self.exps = None
+
+    def block(self, j: int):
+        """→ (mats, exps, lo, hi) of the chunk holding step j (0-based)."""
+        if not self.lo <= j < self.hi:
+            self.lo = (j // self.C) * self.C
+            self.hi = min(self.T, self.lo + self.C)
+            self.mats, self.exps = _pow2(self.fn(self.lo, self.hi), 64)
+        return self.mats, self.exps, self.lo, self.hi
+
+    def get(self, j: int):
+        mats, exps, lo, _ = self.block(j)
+        return mats[j - lo], int(exps[j - lo])
+
+
+def _take(cache: dict, a: int, b: int) -> dict:
+    return {k: v[a:b] for k, v in cache.items() if isinstance(v, np.ndarray) and v.ndim == 2}
+
+
+def _report(progress, fraction):
+    if progress is not None and progress(fraction) is False:
+        raise Cancelled()
+
+
+# ----------------------------------------------------------------------------------------------
+
+class Connectivity:
+    """A sequence prepared for connectivity: the forward cache of `simulate.forward`, the
+    normalised factors J_j and B_j (kept when they fit in `max_floats`) and the head H_t.
+    Prepare once per setup, then `row(t)` as the cursor moves and `matrix()` off the GUI thread.
+
+    T steps; rows t ≤ valid are exact, later rows NaN (an RNN whose state left float64 range at
+    `overflow_step`, the same step as `simulate`'s; never for the identity RNN, whose J and B do
+    not depend on the state); q = rows of H_t (n, or p for a readout); linear: Toeplitz case."""
+
+    def __init__(self, cell: Cell, cache: dict, *, readout=None, readout_bias=None,
+                 softmax: bool = False, max_floats: int = MAX_FLOATS):
+        self.cell, self.cache, self.max_floats = cell, cache, int(max_floats)
+        self.T = T = int(cache["T"])
+        n = cell.hidden_size
+        self.n, self.m, self.d = n, cell.state_size, cell.input_size
+        self.overflow_step = self._overflow()
+        self.valid = T if self.overflow_step is None else self.overflow_step - 1
+        self.readout, self.softmax = None, bool(softmax)
+        if readout is not None:
+            R = np.asarray(readout, dtype=np.float64)
+            if R.ndim != 2 or R.shape[1] != n or not np.isfinite(R).all():
+                raise ValueError(f"readout must be a finite (p, {n}) matrix, got shape {R.shape}")
+            b = np.zeros(R.shape[0]) if readout_bias is None else np.asarray(readout_bias, float)
+            if b.shape != (R.shape[0],):
+                raise ValueError(f"readout bias must have shape ({R.shape[0]},)")
+            self.readout, self.readout_bias = R, b
+        elif softmax:
+            raise ValueError("softmax needs a readout")
+        self.q = n if readout is None else self.readout.shape[0]
+        self.linear = (cell.kind == "rnn" and not self.softmax
+                       and bool(np.all(cache["slope"][:self.valid] == 1.0)))
+        m, d = self.m, self.d
+        self._J = _Stack(lambda a, b: jacobian_from_cache(cell, _take(cache, a, b)), self.valid,
+                         m * m, self.max_floats)
+        self._B = _Stack(lambda a, b: input_jacobian_from_cache(cell, _take(cache, a, b)),
+                         self.valid, m * d, self.max_floats)
+        self._lag = self._head = None
+        if not self.softmax:
+            self._head = self.head(0)                 # H_t = H: the same at every step
+
+    def _overflow(self):
+        cell, c = self.cell, self.cache
+        if not self.T or (cell.kind == "rnn" and cell.nonlinearity == "identity"):
+            return None
+        bad = np.zeros(self.T, dtype=bool)
+        for v in _take(c, 0, self.T).values():
+            bad |= ~np.isfinite(v).all(axis=1)
+        return int(np.argmax(bad)) + 1 if bad.any() else None
+
+    def head(self, t: int):
+        """H_t (q, m) = 2^e · H̃ for step t (1-based): [I 0], R [I 0] or (diag y − y yᵀ) R [I 0]."""
+        if self._head is not None:
+            return self._head
+        R = np.eye(self.n) if self.readout is None else self.readout
+        if self.softmax:                              # ∂ softmax(z)/∂z = diag(y) − y yᵀ
+            z = R @ self.cache["h"][t - 1] + self.readout_bias
+            y = np.exp(z - z.max())
+            y /= y.sum()
+            R = (np.diag(y) - np.outer(y, y)) @ R
+        H = np.zeros((1, R.shape[0], self.m))
+        H[0, :, :self.n] = R
+        H, e = _pow2(H)
+        H.flags.writeable = False
+        return H[0], int(e[0])
+
+    # -- one row ------------------------------------------------------------------------------
+    def row(self, t: int) -> np.ndarray:
+        """A[t−1, :] (T,): log10 ‖∂h_t/∂x_k‖₂ for k = 1…t, −inf for k > t (NaN past `valid`)."""
+        T = self.T
+        if not 1 <= int(t) <= T:
+            raise ValueError(f"step t must be in 1…{T}, got {t}")
+        t = int(t)
+        out = np.full(T, -np.inf)
+        if t > self.valid:
+            out[:t] = np.nan
+        elif self.linear:
+            out[:t] = self.lags()[t - 1::-1]         # Toeplitz: A[t−1, k−1] = ℓ(t − k)
+        else:
+            self._sweep_row(t, out)
+        return out
+
+    def lags(self) -> np.ndarray:
+        """Linear RNN only: ℓ(j) = log10 ‖W^j W_ih‖ (the row at t = valid, reversed), cached."""
+        if not self.linear:
+            raise ValueError("lags exist only for a linear RNN (every φ' = 1)")
+        if self._lag is None:
+            out = np.full(self.T, -np.inf)
+            if self.valid:
+                self._sweep_row(self.valid, out)
+            self._lag = out[:self.valid][::-1].copy()
+        return self._lag
+
+    def _sweep_row(self, t: int, out: np.ndarray):
+        """Backward sweep for row t: G_k = H_t J_t ⋯ J_{k+1} (k = t … 1) into a chunk buffer one
+        step at a time (the only serial part), then the chunk's G_k B_k and their norms batched."""
+        G, e = self.head(t)
+        v = np.broadcast_to(_start(self.q), (1, self.q))
+        hi = t                                       # 0-based steps j = k − 1 still to do: < hi
+        while hi > 0:
+            mats, exps, lo, _ = self._B.block(hi - 1)
+            C = hi - lo
+            buf, eb = np.empty((C, self.q, self.m)), np.empty(C, dtype=np.int64)
+            for r, j in enumerate(range(hi - 1, lo - 1, -1)):
+                if j < t - 1:                        # G ← G J_{k+1}, J_{k+1} = step j + 1
+                    J, ej = self._J.get(j + 1)
+                    np.matmul(G, J, out=buf[r])
+                    e += ej
+                    f = float(np.dot(buf[r].ravel(), buf[r].ravel()))
+                    if not _LO < f < _HI:             # exact power-of-two rescaling
+                        buf[r:r + 1], eg = _pow2(buf[r:r + 1])
+                        e += int(eg[0])
+                else:
+                    buf[r] = G
+                G, eb[r] = buf[r], e
+            X = np.matmul(buf, mats[hi - 1 - lo::-1])          # G_k B_k, k = hi … lo + 1
+            V = np.repeat(v, C, axis=0)
+            l2 = _log2_norms(X, V, iters=3)
+            out[lo:hi] = ((eb + exps[hi - 1 - lo::-1] + l2) * LOG10_2)[::-1]
+            v = V[-1:]
+            hi = lo
+
+    # -- the whole matrix ---------------------------------------------------------------------
+    def matrix(self, progress=None, scheme: str = "auto") -> np.ndarray:
+        """A (T, T), see the module docstring. scheme: "auto", "forward", "backward", "rows".
+        progress(fraction) now and then; returning False raises Cancelled."""
+        T, Tv = self.T, self.valid
+        out = np.full((T, T), -np.inf)
+        for i in range(Tv, T):                       # past the overflow: unknown
+            out[i, :i + 1] = np.nan
+        _report(progress, 0.0)
+        if scheme == "auto":
+            scheme = "linear" if self.linear else ("forward" if self._forward_cheaper() else "backward")
+        if scheme == "linear":
+            lag = self.lags()
+            for i in range(Tv):
+                out[i, :i + 1] = lag[i::-1]
+        elif scheme == "rows":
+            for t in range(1, Tv + 1):
+                self._sweep_row(t, out[t - 1])
+                if t % 16 == 0:
+                    _report(progress, t * (t + 1) / (Tv * (Tv + 1)))
+        elif scheme in ("forward", "backward"):
+            self._sweep_all(out, scheme == "forward", progress)
+        else:
+            raise ValueError(f"unknown scheme {scheme!r}")
+        _report(progress, 1.0)
+        return out
+
+    def _forward_cheaper(self) -> bool:
+        """Work per (t, k) pair: forward d·m² (+ q·m·d for a readout), backward q·m² + q·m·d."""
+        m, d, q = self.m, self.d, self.q
+        return d * m * m + (0 if self.readout is None else q * m * d) <= q * m * m + q * m * d
+
+    def _sweep_all(self, out, fwd: bool, progress):
+        """Every pair at once. Forward: seeds are B_kᵀ (d, m), Z_k ← Z_k J_tᵀ, X = Z_k H_tᵀ;
+        backward: seeds are H_t (q, m), Z_t ← Z_t J_{k+1}, X = Z_t B_k. Each block's σ₁ rides a
+        power iteration warm-started from the step before. Seeds in chunks of the budget."""
+        T, m = self.valid, self.m
+        w = self.d if fwd else self.q
+        K = max(1, min(T, self.max_floats // (w * m)))
+        total, done = T * (T + 1) / 2, 0
+        for s0 in range(0, T, K):
+            s1 = min(T, s0 + K)
+            Z, Zb = np.empty((s1 - s0, w, m)), np.empty((s1 - s0, w, m))
+            e = np.zeros(s1 - s0, dtype=np.int64)
+            v = np.empty((s1 - s0, w))
+            for i in range(s0, T):
+                a = min(i, s1) - s0                  # blocks already there
+                if a:
+                    R, er = self._J.get(i) if fwd else self._J.get(T - i)
+                    np.matmul(Z[:a].reshape(-1, m), R.T if fwd else R, out=Zb[:a].reshape(-1, m))
+                    Z, Zb = Zb, Z
+                    if er:
+                        e[:a] += er
+                if i < s1:                           # the new seed
+                    if fwd:
+                        S, es = self._B.get(i)
+                        Z[a] = S.T
+                    else:
+                        Z[a], es = self.head(T - i)
+                    e[a], v[a] = es, _start(w)
+                    a += 1
+                F = _renorm(Z[:a], e[:a])
+                X, ex, FX = self._head_blocks(i, fwd, Z[:a], F)
+                l2 = _log2_norms(X, v[:a], FX)
+                vals = (e[:a] + ex + l2) * LOG10_2
+                if fwd:
+                    out[i, s0:s0 + a] = vals
+                else:
+                    out[T - 1 - s0 - np.arange(a), T - 1 - i] = vals
+                done += a
+                if i % 32 == 0:
+                    _report(progress, done / total)
+
+    def _head_blocks(self, i: int, fwd: bool, Z: np.ndarray, F: np.ndarray):
+        """Blocks X (a, w, q) whose σ₁ are the entries, their extra exponent, ‖X‖_F² if known."""
+        a, m, n = Z.shape[0], self.m, self.n
+        if fwd:
+            if self.readout is None:
+                return (Z, 0, F) if m == n else (Z[:, :, :n], 0, None)
+            H, eh = self.head(i + 1)
+            return np.matmul(Z.reshape(-1, m), H.T).reshape(a, -1, H.shape[0]), eh, None
+        Bk, eb = self._B.get(self.valid - 1 - i)
+        return np.matmul(Z.reshape(-1, m), Bk).reshape(a, -1, self.d), eb, None
+
+
+# ----------------------------------------------------------------------------------------------
+
+def prepare(cell: Cell, inputs, h0=None, c0=None, *, readout=None, readout_bias=None,
+            softmax: bool = False, progress=None) -> Connectivity:
+    """Run the cell over inputs (T, d) (`simulate.forward`) and prepare its connectivity."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cache = forward(cell, inputs, h0, c0, progress)
+    return Connectivity(cell, cache, readout=readout, readout_bias=readout_bias, softmax=softmax)
+
+
+def _then(progress, lo: float):
+    return None if progress is None else (lambda f: progress(lo + (1.0 - lo) * f))
+
+
+def input_connectivity(cell: Cell, inputs, h0=None, c0=None, progress=None) -> np.ndarray:
+    """A (T, T) float64: A[t−1, k−1] = log10 ‖∂h_t/∂x_k‖₂ (k ≤ t), −inf above the diagonal.
+    progress(fraction) may return False to cancel (raises Cancelled)."""
+    return prepare(cell, inputs, h0, c0, progress=progress).matrix(_then(progress, 0.2))
+
+
+def output_connectivity(cell: Cell, inputs, readout_W, readout_b=None, h0=None, c0=None, *,
+                        softmax: bool = False, progress=None) -> np.ndarray:
+    """A (T, T): log10 ‖∂ŷ_t/∂x_k‖₂ for the readout ŷ_t = readout_W h_t + readout_b (p, n) —
+    the logits, or with softmax=True the probabilities softmax(ŷ_t)."""
+    conn = prepare(cell, inputs, h0, c0, readout=readout_W, readout_bias=readout_b,
+                   softmax=softmax, progress=progress)
+    return conn.matrix(_then(progress, 0.2))
+
+
+def connectivity_row(cell: Cell, cache_or_inputs, t: int, h0=None, c0=None) -> np.ndarray:
+    """Row t of the input connectivity, A[t−1, :] (T,), by one backward sweep. cache_or_inputs:
+    a `Connectivity` (fastest: its factors are reused from call to call), a `forward` cache, or
+    the inputs (T, d)."""
+    if isinstance(cache_or_inputs, Connectivity):
+        return cache_or_inputs.row(t)
+    if isinstance(cache_or_inputs, dict):
+        return Connectivity(cell, cache_or_inputs).row(t)
+    return prepare(cell, cache_or_inputs, h0, c0).row(t)
+
+
+@dataclass(frozen=True)
+class Influence:
+    """How to read a connectivity row: "x_k's influence on h_t: 10^a, down 10^|b| over the c steps
+    since (×d a step)", with
+        a = log10_influence = log10 ‖∂h_t/∂x_k‖,   log10_fresh = log10 ‖∂h_t/∂x_t‖ (the freshest),
+        b = log10_change = a − log10_fresh (< 0: faded, "down"; > 0: "up"),   c = steps = t − k,
+        log10_per_step = b / c,   per_step d = 10^(b/c) (NaN for k = t)."""
+
+    t: int
+    k: int
+    log10_influence: float
+    log10_fresh: float
+    log10_change: float
+    steps: int
+    log10_per_step: float
+
+    @property
+    def per_step(self) -> float:
+        x = self.log10_per_step
+        return math.nan if math.isnan(x) else (math.inf if x > 308 else 10.0 ** x)
+
+    def describe(self, x: str = "x", h: str = "h") -> str:
+        """The sentence, plain text (x, h: the symbols, e.g. h="ŷ" for a readout)."""
+        a, b = self.log10_influence, self.log10_change
+        head = f"{x}_{self.k}'s influence on {h}_{self.t}: "
+        if math.isnan(a):
+            return head + "unknown (the state left float64 range)"
+        if a == -math.inf:
+            return head + "exactly 0"
+        head += f"10^{a:.2f}"
+        if self.steps == 0:
+            return head + " (the freshest input)"
+        if not math.isfinite(b):
+            return head + f" ({x}_{self.t}'s own influence is exactly 0)"
+        d = self.per_step
+        per = f"{d:.3g}" if 1e-3 <= d <= 1e3 else f"10^{self.log10_per_step:.2f}"
+        word = "down" if b <= 0 else "up"
+        return head + f", {word} 10^{abs(b):.2f} over the {self.steps} steps since (×{per} a step)"
+
+
+def influence(row, t: int, k: int) -> Influence:
+    """The numbers for "x_k's influence on h_t" from row A[t−1, :] (1 ≤ k ≤ t)."""
+    row = np.asarray(row, dtype=np.float64)
+    t, k = int(t), int(k)
+    if not 1 <= k <= t <= row.shape[0]:
+        raise ValueError(f"need 1 ≤ k ≤ t ≤ {row.shape[0]}, got k = {k}, t = {t}")
+    a, fresh = float(row[k - 1]), float(row[t - 1])
+    b, c = (0.0 if k == t else a - fresh), t - k
+    return Influence(t, k, a, fresh, b, c, b / c if c else math.nan)
