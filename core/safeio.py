@@ -87,8 +87,9 @@ def one_line(msg) -> str:
 def show_path(path, limit: int = 160) -> str:
     """A file name for a message: control characters escaped, long paths cut to their tail."""
     text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
-    text = clip_text(text[-limit:], 4 * limit)
-    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+    shown = clip_text(text[-limit:], 4 * limit)
+    cut = len(text) > limit or len(shown) > limit
+    return "…" + shown[-(limit - 1):] if cut else shown
 
 
 # -- paths and regular files ---------------------------------------------------------------------
