@@ -151,50 +151,77 @@ def make_cell(kind, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *,
 
 
 # ----------------------------------------------------------------------------------------------
-# Forward pass. `xw` is the input contribution W_ih x + b_ih, precomputed for all steps at once.
+# The reference step, written once. Every other implementation of these equations (the fast
+# `core.simulate.forward` and `_Product`, the training lab's batched forward and backward) is an
+# optimisation tested against the functions below to 1e-12.
+#
+# `xw` is the input's contribution u_x = W_ih x + b_ih, the recurrent one u_h = W_hh h_in + b_hh
+# (h_in = h_{t−1}, except for the notes' GRU candidate: r ⊙ h_{t−1}). Every array may carry
+# leading (batch or time) axes: h, c (..., n), xw (..., G·n), the cache's entries (..., n).
 
-def step_cache(cell: Cell, xw: np.ndarray, h: np.ndarray, c: np.ndarray | None) -> dict:
-    """One step from (h, c) given xw = W_ih x + b_ih. Returns every intermediate (the cache)."""
+def _rnn_step(cell: Cell, xw, h, c) -> dict:
+    a = xw + (h @ cell.weight_hh.T + cell.bias_hh)            # a = W_ih x + b_ih + W_hh h + b_hh
+    h_new, slope = activation(cell.nonlinearity, a)           # h' = φ(a), slope = φ'(a)
+    return {"h_prev": h, "a": a, "slope": slope, "h": h_new}
+
+
+def _lstm_step(cell: Cell, xw, h, c) -> dict:
     n = cell.hidden_size
-    gh = cell.weight_hh @ h + cell.bias_hh
-    if cell.kind == "rnn":
-        a = xw + gh
-        h_new, slope = activation(cell.nonlinearity, a)
-        return {"h_prev": h, "a": a, "slope": slope, "h": h_new}
-    if cell.kind == "lstm":
-        pre = xw + gh
-        i = sigmoid(pre[:n])
-        f = sigmoid(pre[n:2 * n])
-        g = np.tanh(pre[2 * n:3 * n])
-        o = sigmoid(pre[3 * n:])
-        c_new = f * c + i * g
-        tc = np.tanh(c_new)
-        return {"h_prev": h, "c_prev": c, "i": i, "f": f, "g": g, "o": o, "c": c_new, "tc": tc,
-                "h": o * tc, "pre": pre}
-    a_r = xw[:n] + gh[:n]
-    a_z = xw[n:2 * n] + gh[n:2 * n]
+    pre = xw + (h @ cell.weight_hh.T + cell.bias_hh)          # blocks i, f, g, o
+    i = sigmoid(pre[..., :n])
+    f = sigmoid(pre[..., n:2 * n])
+    g = np.tanh(pre[..., 2 * n:3 * n])                        # C̃
+    o = sigmoid(pre[..., 3 * n:])
+    c_new = f * c + i * g                                     # C' = f ⊙ C + i ⊙ C̃
+    tc = np.tanh(c_new)
+    return {"h_prev": h, "c_prev": c, "i": i, "f": f, "g": g, "o": o, "c": c_new, "tc": tc,
+            "h": o * tc, "pre": pre}                          # h' = o ⊙ tanh(C')
+
+
+def _gru_step(cell: Cell, xw, h, c) -> dict:
+    n = cell.hidden_size
+    w, b = cell.weight_hh, cell.bias_hh
+    pytorch = cell.convention == "pytorch"
+    gh = h @ w.T + b if pytorch else h @ w[:2 * n].T + b[:2 * n]
+    a_r = xw[..., :n] + gh[..., :n]
+    a_z = xw[..., n:2 * n] + gh[..., n:2 * n]
     r, z = sigmoid(a_r), sigmoid(a_z)
-    if cell.convention == "pytorch":
-        hn = gh[2 * n:]
-        a_n = xw[2 * n:] + r * hn
-    else:
-        hn = None
-        a_n = xw[2 * n:] + cell.weight_hh[2 * n:] @ (r * h) + cell.bias_hh[2 * n:]
+    out = {"h_prev": h, "r": r, "z": z, "a_r": a_r, "a_z": a_z}
+    if pytorch:                                               # n = tanh(u_xn + r ⊙ (W_hn h + b_hn))
+        out["hn"] = hn = gh[..., 2 * n:]
+        a_n = xw[..., 2 * n:] + r * hn
+    else:                                                     # h̃ = tanh(u_xn + W_hn (r ⊙ h) + b_hn)
+        a_n = xw[..., 2 * n:] + (r * h) @ w[2 * n:].T + b[2 * n:]
     cand = np.tanh(a_n)
-    h_new = (1.0 - z) * cand + z * h if cell.convention == "pytorch" else (1.0 - z) * h + z * cand
-    out = {"h_prev": h, "r": r, "z": z, "n": cand, "h": h_new, "a_r": a_r, "a_z": a_z, "a_n": a_n}
-    if hn is not None:
-        out["hn"] = hn
+    # PyTorch h' = (1 − z) ⊙ n + z ⊙ h;  the notes h' = (1 − z) ⊙ h + z ⊙ h̃
+    out["h"] = (1.0 - z) * cand + z * h if pytorch else (1.0 - z) * h + z * cand
+    out["n"], out["a_n"] = cand, a_n
     return out
 
 
+_STEP = {"rnn": _rnn_step, "lstm": _lstm_step, "gru": _gru_step}
+
+
+def step_cache(cell: Cell, xw: np.ndarray, h: np.ndarray, c: np.ndarray | None) -> dict:
+    """The reference step s_{t−1} → s_t given xw = W_ih x_t + b_ih: every intermediate by name.
+
+    Always h_prev, h (and c_prev, c for the LSTM). RNN: a, slope = φ'(a). LSTM: pre (..., 4n),
+    i, f, g (= C̃), o, tc = tanh(C'). GRU: a_r, a_z, a_n, r, z, n (= h̃), and hn = W_hn h + b_hn
+    for the PyTorch form. Leading axes broadcast (a batch of B states: h (B, n), xw (B, G·n))."""
+    return _STEP[cell.kind](cell, xw, h, c)
+
+
 def split_state(cell: Cell, s: np.ndarray):
+    """s (..., m) → (h, c); c is None except for the LSTM, whose s = [h; c]."""
     n = cell.hidden_size
-    return (s[:n], s[n:]) if cell.kind == "lstm" else (s, None)
+    return (s[..., :n], s[..., n:]) if cell.kind == "lstm" else (s, None)
 
 
 def join_state(cell: Cell, cache: dict) -> np.ndarray:
-    return np.concatenate([cache["h"], cache["c"]]) if cell.kind == "lstm" else cache["h"]
+    """The new state s_t (..., m) from a step's cache."""
+    if cell.kind == "lstm":
+        return np.concatenate([cache["h"], cache["c"]], axis=-1)
+    return cache["h"]
 
 
 def step(cell: Cell, x: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -205,8 +232,116 @@ def step(cell: Cell, x: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
-# Analytic Jacobians ∂s_t/∂s_{t−1}. Every cache entry may carry leading (time) axes: (..., n).
-# diag(v) @ W is written v[..., :, None] * W.
+# The step's derivatives, written once. For the RNN, the LSTM and the PyTorch-form GRU each
+# unit's gates act on that unit only, so ∂s_t/∂u is diagonal in the unit within every block:
+#     coef[..., ρ, g] = ∂s_t[ρ] / ∂u[g·n + (ρ mod n)]            (m rows ρ, G blocks g)
+# and ∂s_t/∂s_{t−1} = Σ_g diag(coef[..., :, g]) W_hg on the h columns, plus the state's own
+# path. The notes' GRU (r before W_hn) is not diagonal there: it has its own product below.
+
+def _coefficients(cell: Cell, cache: dict):
+    """(coef_h, coef_x, direct): ∂s_t/∂u_h and ∂s_t/∂u_x in the diagonal form (..., m, G), and the
+    own path (..., m): LSTM [∂h'/∂C; ∂C'/∂C] = [o tanh'(C') f; f], GRU ∂h'/∂h at fixed u = z."""
+    n = cell.hidden_size
+    if cell.kind == "rnn":
+        coef = cache["slope"][..., None]                      # h' = φ(a):  ∂h'/∂a = φ'(a)
+        return coef, coef, None
+    if cell.kind == "lstm":
+        pre, i, f, g = cache["pre"], cache["i"], cache["f"], cache["g"]
+        k = cache["o"] * dtanh(cache["c"])                    # ∂h'/∂C' = o tanh'(C')
+        coef = np.empty(pre.shape[:-1] + (2 * n, 4))
+        # C' = f C + i C̃:  ∂C'/∂a_i = C̃ σ'(a_i), ∂C'/∂a_f = C σ'(a_f), ∂C'/∂a_g = i tanh'(a_g)
+        coef[..., n:, 0] = g * dsigmoid(pre[..., :n])
+        coef[..., n:, 1] = cache["c_prev"] * dsigmoid(pre[..., n:2 * n])
+        coef[..., n:, 2] = i * dtanh(pre[..., 2 * n:3 * n])
+        coef[..., n:, 3] = 0.0
+        # h' = o tanh(C'):  ∂h'/∂a_{i,f,g} = o tanh'(C') ∂C'/∂a,  ∂h'/∂a_o = tanh(C') σ'(a_o)
+        coef[..., :n, :3] = k[..., None] * coef[..., n:, :3]
+        coef[..., :n, 3] = cache["tc"] * dsigmoid(pre[..., 3 * n:])
+        return coef, coef, np.concatenate([k * f, f], axis=-1)
+    if cell.convention != "pytorch":
+        raise ValueError("the notes' GRU form has no diagonal Jacobian form (r acts before W_hn)")
+    r, z, cand = cache["r"], cache["z"], cache["n"]
+    s = sigmoid(-cache["a_z"]) * dtanh(cache["a_n"])          # ∂h'/∂a_n = (1 − z) tanh'(a_n)
+    coef_x = np.empty(r.shape + (3,))
+    coef_x[..., 0] = s * cache["hn"] * dsigmoid(cache["a_r"])  # a_n = u_xn + r ⊙ u_hn
+    coef_x[..., 1] = (cache["h_prev"] - cand) * dsigmoid(cache["a_z"])   # h' = (1 − z) n + z h
+    coef_x[..., 2] = s
+    coef_h = coef_x.copy()
+    coef_h[..., 2] = s * r                                    # ∂a_n/∂u_hn = r
+    return coef_h, coef_x, z
+
+
+def jacobian_coefficients(cell: Cell, cache: dict):
+    """∂s_t/∂s_{t−1} in factored form for the RNN, LSTM and PyTorch-form GRU → (coef, direct):
+    J[..., :, :n] = Σ_g diag(coef[..., :, g]) W_hg (coef (..., m, G)), and
+    LSTM J[..., :, n:] = diag-stack(direct[..., :n], direct[..., n:]);  GRU J += diag(direct);
+    RNN direct None. (The fast product in core.simulate applies J in this form.)"""
+    coef, _, direct = _coefficients(cell, cache)
+    return coef, direct
+
+
+def _blocks_flat(v):
+    """(..., n, G) → (..., G·n), block g at [g·n, (g+1)·n) as in PyTorch's layout."""
+    return np.swapaxes(v, -1, -2).reshape(v.shape[:-2] + (v.shape[-1] * v.shape[-2],))
+
+
+def step_vjp(cell: Cell, cache: dict, ds: np.ndarray):
+    """Back through one step: δs_t = ∂ℓ/∂s_t (..., m) → (δs_{t−1}, δu_x, δu_h), δu (..., G·n).
+
+    δs_{t−1} = (∂s_t/∂s_{t−1})ᵀ δs_t;  ∂ℓ/∂W_ih = δu_xᵀ x_t, ∂ℓ/∂b_ih = δu_x,
+    ∂ℓ/∂W_hh = δu_hᵀ h_in, ∂ℓ/∂b_hh = δu_h, with h_in as above (see `recurrent_input`)."""
+    ds = np.asarray(ds, dtype=np.float64)
+    if cell.kind == "gru" and cell.convention == "seed":
+        return _seed_gru_vjp(cell, cache, ds)
+    n = cell.hidden_size
+    coef_h, coef_x, direct = _coefficients(cell, cache)
+
+    def through(coef):                       # δu_g[j] = Σ_{ρ: unit j} coef[ρ, g] δs[ρ]
+        if cell.kind == "lstm":
+            return _blocks_flat(ds[..., :n, None] * coef[..., :n, :] + ds[..., n:, None] * coef[..., n:, :])
+        return _blocks_flat(ds[..., None] * coef)
+
+    du_h = through(coef_h)
+    du_x = du_h if coef_x is coef_h else through(coef_x)
+    dh = du_h @ cell.weight_hh                                # Σ_g W_hgᵀ δu_h,g
+    if cell.kind == "lstm":                                   # δC = o tanh'(C') f δh' + f δC'
+        dc = direct[..., :n] * ds[..., :n] + direct[..., n:] * ds[..., n:]
+        return np.concatenate([dh, dc], axis=-1), du_x, du_h
+    if cell.kind == "gru":
+        dh = dh + direct * ds                                 # h' = … + z ⊙ h
+    return dh, du_x, du_h
+
+
+def _seed_coefficients(cache: dict):
+    """The notes' GRU: h' = (1 − z) h + z h̃, h̃ = tanh(a_n), a_n = u_xn + W_hn q + b_hn, q = r ⊙ h.
+    → (keep, c_r, c_z, c_n) (..., n): keep = 1 − z (h's own path), c_r = ∂q/∂a_r = h σ'(a_r),
+    c_z = ∂h'/∂a_z = (h̃ − h) σ'(a_z), c_n = ∂h'/∂a_n = z tanh'(a_n); so that
+    ∂h'/∂h = diag(keep) + diag(c_z) W_hz + diag(c_n) W_hn (diag(r) + diag(c_r) W_hr)."""
+    h = cache["h_prev"]
+    return (sigmoid(-cache["a_z"]), h * dsigmoid(cache["a_r"]),
+            (cache["n"] - h) * dsigmoid(cache["a_z"]), cache["z"] * dtanh(cache["a_n"]))
+
+
+def _seed_gru_vjp(cell: Cell, cache: dict, dh):
+    n = cell.hidden_size
+    keep, c_r, c_z, c_n = _seed_coefficients(cache)
+    da_n = c_n * dh
+    dq = da_n @ cell.weight_hh[2 * n:]                        # ∂ℓ/∂q = W_hnᵀ δa_n
+    du = np.concatenate([c_r * dq, c_z * dh, da_n], axis=-1)  # δa_r, δa_z, δa_n
+    dh_prev = keep * dh + cache["r"] * dq + du[..., :2 * n] @ cell.weight_hh[:2 * n]
+    return dh_prev, du, du
+
+
+def recurrent_input(cell: Cell, cache: dict) -> np.ndarray:
+    """h_in (..., G, n): the vector each block of W_hh multiplies — h_{t−1} for every block, except
+    r ⊙ h_{t−1} for the notes' GRU candidate (so ∂ℓ/∂W_hg = δu_h,gᵀ h_in,g)."""
+    h = cache["h_prev"]
+    G = GATE_BLOCKS[cell.kind]
+    out = np.repeat(h[..., None, :], G, axis=-2)
+    if cell.kind == "gru" and cell.convention == "seed":
+        out[..., 2, :] = cache["r"] * h
+    return out
+
 
 def _dg(v):
     """diag(v) for v of shape (..., n) → (..., n, n)."""
@@ -216,41 +351,43 @@ def _dg(v):
     return out
 
 
+def _diagonal_sum(coef: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
+    """Σ_g diag(coef[..., :, g]) W_g (..., m, k) for the blocks W_g = weight[g·n:(g+1)·n] (k cols);
+    row ρ uses unit ρ mod n's rows (the LSTM's m = 2n rows: h' then C')."""
+    m = coef.shape[-2]
+    w = weight.reshape(-1, n, weight.shape[1])[:, np.arange(m) % n, :]
+    return np.einsum("...rg,grk->...rk", coef, w)
+
+
 def jacobian_from_cache(cell: Cell, cache: dict) -> np.ndarray:
-    """∂s_t/∂s_{t−1} from a step's cache (entries (..., n)) → (..., m, m), m = state size."""
+    """∂s_t/∂s_{t−1} (..., m, m) from a step's cache (entries (..., n)), assembled from the same
+    coefficients as `step_vjp` (so J_tᵀ δ = step_vjp(δ)[0]). diag(v) W is v[..., :, None] * W."""
+    n = cell.hidden_size
+    if cell.kind == "gru" and cell.convention == "seed":
+        keep, c_r, c_z, c_n = _seed_coefficients(cache)
+        w_r, w_z, w_n = (cell.block(g) for g in "rzn")
+        q = _dg(cache["r"]) + c_r[..., :, None] * w_r          # ∂(r ⊙ h)/∂h
+        return _dg(keep) + c_z[..., :, None] * w_z + c_n[..., :, None] * (w_n @ q)
+    coef, direct = jacobian_coefficients(cell, cache)
+    jh = _diagonal_sum(coef, cell.weight_hh, n)               # Σ_g diag(coef_g) W_hg
     if cell.kind == "rnn":
-        # h' = φ(a):  ∂h'/∂h = diag(φ'(a)) W_hh
-        return cache["slope"][..., :, None] * cell.weight_hh
-    if cell.kind == "lstm":
-        w_i, w_f, w_g, w_o = (cell.block(g) for g in "ifgo")
-        i, f, g, o, tc, c_prev = (cache[k] for k in ("i", "f", "g", "o", "tc", "c_prev"))
-        n = cell.hidden_size
-        pre = cache["pre"]
-        d_i, d_f = dsigmoid(pre[..., :n]), dsigmoid(pre[..., n:2 * n])
-        d_g, d_o = dtanh(pre[..., 2 * n:3 * n]), dsigmoid(pre[..., 3 * n:])
-        # c' = f c + i g:  ∂c'/∂h = diag(c σ'_f) W_hf + diag(g σ'_i) W_hi + diag(i tanh'_g) W_hg
-        dc_dh = ((c_prev * d_f)[..., :, None] * w_f
-                 + (g * d_i)[..., :, None] * w_i
-                 + (i * d_g)[..., :, None] * w_g)
-        k = o * dtanh(cache["c"])
-        # h' = o tanh(c'):  ∂h'/∂h = diag(tanh(c') σ'_o) W_ho + diag(o tanh'(c')) ∂c'/∂h
-        dh_dh = (tc * d_o)[..., :, None] * w_o + k[..., :, None] * dc_dh
-        top = np.concatenate([dh_dh, _dg(k * f)], axis=-1)        # ∂h'/∂c = diag(o tanh'(c') f)
-        bottom = np.concatenate([dc_dh, _dg(f)], axis=-1)          # ∂c'/∂c = diag(f)
-        return np.concatenate([top, bottom], axis=-2)
-    w_r, w_z, w_n = (cell.block(g) for g in "rzn")
-    r, z, cand, h_prev = cache["r"], cache["z"], cache["n"], cache["h_prev"]
-    dz, dr, dn_a = dsigmoid(cache["a_z"]), dsigmoid(cache["a_r"]), dtanh(cache["a_n"])
-    if cell.convention == "pytorch":
-        # n = tanh(... + r ⊙ (W_hn h + b_hn)):  ∂n/∂h = diag(1−n²)[diag(r) W_hn + diag(hn σ'_r) W_hr]
-        dn = dn_a[..., :, None] * (r[..., :, None] * w_n + (cache["hn"] * dr)[..., :, None] * w_r)
-        # h' = (1−z) n + z h
-        return sigmoid(-cache["a_z"])[..., :, None] * dn + _dg(z) + ((h_prev - cand) * dz)[..., :, None] * w_z
-    # h̃ = tanh(... + W_hn (r ⊙ h)):  ∂(r⊙h)/∂h = diag(r) + diag(h σ'_r) W_hr
-    inner = _dg(r) + (h_prev * dr)[..., :, None] * w_r
-    dn = dn_a[..., :, None] * (w_n @ inner)
-    # h' = (1−z) h + z h̃
-    return _dg(sigmoid(-cache["a_z"])) + z[..., :, None] * dn + ((cand - h_prev) * dz)[..., :, None] * w_z
+        return jh
+    if cell.kind == "lstm":                                   # ∂h'/∂C = diag(k f), ∂C'/∂C = diag(f)
+        own = np.concatenate([_dg(direct[..., :n]), _dg(direct[..., n:])], axis=-2)
+        return np.concatenate([jh, own], axis=-1)
+    return jh + _dg(direct)                                   # GRU: + diag(z)
+
+
+def input_jacobian_from_cache(cell: Cell, cache: dict) -> np.ndarray:
+    """∂s_t/∂x_t (..., m, d) = (∂s_t/∂u_x) W_ih from a step's cache: the same coefficients with the
+    W_i· blocks; for the notes' GRU ∂h'/∂x = diag(c_z) W_iz + diag(c_n) (W_in + W_hn diag(c_r) W_ir)."""
+    n, w = cell.hidden_size, cell.weight_ih
+    if cell.kind == "gru" and cell.convention == "seed":
+        _, c_r, c_z, c_n = _seed_coefficients(cache)
+        w_r, w_z, w_n = w[:n], w[n:2 * n], w[2 * n:]
+        inner = w_n + cell.weight_hh[2 * n:] @ (c_r[..., :, None] * w_r)
+        return c_z[..., :, None] * w_z + c_n[..., :, None] * inner
+    return _diagonal_sum(_coefficients(cell, cache)[1], w, n)
 
 
 def state_jacobian(cell: Cell, x: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -258,3 +395,10 @@ def state_jacobian(cell: Cell, x: np.ndarray, s: np.ndarray) -> np.ndarray:
     h, c = split_state(cell, np.asarray(s, dtype=np.float64))
     xw = cell.weight_ih @ np.asarray(x, dtype=np.float64) + cell.bias_ih
     return jacobian_from_cache(cell, step_cache(cell, xw, h, c))
+
+
+def input_jacobian(cell: Cell, x: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Analytic ∂s_t/∂x_t (m, d) at input x (d,) and previous state s (m,)."""
+    h, c = split_state(cell, np.asarray(s, dtype=np.float64))
+    xw = cell.weight_ih @ np.asarray(x, dtype=np.float64) + cell.bias_ih
+    return input_jacobian_from_cache(cell, step_cache(cell, xw, h, c))

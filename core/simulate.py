@@ -19,11 +19,9 @@ from .cells import (
     GATE_NAMES,
     Cell,
     activation,
-    dsigmoid,
-    dtanh,
+    jacobian_coefficients,
     jacobian_from_cache,
     log_sigmoid,
-    sigmoid,
 )
 
 LOG10_2 = float(np.log10(2.0))
@@ -104,10 +102,11 @@ def _activate_into(name, a, out, e):
 
 
 def forward(cell: Cell, inputs: np.ndarray, h0=None, c0=None, progress=None) -> dict:
-    """All steps' caches stacked: each entry (T, n).
+    """All steps' caches stacked: each entry (T, n) (keys as `cells.step_cache`).
 
-    The same arithmetic as `step_cache`, bit for bit, written into preallocated arrays with the
-    least per-step work: only the serial recurrence runs in the Python loop."""
+    The fast path: the reference step's arithmetic (`cells.step_cache`, tested against it to
+    1e-12) written into preallocated arrays with the least per-step work: only the serial
+    recurrence runs in the Python loop."""
     x = np.asarray(inputs, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != cell.input_size:
         raise ValueError(f"inputs must have shape (T, {cell.input_size}), got {x.shape}")
@@ -327,32 +326,18 @@ class _Product:
             self.wrows = np.ascontiguousarray(np.concatenate([wg, wg]) if cell.kind == "lstm" else wg)
 
     def chunk(self, a: int, b: int):
-        cell, c, n = self.cell, self.cache, self.cell.hidden_size
-        if self.mode == "rnn":
-            s = c["slope"][a:b]
-            return None if np.all(s == 1.0) else s[:, :, None]
+        """The factors of J_{a+1} … J_b (cells.jacobian_coefficients, every step at once)."""
+        cell, n = self.cell, self.cell.hidden_size
+        part = _take(self.cache, a, b)
+        if self.mode == "dense":
+            return jacobian_from_cache(cell, part)
+        coef, direct = jacobian_coefficients(cell, part)
+        if self.mode == "rnn":                                             # J = diag(φ') W_hh
+            return None if np.all(coef == 1.0) else coef
+        ab = np.matmul(coef.transpose(1, 0, 2), self.wrows)               # (m, C, n): Σ_g coef_g W_hg
         if self.mode == "lstm":
-            pre = c["pre"][a:b]
-            i, f, g, o = (c[k][a:b] for k in "ifgo")
-            d_i, d_f = dsigmoid(pre[:, :n]), dsigmoid(pre[:, n:2 * n])
-            d_g, d_o = dtanh(pre[:, 2 * n:3 * n]), dsigmoid(pre[:, 3 * n:])
-            k = o * dtanh(c["c"][a:b])
-            b_i, b_f, b_g = g * d_i, c["c_prev"][a:b] * d_f, i * d_g      # ∂c'/∂h = Σ diag(b_·) W_h·
-            coef = np.empty((b - a, 2 * n, 4))
-            coef[:, n:, 0], coef[:, n:, 1], coef[:, n:, 2], coef[:, n:, 3] = b_i, b_f, b_g, 0.0
-            coef[:, :n, :3] = k[:, :, None] * coef[:, n:, :3]             # ∂h'/∂h = diag(k) ∂c'/∂h
-            coef[:, :n, 3] = c["tc"][a:b] * d_o                           #          + diag(tc σ'_o) W_ho
-            ab = np.matmul(coef.transpose(1, 0, 2), self.wrows)           # (2n, C, n): [A; B] per step
-            diag = np.stack([k * f, f], axis=1)[..., None]                # (C, 2, n, 1)
-            return ab, diag
-        if self.mode == "gru":
-            r, z, cand, h_prev = c["r"][a:b], c["z"][a:b], c["n"][a:b], c["h_prev"][a:b]
-            dz, dr, dn_a = dsigmoid(c["a_z"][a:b]), dsigmoid(c["a_r"][a:b]), dtanh(c["a_n"][a:b])
-            s = sigmoid(-c["a_z"][a:b]) * dn_a
-            coef = np.empty((b - a, n, 3))
-            coef[..., 0], coef[..., 1], coef[..., 2] = s * c["hn"][a:b] * dr, (h_prev - cand) * dz, s * r
-            return np.matmul(coef.transpose(1, 0, 2), self.wrows), z[:, :, None]
-        return jacobian_from_cache(cell, _take(c, a, b))
+            return ab, direct.reshape(b - a, 2, n)[..., None]              # diag(k⊙f), diag(f)
+        return ab, direct[:, :, None]                                      # + diag(z)
 
     def apply(self, f, j: int, P: np.ndarray, out: np.ndarray):
         mode = self.mode

@@ -27,7 +27,7 @@ NOTES = {1.01: "37.8", 0.99: "0.03", 1.02: "1377.4", 0.98: "0.0006"}
 
 @pytest.mark.parametrize("sigma", NOTES_TABLE)
 def test_notes_table_from_the_apps_own_path(sigma):
-    cfg = Config(cell="rnn", activation="identity", sigma1=sigma, normal=True, length=365)
+    cfg = Config(cell="rnn", activation="identity", sigma1=sigma, structure="symmetric", length=365)
     x, _ = cfg.build_inputs()
     trace = simulate(cfg.build_cell(), x)
     assert trace.log10_jac_norm[-1] == pytest.approx(365 * math.log10(sigma), abs=1e-9)
@@ -133,7 +133,7 @@ def test_non_normal_norms_bounded_by_sigma1_power_and_tend_to_spectral_radius():
     for t in range(1, 60):
         P = W @ P
         assert np.linalg.norm(P, 2) <= s[0] ** t * (1 + 1e-12)
-    cfg = Config(cell="rnn", activation="identity", sigma1=1.05, shape="geometric", normal=False,
+    cfg = Config(cell="rnn", activation="identity", sigma1=1.05, shape="geometric", structure="non-normal",
                  hidden=12, seed=4, length=2000)
     cell = cfg.build_cell()
     rho = spectral_radius(cell.weight_hh)
