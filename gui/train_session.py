@@ -1,55 +1,78 @@
-"""The training lab's state: its TrainConfig, the live run (off the GUI thread) and the sweep.
+"""The training lab's state: its TrainConfig, the live run (off the GUI thread), Step, and the sweep.
 
 Like Session, it owns all mutable state of the lab, emits signals only on real changes, and the
-lab's views write back only through its methods. Runs call core.train.train on a Python thread;
-the callback checks a stop flag and blocks while paused, so Stop and Pause act within one
-iteration. Per-iteration numbers are appended to plain lists; the views redraw from them on a
-timer (no signal per iteration floods the GUI).
+lab's views write back only through its methods. Background work goes through gui.worker.Worker
+(the app's one mechanism): a run is a core.training.train.Trainer driven an iteration at a time on
+the worker's thread; it checks a stop flag and blocks while paused, so Stop and Pause act within
+one iteration. Step runs one iteration in slow motion (a StepRecord: forward pass, backward pass,
+update) and leaves the run paused; Resume goes on from there. Per-iteration numbers are appended
+to plain lists; the views redraw from them on a timer (no signal per iteration floods the GUI).
+The sweep runs its (cell, gap, seed) runs in a local process pool (core.training.parallel);
+Cancel stops the worker processes within one iteration and joins them.
+
+For the main window: `trained_cell()` is the Cell trained so far (None before any training),
+`send_to_explore()` emits `open_in_explore(Cell)`, `save_weights(path)` writes it as a weight file.
 """
 from __future__ import annotations
 
 import csv
+import io
 import json
 import threading
-import traceback
 
 import numpy as np
 from gatescope.core.fileio import atomic_write_text
+from gatescope.core.training.parallel import default_workers
 from gatescope.core.training.sweep import summarize, sweep
-from gatescope.core.training.train import TrainConfig, TrainError, train, validate_config
-from PySide6.QtCore import QObject, Signal
+from gatescope.core.training.train import TrainConfig, Trainer, TrainError, save_trained, validate_config
+from PySide6.QtCore import QCoreApplication, QObject, Signal
+
+from .worker import Worker
 
 STATES = ("idle", "running", "paused", "finished", "stopped")
+SWEEP_CSV_KEYS = ("cell", "gap", "seed", "init", "test_accuracy", "test_loss", "chance", "iterations",
+                  "seconds", "grad_h1_init", "grad_h1_final", "grad_hT_init", "grad_hT_final",
+                  "log10_ratio_h1_init", "log10_ratio_h1_final")
 
 
 class TrainSession(QObject):
     config_changed = Signal(object)
     state_changed = Signal(str)
     run_finished = Signal(object)              # summary dict
+    step_done = Signal(object)                 # core.training.train.StepRecord
+    model_changed = Signal()                   # a (new) trained model exists: trained_cell()
+    open_in_explore = Signal(object)           # core.cells.Cell, from send_to_explore()
     sweep_state_changed = Signal(str)          # "idle" | "running" | "finished" | "cancelled"
     sweep_progress = Signal(int, int)          # runs done, runs in all
     sweep_row = Signal(object)                 # one finished run's summary
     error = Signal(str, str)
-    _done = Signal(object)
-    _sweep_done = Signal(object, bool)
     _sweep_step = Signal(int, int, object)
 
-    def __init__(self, config: TrainConfig | None = None, parent=None):
+    def __init__(self, config: TrainConfig | None = None, parent=None, workers: int | None = None):
         super().__init__(parent)
         self._config = config or TrainConfig()
         self._state = "idle"
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
-        self._thread = None
+        self._step_request = threading.Event()
         self._lock = threading.Lock()
+        self._trainer: Trainer | None = None
+        self._model = None
+        self._task = None
+        self._gen = 0
         self.reset_data()
+        self._run = Worker("gatescope-train", self)
+        self._run.finished.connect(self._on_done)
+        self._run.partial.connect(self._on_partial)
+        self._run.failed.connect(self._on_failed)
+        self.sweep_workers = workers or default_workers()
         self._sweep_state = "idle"
         self._sweep_stop = threading.Event()
-        self._sweep_thread = None
+        self._sweep = Worker("gatescope-sweep", self)
+        self._sweep.finished.connect(self._on_sweep_done)
+        self._sweep.failed.connect(self._on_sweep_failed)
         self.sweep_rows: list[dict] = []
-        self._done.connect(self._on_done)
-        self._sweep_done.connect(self._on_sweep_done)
         self._sweep_step.connect(self._on_sweep_step)
 
     # -- state -----------------------------------------------------------------------------------
@@ -65,6 +88,11 @@ class TrainSession(QObject):
     def sweep_state(self) -> str:
         return self._sweep_state
 
+    @property
+    def lock(self) -> threading.Lock:
+        """Hold it while reading the live lists (the run's thread appends to them)."""
+        return self._lock
+
     def _set_state(self, s):
         if s != self._state:
             self._state = s
@@ -72,7 +100,7 @@ class TrainSession(QObject):
 
     def reset_data(self):
         """Clear the live curves (before a run, or on Reset)."""
-        with getattr(self, "_lock", threading.Lock()):
+        with self._lock:
             self.iterations: list[int] = []
             self.loss: list[float] = []
             self.accuracy: list[float] = []
@@ -85,6 +113,9 @@ class TrainSession(QObject):
             self.grad_h: np.ndarray | None = None  # (T,) mean ‖∂ℓ/∂h_k‖ at the last evaluation
             self.grad_c: np.ndarray | None = None
             self.grad_h_init: np.ndarray | None = None
+            self.contrib_init: np.ndarray | None = None    # (T,) ‖step k's part of ∂ℓ/∂W_hh‖
+            self.contrib_final: np.ndarray | None = None
+            self.last_step = None                  # the last StepRecord
             self.summary: dict | None = None
             self.version = 0                       # bumped on every new data point
 
@@ -99,52 +130,75 @@ class TrainSession(QObject):
         return True
 
     # -- a run -----------------------------------------------------------------------------------
-    def start(self):
-        if self._state in ("running", "paused"):
-            return
+    def _record(self, p):
+        c = self._config.clip
+        with self._lock:
+            self.iterations.append(p.iteration)
+            self.loss.append(p.loss)
+            self.accuracy.append(p.accuracy)
+            self.grad_norm.append(p.grad_norm)
+            self.clipped_norm.append(min(p.grad_norm, c) if c else p.grad_norm)
+            self.gaps.append(p.gap)
+            if p.val_accuracy is not None:
+                self.eval_iterations.append(p.iteration)
+                self.val_accuracy.append(p.val_accuracy)
+                self.val_loss.append(p.val_loss)
+                self.grad_h, self.grad_c = p.grad_h, p.grad_c
+            self._model = p.model
+            self.version += 1
+
+    def _job(self, config: TrainConfig, gen: int):
+        def job(ctx):
+            trainer = Trainer(config)           # the probe's first gradients: off the GUI thread
+            with self._lock:
+                if gen == self._gen:
+                    self._trainer, self._task, self._model = trainer, trainer.task, trainer.model
+                    self.grad_h_init = trainer.grads_init.h_mean
+                    self.grad_h, self.grad_c = trainer.grads_init.h_mean, trainer.grads_init.c_mean
+                    self.contrib_init = trainer.contrib_init
+                    self.version += 1
+            stopped = False
+            while not trainer.done:
+                if self._stop.is_set():
+                    stopped = True
+                    break
+                if self._step_request.is_set():
+                    self._step_request.clear()
+                    prog, rec = trainer.step(detail=True)
+                    self._record(prog)
+                    ctx.partial(rec)
+                    continue
+                if not self._resume.wait(0.05):            # paused: wait here, still stoppable
+                    continue
+                prog, _ = trainer.step()
+                self._record(prog)
+            return trainer.finish(stopped)
+        return job
+
+    def _launch(self, paused: bool):
         validate_config(self._config)
         self.reset_data()
         self._stop.clear()
-        self._resume.set()
-        config = self._config
+        self._step_request.clear()
+        (self._resume.clear if paused else self._resume.set)()
+        self._run.wait(30)                     # a stopped run's thread has ended before the next
+        self._gen += 1
+        self._set_state("paused" if paused else "running")
+        self._run.start(self._gen, self._job(self._config, self._gen))
 
-        def callback(p):
-            with self._lock:
-                self.iterations.append(p.iteration)
-                self.loss.append(p.loss)
-                self.accuracy.append(p.accuracy)
-                self.grad_norm.append(p.grad_norm)
-                c = config.clip
-                self.clipped_norm.append(min(p.grad_norm, c) if c else p.grad_norm)
-                self.gaps.append(p.gap)
-                if p.val_accuracy is not None:
-                    self.eval_iterations.append(p.iteration)
-                    self.val_accuracy.append(p.val_accuracy)
-                    self.val_loss.append(p.val_loss)
-                    self.grad_h = p.grad_h
-                    self.grad_c = p.grad_c
-                    if self.grad_h_init is None:
-                        self.grad_h_init = p.grad_h
-                self.version += 1
-            while not self._resume.wait(0.05):      # paused: wait here, still stoppable
-                if self._stop.is_set():
-                    return False
-            return not self._stop.is_set()
+    def start(self):
+        if self._state in ("running", "paused"):
+            return
+        self._launch(paused=False)
 
-        def run():
-            try:
-                result = train(config, callback)
-            except TrainError as exc:
-                self._done.emit(("error", str(exc), ""))
-                return
-            except Exception as exc:  # noqa: BLE001 — shown to the user with details
-                self._done.emit(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-                return
-            self._done.emit(("ok", result, None))
-
-        self._thread = threading.Thread(target=run, name="gatescope-train", daemon=True)
-        self._set_state("running")
-        self._thread.start()
+    def step(self):
+        """One iteration in slow motion (step_done(StepRecord) follows); the run stays paused.
+        From idle or a finished run this starts a new run at its first iteration."""
+        if self._state == "running":
+            self.pause()
+        if self._state != "paused":
+            self._launch(paused=True)
+        self._step_request.set()
 
     def pause(self):
         if self._state == "running":
@@ -165,32 +219,72 @@ class TrainSession(QObject):
     def reset(self):
         self.stop()
         self.wait()
+        self._gen += 1                         # whatever the old run still sends is dropped
+        self._trainer = self._model = None
         self.reset_data()
         self._set_state("idle")
+        self.model_changed.emit()
 
     def wait(self, timeout: float = 30.0) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-            from PySide6.QtCore import QCoreApplication
-            QCoreApplication.processEvents()
-            return not self._thread.is_alive()
-        return True
+        """Block until the run's thread has ended, then deliver its queued signals."""
+        ok = self._run.wait(timeout)
+        QCoreApplication.processEvents()
+        return ok
 
-    def _on_done(self, payload):
-        kind, value, details = payload
-        if kind == "error":
-            self._set_state("idle")
-            self.error.emit(value, details or "")
+    def _on_partial(self, gen, rec):
+        if gen != self._gen:
             return
-        summary = value.summary()
+        with self._lock:
+            self.last_step = rec
+            self.version += 1
+        self.step_done.emit(rec)
+        self.model_changed.emit()
+
+    def _on_done(self, gen, result):
+        if gen != self._gen:
+            return
+        summary = result.summary()
         with self._lock:
             self.summary = summary
-            self.grad_h = value.grads_final.h_mean
-            self.grad_c = value.grads_final.c_mean
-            self.grad_h_init = value.grads_init.h_mean
+            self.grad_h = result.grads_final.h_mean
+            self.grad_c = result.grads_final.c_mean
+            self.grad_h_init = result.grads_init.h_mean
+            self.contrib_init, self.contrib_final = result.contrib_init, result.contrib_final
+            self._model = result.model
             self.version += 1
-        self._set_state("stopped" if value.stopped else "finished")
+        self._set_state("stopped" if result.stopped else "finished")
         self.run_finished.emit(summary)
+        self.model_changed.emit()
+
+    def _on_failed(self, gen, message, details):
+        if gen != self._gen:
+            return
+        self._set_state("idle")
+        if message:
+            self.error.emit(message, details or "")
+
+    # -- the trained model -----------------------------------------------------------------------
+    def trained_cell(self):
+        """The cell as trained so far (core.cells.Cell), or None before any training."""
+        model = self._model
+        if model is None or not self.iterations:
+            return None
+        return model.cell()
+
+    def send_to_explore(self) -> bool:
+        """Emit open_in_explore(Cell) for the trained cell; False if there is none yet."""
+        cell = self.trained_cell()
+        if cell is None:
+            return False
+        self.open_in_explore.emit(cell)
+        return True
+
+    def save_weights(self, path) -> tuple[str, str]:
+        """Write the trained cell as PyTorch state_dict arrays (weight_ih_l0 …) and its readout
+        beside it (core.training.train.save_trained). Returns both paths."""
+        if self.trained_cell() is None:
+            raise TrainError("nothing trained yet: press Start or Step first")
+        return save_trained(self._model, path, self._task)
 
     # -- the sweep -------------------------------------------------------------------------------
     def start_sweep(self, gaps, seeds, cells=("rnn", "lstm", "gru")):
@@ -200,56 +294,51 @@ class TrainSession(QObject):
         if not gaps or not seeds:
             raise TrainError("give at least one gap and one seed")
         for g in gaps:
-            validate_config(self._config.replace(gap=g))
+            for c in cells:
+                validate_config(self._config.replace(gap=g, cell=c))
         self._sweep_stop.clear()
         self.sweep_rows = []
-        base = self._config
+        base, workers = self._config, self.sweep_workers
 
         def cb(done, total, row, prog):
-            if row is not None or done == 0:
+            if row is not None:
                 self._sweep_step.emit(done, total, row)
             return not self._sweep_stop.is_set()
 
-        def run():
-            try:
-                rows = sweep(base, cells=cells, gaps=gaps, seeds=seeds, callback=cb)
-            except Exception as exc:  # noqa: BLE001
-                self._sweep_done.emit(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()), False)
-                return
-            self._sweep_done.emit(rows, self._sweep_stop.is_set())
+        def job(ctx):
+            rows = sweep(base, cells=cells, gaps=gaps, seeds=seeds, callback=cb, workers=workers)
+            return rows, self._sweep_stop.is_set()
 
-        self._sweep_thread = threading.Thread(target=run, name="gatescope-sweep", daemon=True)
         self._sweep_state = "running"
         self.sweep_state_changed.emit("running")
         self.sweep_progress.emit(0, len(gaps) * len(seeds) * len(cells))
-        self._sweep_thread.start()
+        self._sweep.start(0, job)
 
     def cancel_sweep(self):
+        """Stop the sweep: its worker processes end within one iteration and are joined."""
         self._sweep_stop.set()
 
     def wait_sweep(self, timeout: float = 120.0) -> bool:
-        if self._sweep_thread is not None:
-            self._sweep_thread.join(timeout)
-            from PySide6.QtCore import QCoreApplication
-            QCoreApplication.processEvents()
-            return not self._sweep_thread.is_alive()
-        return True
+        ok = self._sweep.wait(timeout)
+        QCoreApplication.processEvents()
+        return ok
 
     def _on_sweep_step(self, done, total, row):
-        if row is not None:
-            self.sweep_rows.append(row)
-            self.sweep_row.emit(row)
+        self.sweep_rows.append(row)
+        self.sweep_row.emit(row)
         self.sweep_progress.emit(done, total)
 
-    def _on_sweep_done(self, rows, cancelled):
-        if isinstance(rows, tuple) and rows and rows[0] == "error":
-            self._sweep_state = "idle"
-            self.sweep_state_changed.emit("idle")
-            self.error.emit(rows[1], rows[2])
-            return
+    def _on_sweep_done(self, _gen, payload):
+        rows, cancelled = payload
         self.sweep_rows = list(rows)
         self._sweep_state = "cancelled" if cancelled else "finished"
         self.sweep_state_changed.emit(self._sweep_state)
+
+    def _on_sweep_failed(self, _gen, message, details):
+        self._sweep_state = "idle"
+        self.sweep_state_changed.emit("idle")
+        if message:
+            self.error.emit(message, details)
 
     def sweep_summary(self) -> list[dict]:
         return summarize(self.sweep_rows) if self.sweep_rows else []
@@ -261,11 +350,8 @@ class TrainSession(QObject):
             atomic_write_text(path, json.dumps({"runs": self.sweep_rows, "summary": self.sweep_summary()},
                                                indent=2, default=float))
         elif path.lower().endswith(".csv"):
-            import io
             buf = io.StringIO()
-            keys = ["cell", "gap", "seed", "test_accuracy", "test_loss", "chance", "iterations",
-                    "seconds", "grad_h1_init", "grad_h1_final"]
-            w = csv.DictWriter(buf, keys, extrasaction="ignore", lineterminator="\n")
+            w = csv.DictWriter(buf, SWEEP_CSV_KEYS, extrasaction="ignore", lineterminator="\n")
             w.writeheader()
             w.writerows(self.sweep_rows)
             atomic_write_text(path, buf.getvalue())
@@ -273,8 +359,8 @@ class TrainSession(QObject):
             raise ValueError(f"cannot export the sweep as '{path}': use .csv or .json")
 
     def shutdown(self):
+        """Stop everything and wait for it (the app is closing)."""
         self.stop()
         self.cancel_sweep()
-        for t in (self._thread, self._sweep_thread):
-            if t is not None:
-                t.join(5)
+        self._run.wait(5)
+        self._sweep.wait(10)

@@ -1,9 +1,13 @@
 """`python main.py train …`: train headless with a plain-text progress bar on stderr (no Qt).
 
-    python main.py train --task france --cell lstm --gap 40 --seed 0 [--iters N] [--json out.json]
+    python main.py train --task france --cell lstm --gap 40 --seed 0 [--iters N] [--init chrono]
+                         [--json out.json] [--save-weights cell.npz]
 
-Prints the final test accuracy and loss on stdout; --json writes them with at least the keys
-test_accuracy, test_loss, chance (1/K) and seconds. Bad input: one line on stderr, exit code 2.
+Every option (range, default, help) comes from core.training.fields.TRAIN_FIELDS. Prints the final
+test accuracy and loss on stdout; --json writes them with at least the keys test_accuracy,
+test_loss, chance (1/K) and seconds; --save-weights writes the trained cell as PyTorch state_dict
+arrays (what `main.py simulate --weights` opens). Bad input: one line on stderr, exit code 2,
+before any training (also an unwritable --json or --save-weights path).
 """
 from __future__ import annotations
 
@@ -12,10 +16,13 @@ import json
 import math
 import os
 import sys
+import tempfile
 
-from ..cells import CONVENTIONS, KINDS, NONLINEARITIES
-from ..training.tasks import TASKS
-from ..training.train import OPTIMIZERS, TrainConfig, TrainError, train
+from ..training.fields import TRAIN_FIELD, TRAIN_FIELDS, TrainConfig, TrainError, check_value, option_name
+from ..training.train import train
+
+#: Fields with their own command-line form (not `--name VALUE` of the field's type).
+SPECIAL = ("curriculum",)
 
 
 class Parser(argparse.ArgumentParser):
@@ -25,45 +32,76 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def field_type(name: str):
+    """An argparse type for TRAIN_FIELD[name]: parses the text and checks the table's range."""
+    f = TRAIN_FIELD[name]
+
+    def parse(text: str):
+        try:
+            value = int(text) if f.type is int else float(text) if f.type is float else text
+        except ValueError:
+            kind = "a whole number" if f.type is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        try:
+            return check_value(name, value)
+        except TrainError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = f.type.__name__
+    return parse
+
+
+#: Short names for option values in --help.
+METAVARS = {"gap": "G", "n_classes": "K", "n_distractors": "D", "lead": "L", "hidden": "N",
+            "forget_bias": "B", "lr": "LR", "batch": "B", "iters": "N", "clip": "T",
+            "curriculum_start": "G", "curriculum_threshold": "A", "eval_every": "N", "val_size": "M",
+            "test_size": "M", "stop_accuracy": "A", "seed": "S"}
+
+
+def _num(f, v) -> str:
+    return str(int(v)) if f.type is int else f"{v:g}"
+
+
+def _help(f, default) -> str:
+    parts = [f"{_num(f, f.lo)}–{_num(f, f.hi)}"] if f.lo is not None else []
+    if default is not None:
+        parts.append(f"default {default}")
+    return (f"{f.help} [{', '.join(parts)}]" if parts else f.help).replace("%", "%%")
+
+
+def add_field_option(p: argparse.ArgumentParser, name: str, default=argparse.SUPPRESS, **extra):
+    """`--option` for one TRAIN_FIELDS row, with its range, choices, default and help."""
+    f = TRAIN_FIELD[name]
+    default = f.default if default is argparse.SUPPRESS else default
+    kw = {"dest": name, "default": default, "help": _help(f, default)}
+    if f.choices is not None:
+        kw["choices"] = f.choices
+    else:
+        kw.update(type=field_type(name), metavar=METAVARS.get(name, "X"))
+    kw.update(extra)
+    p.add_argument(option_name(f), **kw)
+
+
+def add_curriculum_option(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
-    p.add_argument("--task", choices=TASKS, default=d.task,
-                   help="france: long-gap recall (default); clouds: short-gap contrast; adding: "
-                        "Hochreiter & Schmidhuber's adding problem (T = --gap)")
-    p.add_argument("--cell", choices=KINDS, default=d.cell, help="cell kind (default lstm)")
-    p.add_argument("--gap", type=int, metavar="G",
-                   help="distractors between the key and the query (adding: sequence length); "
-                        "default 40 (clouds 3)")
-    p.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
-    p.add_argument("--iters", type=int, default=d.iters, metavar="N",
-                   help=f"maximum training iterations (default {d.iters})")
-    p.add_argument("--json", metavar="FILE", help="write the results to FILE as JSON")
-    p.add_argument("--classes", type=int, default=d.n_classes, metavar="K",
-                   help=f"number of countries K (chance = 1/K; default {d.n_classes})")
-    p.add_argument("--distractors", type=int, default=d.n_distractors, metavar="D",
-                   help=f"number of distractor tokens (default {d.n_distractors})")
-    p.add_argument("--lead", type=int, default=d.lead, metavar="L",
-                   help="distractors before the key (default 0)")
-    p.add_argument("--hidden", type=int, default=d.hidden, metavar="N", help=f"hidden size (default {d.hidden})")
-    p.add_argument("--batch", type=int, default=d.batch, metavar="B", help=f"sequences per step (default {d.batch})")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="default adam")
-    p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
-    p.add_argument("--clip", type=float, default=d.clip, metavar="T",
-                   help=f"clip the gradient norm at T (0 = off; default {d.clip})")
-    p.add_argument("--forget-bias", type=float, default=d.forget_bias,
-                   help=f"LSTM forget-gate bias (default {d.forget_bias})")
-    p.add_argument("--activation", choices=NONLINEARITIES, default=d.nonlinearity, help="RNN nonlinearity")
-    p.add_argument("--convention", choices=CONVENTIONS, default=d.convention, help="GRU equations")
     cur = p.add_mutually_exclusive_group()
     cur.add_argument("--curriculum", dest="curriculum", action="store_true", default=d.curriculum,
                      help=f"start at gap {d.curriculum_start}, grow ×1.5 at "
                           f"{100 * d.curriculum_threshold:.0f}%% validation accuracy (default on)")
     cur.add_argument("--no-curriculum", dest="curriculum", action="store_false",
                      help="train at the full gap from the start")
-    p.add_argument("--stop-accuracy", type=float, default=d.stop_accuracy, metavar="A",
-                   help=f"stop early at validation accuracy A at the full gap (0 = never; default {d.stop_accuracy})")
-    p.add_argument("--test-size", type=int, default=d.test_size, metavar="M",
-                   help=f"test sequences (default {d.test_size})")
+
+
+def add_train_arguments(p: argparse.ArgumentParser, skip=()) -> argparse.ArgumentParser:
+    """Every TRAIN_FIELDS option except `skip` (the sweep sets cell, gap and seed itself)."""
+    for f in TRAIN_FIELDS:
+        if f.name in skip or f.name in SPECIAL:
+            continue
+        if f.name == "nonlinearity":        # IRNN implies relu unless --activation says otherwise
+            add_field_option(p, f.name, default=None)
+        else:
+            add_field_option(p, f.name)
+    add_curriculum_option(p)
     return p
 
 
@@ -71,21 +109,51 @@ def build_train_parser(parser_class=Parser) -> argparse.ArgumentParser:
     p = parser_class(prog="main.py train",
                      description="Train an RNN, LSTM or GRU in NumPy on the notes' France → French task "
                                  "(or clouds → sky, or the adding problem) and report test accuracy.")
-    return add_train_arguments(p)
+    add_train_arguments(p)
+    p.add_argument("--json", metavar="FILE", help="write the results to FILE as JSON")
+    p.add_argument("--save-weights", metavar="FILE.npz",
+                   help="write the trained cell as PyTorch state_dict arrays (opens with simulate --weights)")
+    return p
 
 
-def config_from_args(args) -> TrainConfig:
+def config_from_args(args, **fixed) -> TrainConfig:
+    """A TrainConfig from parsed options (0 for --clip and --stop-accuracy means off)."""
+    values = {f.name: getattr(args, f.name) for f in TRAIN_FIELDS if hasattr(args, f.name)}
+    values.update(fixed)
     for name in ("lr", "clip", "forget_bias", "stop_accuracy"):
-        v = getattr(args, name)
+        v = values.get(name)
         if v is not None and not math.isfinite(v):
             raise TrainError(f"--{name.replace('_', '-')} must be a finite number, got {v}")
-    stop = args.stop_accuracy if args.stop_accuracy and args.stop_accuracy > 0 else None
-    return TrainConfig(task=args.task, gap=args.gap, n_classes=args.classes, n_distractors=args.distractors,
-                       lead=args.lead, cell=args.cell, hidden=args.hidden, nonlinearity=args.activation,
-                       convention=args.convention, forget_bias=args.forget_bias, optimizer=args.optimizer,
-                       lr=args.lr, batch=args.batch, iters=args.iters, clip=args.clip or None,
-                       curriculum=args.curriculum, stop_accuracy=stop, test_size=args.test_size,
-                       seed=args.seed)
+    if values.get("nonlinearity") is None:
+        values["nonlinearity"] = "relu" if values.get("init") == "irnn" else TRAIN_FIELD["nonlinearity"].default
+    values["clip"] = values.get("clip") or None
+    values["stop_accuracy"] = values.get("stop_accuracy") or None
+    return TrainConfig(**values)
+
+
+def check_writable(path: str, option: str) -> None:
+    """Refuse (TrainError) an output path that cannot be written, before any work is done."""
+    try:
+        from ..fileio import check_writable as shared
+    except ImportError:
+        shared = None
+    if shared is not None:
+        try:
+            shared(path)
+        except (OSError, ValueError) as exc:
+            raise TrainError(f"{option} {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        return
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise TrainError(f"cannot write {path}: is a directory")
+    if not os.path.isdir(folder):
+        raise TrainError(f"cannot write {path}: no such directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".gatescope-check-", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise TrainError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 class ProgressBar:
@@ -128,13 +196,14 @@ class ProgressBar:
 
 
 def run_train(args, out=sys.stdout, err=sys.stderr) -> int:
-    """Train as `args` say; print the result; write --json. Raises TrainError for bad input."""
+    """Train as `args` say; print the result; write --json and --save-weights. Raises TrainError
+    for bad input (before training)."""
+    from ..training.fields import validate_config
     config = config_from_args(args)
-    if args.json:
-        folder = os.path.dirname(os.path.abspath(args.json))
-        if os.path.isdir(args.json) or not os.path.isdir(folder):
-            raise TrainError(f"cannot write {args.json}: "
-                             + ("is a directory" if os.path.isdir(args.json) else "no such directory"))
+    validate_config(config)
+    for option, path in (("--json", args.json), ("--save-weights", getattr(args, "save_weights", None))):
+        if path:
+            check_writable(path, option)
     bar = ProgressBar(err)
     last = []
 
@@ -144,26 +213,34 @@ def run_train(args, out=sys.stdout, err=sys.stderr) -> int:
 
     result = train(config, cb)
     bar.finish(last[0] if last else None)
-    s = result.summary()
-    task = result.task
+    _print_result(result, out)
+    if args.json:
+        try:
+            from ..fileio import atomic_write_text
+            atomic_write_text(args.json, json.dumps(result.summary(), indent=1) + "\n")
+        except OSError as exc:
+            raise TrainError(f"cannot write {args.json}: {exc.strerror or exc}") from None
+        print(f"results written to {args.json}", file=out)
+    if getattr(args, "save_weights", None):
+        from ..training.train import save_trained
+        save_trained(result.model, args.save_weights, result.task)
+        print(f"trained cell written to {args.save_weights}", file=out)
+    return 0
+
+
+def _print_result(result, out) -> None:
+    s, task, config = result.summary(), result.task, result.config
     metric = "|error| < 0.04" if task.is_regression else "argmax = target"
-    print(f"{config.cell.upper()} on {config.task}, gap {task.gap}, seed {config.seed}: "
+    print(f"{config.cell.upper()} on {config.task}, gap {task.gap}, seed {config.seed}, init {config.init}: "
           f"{result.iterations_done} iterations in {result.seconds:.1f} s"
           + (" (stopped early: validation accuracy reached the target)" if result.early_stopped else ""),
           file=out)
     print(f"test accuracy {result.test_accuracy:.4f} ({metric}; chance {task.chance:.4f})  "
           f"test loss {result.test_loss:.4f} (chance {task.chance_loss:.4f})", file=out)
     print(f"‖∂ℓ/∂h_1‖ (mean over {min(256, config.test_size)} test sequences): "
-          f"{s['grad_h1_init']:.3e} at initialisation, {s['grad_h1_final']:.3e} after training", file=out)
-    if args.json:
-        try:
-            with open(args.json, "w", encoding="utf-8") as f:
-                json.dump(s, f, indent=1)
-                f.write("\n")
-        except OSError as exc:
-            raise TrainError(f"cannot write {args.json}: {exc.strerror or exc}") from None
-        print(f"results written to {args.json}", file=out)
-    return 0
+          f"{s['grad_h1_init']:.3e} at initialisation, {s['grad_h1_final']:.3e} after training; "
+          f"share ‖∂ℓ/∂h_1‖/‖∂ℓ/∂h_T‖ 10^{s['log10_ratio_h1_init']:.1f} → 10^{s['log10_ratio_h1_final']:.1f}",
+          file=out)
 
 
 def main(argv=None) -> int:

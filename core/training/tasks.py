@@ -146,6 +146,51 @@ def make_batch(task: Task, batch: int, rng: np.random.Generator) -> tuple[np.nda
     return x, y.astype(np.int64)
 
 
+#: Sequences per generated chunk of a DataSet: fixed, so the data never depend on memory limits.
+DATA_CHUNK = 256
+#: A DataSet up to this size is generated once and kept; larger ones are regenerated per pass.
+KEEP_BYTES = 64 * 1024**2
+
+
+class DataSet:
+    """`size` sequences of `task`, generated chunk by chunk: chunk c (DATA_CHUNK sequences, the
+    last one shorter) is make_batch(task, ·, default_rng((*key, c))). Iterating yields (x, y)
+    chunks with x (T, b, d); the whole set never has to be in memory at once (a set above
+    KEEP_BYTES is regenerated on every pass, identically)."""
+
+    def __init__(self, task: Task, size: int, key: tuple):
+        self.task, self.size, self.key = task, int(size), tuple(int(k) for k in key)
+        self.nbytes = task.length * self.size * (task.input_size + 1) * 8
+        self._kept = None
+
+    def chunk(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        b = min(DATA_CHUNK, self.size - c * DATA_CHUNK)
+        return make_batch(self.task, b, np.random.default_rng((*self.key, c)))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        if self._kept is not None:
+            yield from self._kept
+            return
+        n = -(-self.size // DATA_CHUNK)
+        chunks = (self.chunk(c) for c in range(n))
+        if self.nbytes > KEEP_BYTES:
+            yield from chunks
+            return
+        kept = []
+        for item in chunks:
+            kept.append(item)
+            yield item
+        self._kept = kept
+
+    def first(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first min(count, size) sequences as one batch (count ≤ DATA_CHUNK)."""
+        x, y = self.chunk(0)
+        return x[:, :count], y[:count]
+
+
 def batch_tokens(task: Task, x: np.ndarray) -> np.ndarray:
     """Token indices (T, B) of a recall batch (for display)."""
     if task.is_regression:

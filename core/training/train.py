@@ -1,7 +1,8 @@
 """Training in NumPy: a recurrent cell + softmax (or linear) readout of the last hidden state,
-back-propagation through time for RNN / LSTM / GRU (both GRU conventions), SGD and Adam, gradient
-clipping by norm, and the per-step gradient norms ‖∂ℓ/∂h_k‖ that show why a plain RNN cannot learn
-"I grew up in France … I speak fluent [French]".
+back-propagation through time for RNN / LSTM / GRU (both GRU conventions; core.training.bptt),
+SGD and Adam, gradient clipping by norm, and the per-step gradient norms ‖∂ℓ/∂h_k‖ that show why
+a plain RNN has a hard time learning "I grew up in France … I speak fluent [French]"
+(core.training.contributions).
 
 Shapes: T steps, B sequences, d inputs, n hidden units, G gate blocks (RNN 1, LSTM 4, GRU 3),
 C outputs (K classes, or 1 for the adding problem). Batches are time-first: x (T, B, d).
@@ -18,330 +19,35 @@ BPTT: δh_T = W_outᵀ ∂ℓ/∂logits, then for t = T … 1 the chain rule thr
 ∂ℓ/∂(W, b) += (local terms) and δs_{t−1} = (∂s_t/∂s_{t−1})ᵀ δs_t, which is why
 ‖∂ℓ/∂h_1‖ ≤ ‖∂ℓ/∂h_T‖ · ∏ ‖∂s_t/∂s_{t−1}‖ shrinks like σ₁ᵗ for the plain RNN (the notes, §2).
 Clipping (the notes, §3.1): g = ∇ℓ over all parameters; if ‖g‖₂ ≥ threshold: g ← threshold/‖g‖₂ · g.
+
+The loop lives in `Trainer` (one iteration a `step()`, which can also return a StepRecord of the
+batch's forward pass, backward pass and update for the lab's Step button); `train(config,
+callback)` runs it to the end. The settings are core.training.fields.TrainConfig (re-exported).
 """
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..cells import CONVENTIONS, GATE_BLOCKS, KINDS, NONLINEARITIES, Cell, activation, make_cell, sigmoid
-from .tasks import ADDING_TOLERANCE, TASKS, Task, TaskError, make_batch, make_task
+from ..cells import Cell
+from .bptt import Model, backward, evaluate, forward, forward_backward, loss_and_grads, loss_value
+from .contributions import GradNorms, contribution_norms, contributions_from, hidden_grad_norms
+from .fields import OPTIMIZERS, TrainConfig, TrainError, validate_config
+from .inits import init_model
+from .tasks import TASKS, DataSet, Task, TaskError, make_batch, make_task
 
-OPTIMIZERS = ("adam", "sgd")
+__all__ = ["OPTIMIZERS", "PARAM_NAMES", "TASKS", "AdamState", "GradNorms", "Model", "Progress",
+           "StepRecord", "Task", "TaskError", "TrainConfig", "TrainError", "TrainResult", "Trainer",
+           "adam_step", "backward", "clip_by_norm", "evaluate", "forward", "forward_backward", "global_norm",
+           "hidden_grad_norms", "init_model", "loss_and_grads", "loss_value", "make_batch", "make_task",
+           "readout_path", "save_trained", "sgd_step", "train", "validate_config"]
+
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_out", "bias_out")
-#: Sequences used to measure ‖∂ℓ/∂h_k‖ (drawn from the test stream, the same for every cell).
+#: Sequences used to measure ‖∂ℓ/∂h_k‖ (the first of the test set, the same for every cell).
 PROBE_SIZE = 256
-
-
-class TrainError(ValueError):
-    """Bad training settings (a one-line, user-facing message)."""
-
-
-# ----------------------------------------------------------------------------------------------
-# Model
-
-@dataclass(frozen=True, eq=False)
-class Model:
-    """A recurrent cell and its readout. `params` holds float64 arrays (never modified in place:
-    every update builds new arrays, so a Model handed to another thread stays valid)."""
-
-    kind: str
-    params: dict
-    nonlinearity: str = "tanh"
-    convention: str = "pytorch"
-
-    @property
-    def hidden_size(self) -> int:
-        return self.params["weight_hh"].shape[1]
-
-    @property
-    def input_size(self) -> int:
-        return self.params["weight_ih"].shape[1]
-
-    @property
-    def output_size(self) -> int:
-        return self.params["weight_out"].shape[0]
-
-    def cell(self) -> Cell:
-        """The recurrent part as a core.cells.Cell (for core.simulate and the other views)."""
-        p = self.params
-        return make_cell(self.kind, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
-                         nonlinearity=self.nonlinearity, convention=self.convention)
-
-    def n_parameters(self) -> int:
-        return int(sum(a.size for a in self.params.values()))
-
-
-def init_model(kind: str, input_size: int, hidden_size: int, output_size: int, *, seed: int = 0,
-               forget_bias: float = 1.0, nonlinearity: str = "tanh", convention: str = "pytorch") -> Model:
-    """PyTorch's default initialisation: every weight and bias ~ U(−1/√n, 1/√n) (readout:
-    U(−1/√n, 1/√n) too), drawn from default_rng((seed, 0)); then the LSTM forget-gate bias b_ih[f]
-    is set to `forget_bias` (and b_hh[f] to 0), so f starts near σ(forget_bias)."""
-    if kind not in KINDS:
-        raise TrainError(f"unknown cell {kind!r}; choose one of {', '.join(KINDS)}")
-    if nonlinearity not in NONLINEARITIES:
-        raise TrainError(f"unknown nonlinearity {nonlinearity!r}; choose one of {', '.join(NONLINEARITIES)}")
-    if convention not in CONVENTIONS:
-        raise TrainError(f"unknown GRU convention {convention!r}; choose one of {', '.join(CONVENTIONS)}")
-    n, d, C, G = int(hidden_size), int(input_size), int(output_size), GATE_BLOCKS[kind]
-    rng = np.random.default_rng((int(seed), 0))
-    k = 1.0 / np.sqrt(n)
-    p = {"weight_ih": rng.uniform(-k, k, (G * n, d)), "weight_hh": rng.uniform(-k, k, (G * n, n)),
-         "bias_ih": rng.uniform(-k, k, G * n), "bias_hh": rng.uniform(-k, k, G * n),
-         "weight_out": rng.uniform(-k, k, (C, n)), "bias_out": rng.uniform(-k, k, C)}
-    if kind == "lstm":
-        p["bias_ih"][n:2 * n] = forget_bias
-        p["bias_hh"][n:2 * n] = 0.0
-    return Model(kind, p, nonlinearity, convention)
-
-
-# ----------------------------------------------------------------------------------------------
-# Forward and backward through time
-
-def forward(model: Model, x: np.ndarray, h0=None, c0=None) -> dict:
-    """Run the cell over x (T, B, d) → cache of (T, B, ·) arrays; cache["h"] is (T+1, B, n) with
-    h[0] = h0 (zeros by default), likewise cache["c"] for the LSTM."""
-    p, kind = model.params, model.kind
-    T, B, _ = x.shape
-    n = model.hidden_size
-    w_hh, b_hh = p["weight_hh"], p["bias_hh"]
-    xw = x @ p["weight_ih"].T + p["bias_ih"]             # (T, B, G·n)
-    H = np.empty((T + 1, B, n))
-    H[0] = 0.0 if h0 is None else h0
-    cache = {"x": x, "xw": xw, "h": H, "T": T}
-    if kind == "rnn":
-        S = np.empty((T, B, n))
-        for t in range(T):
-            a = xw[t] + (H[t] @ w_hh.T + b_hh)
-            H[t + 1], S[t] = activation(model.nonlinearity, a)
-        cache["slope"] = S
-    elif kind == "lstm":
-        Cs = np.empty((T + 1, B, n))
-        Cs[0] = 0.0 if c0 is None else c0
-        I, F, Gg, O, TC = (np.empty((T, B, n)) for _ in range(5))
-        for t in range(T):
-            pre = xw[t] + (H[t] @ w_hh.T + b_hh)
-            I[t] = sigmoid(pre[:, :n])
-            F[t] = sigmoid(pre[:, n:2 * n])
-            Gg[t] = np.tanh(pre[:, 2 * n:3 * n])
-            O[t] = sigmoid(pre[:, 3 * n:])
-            Cs[t + 1] = F[t] * Cs[t] + I[t] * Gg[t]
-            TC[t] = np.tanh(Cs[t + 1])
-            H[t + 1] = O[t] * TC[t]
-        cache.update(c=Cs, i=I, f=F, g=Gg, o=O, tc=TC)
-    else:
-        R, Z, N = (np.empty((T, B, n)) for _ in range(3))
-        X2 = np.empty((T, B, n))     # pytorch: hn = W_hn h + b_hn;  seed: r ⊙ h
-        seed = model.convention == "seed"
-        for t in range(T):
-            h = H[t]
-            if seed:
-                gh = h @ w_hh[:2 * n].T + b_hh[:2 * n]
-            else:
-                gh = h @ w_hh.T + b_hh
-            R[t] = sigmoid(xw[t, :, :n] + gh[:, :n])
-            Z[t] = sigmoid(xw[t, :, n:2 * n] + gh[:, n:2 * n])
-            if seed:
-                X2[t] = R[t] * h
-                N[t] = np.tanh(xw[t, :, 2 * n:] + (X2[t] @ w_hh[2 * n:].T + b_hh[2 * n:]))
-                H[t + 1] = (1.0 - Z[t]) * h + Z[t] * N[t]
-            else:
-                X2[t] = gh[:, 2 * n:]
-                N[t] = np.tanh(xw[t, :, 2 * n:] + R[t] * X2[t])
-                H[t + 1] = (1.0 - Z[t]) * N[t] + Z[t] * h
-        cache.update(r=R, z=Z, n=N, x2=X2)
-    return cache
-
-
-def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = False):
-    """BPTT from δh_T = ∂ℓ/∂h_T (B, n) → (grads of the cell's four arrays, record).
-
-    record (if asked): {"h": (T, B, n) ∂ℓ/∂h_k for k = 1..T, and for the LSTM "c": ∂ℓ/∂c_k} — the
-    derivatives with respect to the state s_k = h_k (or [h_k; c_k], each part holding the other
-    fixed), i.e. δs_k = (∂s_T/∂s_k)ᵀ δs_T with core.cells' Jacobians."""
-    p, kind = model.params, model.kind
-    T = cache["T"]
-    H = cache["h"]
-    n = model.hidden_size
-    G = GATE_BLOCKS[kind]
-    B = H.shape[1]
-    w_hh = p["weight_hh"]
-    dxw = np.empty((T, B, G * n))        # ∂ℓ/∂(W_ih x_t + b_ih)
-    dgh = np.empty((T, B, G * n))        # ∂ℓ/∂(W_hh · in_t + b_hh) (in_t = h_{t−1}, or r ⊙ h for seed n)
-    dh = np.array(dh_last, dtype=np.float64, copy=True)
-    rec_h = np.empty((T, B, n)) if record else None
-    rec_c = np.empty((T, B, n)) if record and kind == "lstm" else None
-    if kind == "rnn":
-        S = cache["slope"]
-        for t in range(T - 1, -1, -1):
-            if record:
-                rec_h[t] = dh
-            da = dh * S[t]
-            dxw[t] = da
-            dgh[t] = da
-            dh = da @ w_hh
-    elif kind == "lstm":
-        Cs, I, F, Gg, O, TC = (cache[k] for k in ("c", "i", "f", "g", "o", "tc"))
-        dc = np.zeros_like(dh)
-        for t in range(T - 1, -1, -1):
-            if record:
-                rec_h[t] = dh
-                rec_c[t] = dc
-            i, f, g, o, tc = I[t], F[t], Gg[t], O[t], TC[t]
-            dc = dc + dh * o * (1.0 - tc * tc)                    # h = o tanh(c)
-            d = dxw[t]
-            d[:, :n] = dc * g * i * (1.0 - i)                    # c = f c₋ + i g
-            d[:, n:2 * n] = dc * Cs[t] * f * (1.0 - f)
-            d[:, 2 * n:3 * n] = dc * i * (1.0 - g * g)
-            d[:, 3 * n:] = dh * tc * o * (1.0 - o)
-            dgh[t] = d
-            dc = dc * f
-            dh = d @ w_hh
-    else:
-        R, Z, N, X2 = (cache[k] for k in ("r", "z", "n", "x2"))
-        seed = model.convention == "seed"
-        w_hn = w_hh[2 * n:]
-        for t in range(T - 1, -1, -1):
-            if record:
-                rec_h[t] = dh
-            r, z, cand, h = R[t], Z[t], N[t], H[t]
-            d = dxw[t]
-            if seed:                                             # h' = (1−z) h + z ñ
-                da_n = dh * z * (1.0 - cand * cand)
-                d[:, 2 * n:] = da_n
-                d_rh = da_n @ w_hn                               # ñ = tanh(… + W_hn (r ⊙ h) + b_hn)
-                d[:, :n] = d_rh * h * r * (1.0 - r)
-                d[:, n:2 * n] = dh * (cand - h) * z * (1.0 - z)
-                dgh[t] = d
-                dh = dh * (1.0 - z) + d_rh * r + d[:, :2 * n] @ w_hh[:2 * n]
-            else:                                                # h' = (1−z) n + z h
-                da_n = dh * (1.0 - z) * (1.0 - cand * cand)
-                d[:, 2 * n:] = da_n                              # n = tanh(… + r ⊙ (W_hn h + b_hn))
-                d[:, :n] = da_n * X2[t] * r * (1.0 - r)
-                d[:, n:2 * n] = dh * (h - cand) * z * (1.0 - z)
-                dgh[t] = d
-                dgh[t, :, 2 * n:] = da_n * r
-                dh = dh * z + dgh[t] @ w_hh
-    x = cache["x"]
-    flat = (T * B, G * n)
-    grads = {"weight_ih": dxw.reshape(flat).T @ x.reshape(T * B, -1),
-             "bias_ih": dxw.sum(axis=(0, 1)), "bias_hh": dgh.sum(axis=(0, 1))}
-    if kind == "gru" and model.convention == "seed":
-        hin = H[:-1].reshape(T * B, n)
-        dg = dgh.reshape(flat)
-        grads["weight_hh"] = np.vstack([dg[:, :2 * n].T @ hin,
-                                        dg[:, 2 * n:].T @ cache["x2"].reshape(T * B, n)])
-    else:
-        grads["weight_hh"] = dgh.reshape(flat).T @ H[:-1].reshape(T * B, n)
-    record_out = None
-    if record:
-        record_out = {"h": rec_h}
-        if rec_c is not None:
-            record_out["c"] = rec_c
-    return grads, record_out
-
-
-def _readout(model: Model, hT: np.ndarray, y: np.ndarray, regression: bool, reduce: bool = True):
-    """logits, per-sequence loss (B,), correct (B,) and ∂(Σ or mean ℓ)/∂logits."""
-    p = model.params
-    out = hT @ p["weight_out"].T + p["bias_out"]
-    B = hT.shape[0]
-    scale = 1.0 / B if reduce else 1.0
-    if regression:
-        err = out[:, 0] - y
-        losses = err * err
-        dout = (2.0 * err * scale)[:, None]
-        correct = np.abs(err) < ADDING_TOLERANCE
-    else:
-        zmax = out - out.max(axis=1, keepdims=True)
-        logp = zmax - np.log(np.exp(zmax).sum(axis=1, keepdims=True))
-        rows = np.arange(B)
-        losses = -logp[rows, y]
-        dout = np.exp(logp)
-        dout[rows, y] -= 1.0
-        dout *= scale
-        correct = np.argmax(out, axis=1) == y
-    return out, losses, correct, dout
-
-
-def loss_and_grads(model: Model, x: np.ndarray, y: np.ndarray, regression: bool = False):
-    """Mean loss over the batch, its gradient for every parameter, and the batch accuracy."""
-    cache = forward(model, x)
-    hT = cache["h"][-1]
-    _, losses, correct, dout = _readout(model, hT, y, regression)
-    grads, _ = backward(model, cache, dout @ model.params["weight_out"])
-    grads["weight_out"] = dout.T @ hT
-    grads["bias_out"] = dout.sum(axis=0)
-    return float(losses.mean()), grads, float(correct.mean())
-
-
-def loss_value(model: Model, x: np.ndarray, y: np.ndarray, regression: bool = False) -> float:
-    """Mean loss only (for finite differences and evaluation)."""
-    return evaluate(model, x, y, regression)[0]
-
-
-def evaluate(model: Model, x: np.ndarray, y: np.ndarray, regression: bool = False,
-             chunk: int = 1024) -> tuple[float, float]:
-    """(mean loss, accuracy) over all sequences of x, in chunks of `chunk` sequences."""
-    loss = acc = 0.0
-    B = x.shape[1]
-    for a in range(0, B, chunk):
-        xb, yb = x[:, a:a + chunk], y[a:a + chunk]
-        _, losses, correct, _ = _readout(model, forward(model, xb)["h"][-1], yb, regression)
-        loss += float(losses.sum())
-        acc += float(correct.sum())
-    return loss / B, acc / B
-
-
-@dataclass(frozen=True, eq=False)
-class GradNorms:
-    """Per-sequence gradient norms with respect to every hidden state.
-
-    h (B, T): ‖∂ℓ_b/∂h_k‖₂ for k = 1..T (column k−1), ℓ_b the loss of sequence b alone;
-    c (B, T) for the LSTM: ‖∂ℓ_b/∂c_k‖₂ (the conveyor belt), else None.
-    """
-
-    h: np.ndarray
-    c: np.ndarray | None = None
-
-    @property
-    def h_mean(self) -> np.ndarray:
-        """(T,) mean over sequences of ‖∂ℓ/∂h_k‖ — the curve to plot (log scale)."""
-        return self.h.mean(axis=0)
-
-    @property
-    def c_mean(self) -> np.ndarray | None:
-        return None if self.c is None else self.c.mean(axis=0)
-
-    @property
-    def first(self) -> float:
-        """Mean ‖∂ℓ/∂h_1‖: the gradient that reaches the first token ("France")."""
-        return float(self.h[:, 0].mean())
-
-    @property
-    def first_c(self) -> float | None:
-        """Mean ‖∂ℓ/∂c_1‖ (LSTM), the gradient on the conveyor belt at the first token."""
-        return None if self.c is None else float(self.c[:, 0].mean())
-
-    @property
-    def log10_ratio(self) -> np.ndarray:
-        """(T,) mean over sequences of log10(‖∂ℓ/∂h_k‖ / ‖∂ℓ/∂h_T‖): the share of the output's
-        gradient that survives back to step k, independent of how small the loss already is."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.mean(np.log10(self.h) - np.log10(self.h[:, -1:]), axis=0)
-
-
-def hidden_grad_norms(model: Model, x: np.ndarray, y: np.ndarray, regression: bool = False) -> GradNorms:
-    """‖∂ℓ_b/∂h_k‖ for every sequence b of x (T, B, d) and every step k = 1..T (see GradNorms)."""
-    cache = forward(model, x)
-    hT = cache["h"][-1]
-    _, _, _, dout = _readout(model, hT, y, regression, reduce=False)
-    _, rec = backward(model, cache, dout @ model.params["weight_out"], record=True)
-    h = np.linalg.norm(rec["h"], axis=2).T
-    c = np.linalg.norm(rec["c"], axis=2).T if "c" in rec else None
-    return GradNorms(h, c)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -389,83 +95,7 @@ def adam_step(params: dict, grads: dict, state: AdamState, lr: float, beta1: flo
 
 
 # ----------------------------------------------------------------------------------------------
-# The training loop
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything a run depends on. The same config (seed included) gives the same run.
-
-    Curriculum (if on): train at gap `curriculum_start`, and whenever the validation accuracy at
-    the current gap reaches `curriculum_threshold`, grow the gap ×1.5 (at least +1) up to `gap`.
-    Early stop (stop_accuracy not None): stop once the validation accuracy at the full gap reaches it.
-    """
-
-    task: str = "france"
-    gap: int | None = None             # None: the task's default (40; clouds 3)
-    n_classes: int = 4
-    n_distractors: int = 8
-    lead: int = 0
-    cell: str = "lstm"
-    hidden: int = 32
-    nonlinearity: str = "tanh"
-    convention: str = "pytorch"
-    forget_bias: float = 1.0
-    optimizer: str = "adam"
-    lr: float = 0.01
-    batch: int = 64
-    iters: int = 1500
-    clip: float | None = 1.0           # None or 0: no clipping
-    curriculum: bool = True
-    curriculum_start: int = 5
-    curriculum_threshold: float = 0.95
-    eval_every: int = 25
-    val_size: int = 256
-    test_size: int = 2000
-    stop_accuracy: float | None = 0.99
-    seed: int = 0
-
-    def make_task(self) -> Task:
-        try:
-            return make_task(self.task, self.gap, n_classes=self.n_classes,
-                             n_distractors=self.n_distractors, lead=self.lead)
-        except TaskError as exc:
-            raise TrainError(str(exc)) from None
-
-    def replace(self, **changes) -> TrainConfig:
-        return replace(self, **changes)
-
-
-def validate_config(cfg: TrainConfig) -> Task:
-    """Raise TrainError (one line) for bad settings; return the task."""
-    if cfg.task not in TASKS:
-        raise TrainError(f"unknown task {cfg.task!r}; choose one of {', '.join(TASKS)}")
-    if cfg.cell not in KINDS:
-        raise TrainError(f"unknown cell {cfg.cell!r}; choose one of {', '.join(KINDS)}")
-    if cfg.optimizer not in OPTIMIZERS:
-        raise TrainError(f"unknown optimizer {cfg.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    checks = [(1 <= cfg.hidden <= 1024, f"hidden size must be between 1 and 1024, got {cfg.hidden}"),
-              (1 <= cfg.batch <= 4096, f"batch must be between 1 and 4096, got {cfg.batch}"),
-              (0 <= cfg.iters <= 10**7, f"iterations must be between 0 and 10000000, got {cfg.iters}"),
-              (np.isfinite(cfg.lr) and cfg.lr > 0, f"learning rate must be a positive number, got {cfg.lr}"),
-              (cfg.clip is None or (np.isfinite(cfg.clip) and cfg.clip >= 0),
-               f"clipping threshold must be ≥ 0 (0 = off), got {cfg.clip}"),
-              (np.isfinite(cfg.forget_bias), f"forget bias must be finite, got {cfg.forget_bias}"),
-              (cfg.eval_every >= 1, f"eval_every must be ≥ 1, got {cfg.eval_every}"),
-              (1 <= cfg.val_size <= 100000, f"validation size must be between 1 and 100000, got {cfg.val_size}"),
-              (1 <= cfg.test_size <= 100000, f"test size must be between 1 and 100000, got {cfg.test_size}"),
-              (cfg.curriculum_start >= 0, f"curriculum start must be ≥ 0, got {cfg.curriculum_start}"),
-              (cfg.stop_accuracy is None or 0 < cfg.stop_accuracy <= 1,
-               f"stop accuracy must be in (0, 1], got {cfg.stop_accuracy}"),
-              (cfg.seed >= 0, f"seed must be ≥ 0, got {cfg.seed}")]
-    for ok, msg in checks:
-        if not ok:
-            raise TrainError(msg)
-    if cfg.nonlinearity not in NONLINEARITIES:
-        raise TrainError(f"unknown nonlinearity {cfg.nonlinearity!r}; choose one of {', '.join(NONLINEARITIES)}")
-    if cfg.convention not in CONVENTIONS:
-        raise TrainError(f"unknown GRU convention {cfg.convention!r}; choose one of {', '.join(CONVENTIONS)}")
-    return cfg.make_task()
-
+# What a run reports
 
 @dataclass(frozen=True, eq=False)
 class Progress:
@@ -495,10 +125,46 @@ class Progress:
 
 
 @dataclass(frozen=True, eq=False)
+class StepRecord:
+    """One iteration in slow motion (the lab's Step button), for the batch of B sequences of T steps.
+
+    forward:  x0 (T, d) and y0, the first sequence's inputs and target; h0 (T+1, n) its hidden
+              states h_0 … h_T; out0 (C,) its output (logits, or ŷ); losses (B,); loss, accuracy.
+    backward: grad_h (T,) ‖∂ℓ/∂h_k‖_F over the batch (ℓ the batch's mean loss); grad_params
+              {name: ‖∂ℓ/∂θ‖}; contrib (T,) ‖contribution of step k to ∂ℓ/∂W_hh‖_F
+              (core.training.contributions); grad_norm ‖g‖ before clipping; clipped; threshold.
+    update:   delta {name: ‖Δθ‖} and param_norm {name: ‖θ‖ before}; loss_after, the same batch's
+              mean loss with the updated weights; model_before, model_after.
+    """
+
+    iteration: int
+    gap: int
+    x0: np.ndarray
+    y0: float
+    h0: np.ndarray
+    out0: np.ndarray
+    losses: np.ndarray
+    loss: float
+    accuracy: float
+    grad_h: np.ndarray
+    grad_params: dict
+    contrib: np.ndarray
+    grad_norm: float
+    clipped: bool
+    threshold: float | None
+    delta: dict
+    param_norm: dict
+    loss_after: float
+    model_before: Model
+    model_after: Model
+
+
+@dataclass(frozen=True, eq=False)
 class TrainResult:
     """A finished (or stopped) run. history: one row per iteration (iteration, gap, loss, accuracy,
     grad_norm, clipped); evals: one row per evaluation (iteration, gap, val_loss, val_accuracy).
-    grads_init / grads_final: GradNorms on the probe set at the full gap before and after training."""
+    grads_init / grads_final: GradNorms on the probe set at the full gap before and after training;
+    contrib_init / contrib_final: (T,) ‖step k's contribution to ∂ℓ/∂W_hh‖ on the probe set."""
 
     config: TrainConfig
     task: Task
@@ -514,96 +180,193 @@ class TrainResult:
     evals: list
     grads_init: GradNorms
     grads_final: GradNorms
+    contrib_init: np.ndarray | None = None
+    contrib_final: np.ndarray | None = None
 
     @property
     def chance(self) -> float:
         return self.task.chance
 
+    def cell(self) -> Cell:
+        """The trained recurrent cell (for Explore and weight files)."""
+        return self.model.cell()
+
     def summary(self) -> dict:
         """Plain JSON-ready data (what `main.py train --json` writes)."""
-        cfg = self.config
-        out = {"task": cfg.task, "cell": cfg.cell, "gap": self.task.gap, "seed": cfg.seed,
-               "test_accuracy": self.test_accuracy, "test_loss": self.test_loss,
-               "chance": self.chance, "chance_loss": self.task.chance_loss, "seconds": self.seconds,
-               "iterations": self.iterations_done, "stopped": self.stopped,
-               "early_stopped": self.early_stopped, "final_gap": self.final_gap,
-               "grad_h1_init": self.grads_init.first, "grad_h1_final": self.grads_final.first,
-               "log10_ratio_h1_init": float(self.grads_init.log10_ratio[0]),
-               "log10_ratio_h1_final": float(self.grads_final.log10_ratio[0]),
-               "grad_c1_init": self.grads_init.first_c, "grad_c1_final": self.grads_final.first_c,
-               "sigma1_whh_final": float(np.linalg.norm(self.model.params["weight_hh"], 2)),
-               "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}}
-        return out
+        cfg, gi, gf = self.config, self.grads_init, self.grads_final
+        return {"task": cfg.task, "cell": cfg.cell, "gap": self.task.gap, "seed": cfg.seed, "init": cfg.init,
+                "test_accuracy": self.test_accuracy, "test_loss": self.test_loss,
+                "chance": self.chance, "chance_loss": self.task.chance_loss, "seconds": self.seconds,
+                "iterations": self.iterations_done, "stopped": self.stopped,
+                "early_stopped": self.early_stopped, "final_gap": self.final_gap,
+                "grad_h1_init": gi.first, "grad_h1_final": gf.first,
+                "grad_hT_init": gi.last, "grad_hT_final": gf.last,
+                "log10_ratio_h1_init": float(gi.log10_ratio[0]),
+                "log10_ratio_h1_final": float(gf.log10_ratio[0]),
+                "grad_c1_init": gi.first_c, "grad_c1_final": gf.first_c,
+                "sigma1_whh_final": float(np.linalg.norm(self.model.params["weight_hh"], 2)),
+                "config": cfg.to_dict()}
 
+
+# ----------------------------------------------------------------------------------------------
+# The training loop
 
 def _curriculum_next(gap: int, target: int) -> int:
     return min(target, max(gap + 1, int(round(gap * 1.5))))
 
 
+def _norms(d: dict) -> dict:
+    return {k: float(np.linalg.norm(v)) for k, v in d.items()}
+
+
+class Trainer:
+    """One run, an iteration at a time. Deterministic: weights from default_rng((seed, 0)) (and
+    (seed, 4), core.training.inits), training batches from ((seed, 1)), the test set (its first
+    PROBE_SIZE sequences are the probe) from ((seed, 2, chunk)), validation from ((seed, 3, gap,
+    chunk)). Not thread-safe: one thread drives it."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        self.task = task = validate_config(config)
+        self.regression = task.is_regression
+        self.t0 = time.perf_counter()
+        self.model = init_model(config.cell, task.input_size, config.hidden, task.output_size,
+                                seed=config.seed, forget_bias=config.forget_bias, init=config.init,
+                                nonlinearity=config.nonlinearity, convention=config.convention,
+                                t_max=task.length)
+        self.data_rng = np.random.default_rng((config.seed, 1))
+        self.test_set = DataSet(task, config.test_size, (config.seed, 2))
+        self.probe = self.test_set.first(PROBE_SIZE)
+        self.grads_init = hidden_grad_norms(self.model, *self.probe, self.regression)
+        self.contrib_init = self._probe_contributions()
+        self.target = task.gap
+        lowest = 2 if self.regression else 0
+        self.gap = max(lowest, min(self.target, config.curriculum_start)) if config.curriculum else self.target
+        self.adam = AdamState()
+        self.iteration = 0
+        self.history, self.evals = [], []
+        self.early = False
+        self._val = {}
+
+    @property
+    def done(self) -> bool:
+        return self.early or self.iteration >= self.config.iters
+
+    def val_set(self, gap: int) -> DataSet:
+        if gap not in self._val:
+            self._val[gap] = DataSet(self.task.with_gap(gap), self.config.val_size, (self.config.seed, 3, gap))
+        return self._val[gap]
+
+    def _probe_contributions(self) -> np.ndarray:
+        x, y = self.probe
+        return contribution_norms(self.model, x[:, :64], y[:64], self.regression)
+
+    def _update(self, grads: dict) -> None:
+        if self.config.optimizer == "adam":
+            params, self.adam = adam_step(self.model.params, grads, self.adam, self.config.lr)
+        else:
+            params = sgd_step(self.model.params, grads, self.config.lr)
+        m = self.model
+        self.model = Model(m.kind, params, m.nonlinearity, m.convention)
+
+    def _evaluate(self, gap: int) -> dict:
+        vl, va = evaluate(self.model, self.val_set(gap), regression=self.regression)
+        self.evals.append({"iteration": self.iteration, "gap": gap, "val_loss": vl, "val_accuracy": va})
+        gn = hidden_grad_norms(self.model, *self.probe, self.regression)
+        if gap == self.target:
+            stop = self.config.stop_accuracy
+            self.early = bool(stop) and va >= stop
+        elif va >= self.config.curriculum_threshold:
+            self.gap = _curriculum_next(gap, self.target)
+        return {"val_loss": vl, "val_accuracy": va, "grad_h": gn.h_mean, "grad_c": gn.c_mean}
+
+    def step(self, detail: bool = False) -> tuple[Progress, StepRecord | None]:
+        """One iteration: a fresh batch at the current gap, BPTT, clipping, the optimiser's update
+        (and, at evaluation points, validation and the probe). detail: also a StepRecord."""
+        cfg = self.config
+        self.iteration += 1
+        gap = self.gap
+        x, y = make_batch(self.task.with_gap(gap), cfg.batch, self.data_rng)
+        before = self.model
+        r = forward_backward(before, x, y, self.regression, record=detail, deltas=detail)
+        loss, acc = float(r["losses"].mean()), float(r["correct"].mean())
+        grads, gnorm, clipped = clip_by_norm(r["grads"], cfg.clip)
+        self._update(grads)
+        self.history.append({"iteration": self.iteration, "gap": gap, "loss": loss, "accuracy": acc,
+                             "grad_norm": gnorm, "clipped": clipped})
+        extra = self._evaluate(gap) if self.iteration % cfg.eval_every == 0 or self.iteration == cfg.iters else {}
+        prog = Progress(self.iteration, cfg.iters, gap, loss, acc, gnorm, clipped,
+                        time.perf_counter() - self.t0, self.model, **extra)
+        rec = self._record(gap, x, y, r, gnorm, clipped, before) if detail else None
+        return prog, rec
+
+    def _record(self, gap, x, y, r, gnorm, clipped, before) -> StepRecord:
+        after = self.model
+        contrib = contributions_from(before, r["cache"], r["record"], "weight_hh")
+        delta = {k: after.params[k] - before.params[k] for k in before.params}
+        return StepRecord(self.iteration, gap, x[:, 0].copy(), float(y[0]), r["cache"]["h"][:, 0].copy(),
+                          r["out"][0].copy(), r["losses"].copy(), float(r["losses"].mean()),
+                          float(r["correct"].mean()), np.linalg.norm(r["record"]["h"], axis=(1, 2)),
+                          _norms(r["grads"]), np.linalg.norm(contrib.reshape(len(contrib), -1), axis=1),
+                          gnorm, clipped, self.config.clip, _norms(delta), _norms(before.params),
+                          evaluate(after, x, y, self.regression)[0], before, after)
+
+    def finish(self, stopped: bool = False) -> TrainResult:
+        """Test the model as it is now (streamed over the test set) and report the run."""
+        test_loss, test_acc = evaluate(self.model, self.test_set, regression=self.regression)
+        grads_final = hidden_grad_norms(self.model, *self.probe, self.regression)
+        return TrainResult(self.config, self.task, self.model, test_loss, test_acc,
+                           time.perf_counter() - self.t0, self.iteration, stopped, self.early, self.gap,
+                           self.history, self.evals, self.grads_init, grads_final,
+                           self.contrib_init, self._probe_contributions())
+
+
 def train(config: TrainConfig, callback=None) -> TrainResult:
     """Train a model as `config` says. callback(Progress) is called after every iteration from the
     calling thread; if it returns False the run stops (the result has stopped=True). To pause, block
-    inside the callback. Deterministic: data from default_rng((seed, 1)), validation from
-    ((seed, 3, gap)), test and probe sets from ((seed, 2)), weights from ((seed, 0))."""
-    task = validate_config(config)
-    regression = task.is_regression
-    t0 = time.perf_counter()
-    model = init_model(config.cell, task.input_size, config.hidden, task.output_size, seed=config.seed,
-                       forget_bias=config.forget_bias, nonlinearity=config.nonlinearity,
-                       convention=config.convention)
-    data_rng = np.random.default_rng((config.seed, 1))
-    x_test, y_test = make_batch(task, config.test_size, np.random.default_rng((config.seed, 2)))
-    x_probe, y_probe = x_test[:, :PROBE_SIZE], y_test[:PROBE_SIZE]
-    grads_init = hidden_grad_norms(model, x_probe, y_probe, regression)
-    target = task.gap
-    min_gap = 2 if regression else 0
-    gap = max(min_gap, min(target, config.curriculum_start)) if config.curriculum else target
-    val_cache = {}
-
-    def val_set(g):
-        if g not in val_cache:
-            val_cache[g] = make_batch(task.with_gap(g), config.val_size,
-                                      np.random.default_rng((config.seed, 3, g)))
-        return val_cache[g]
-
-    params = model.params
-    adam = AdamState()
-    history, evals = [], []
-    stopped = early = False
-    it = 0
-    for it in range(1, config.iters + 1):
-        x, y = make_batch(task.with_gap(gap), config.batch, data_rng)
-        loss, grads, acc = loss_and_grads(model, x, y, regression)
-        grads, gnorm, clipped = clip_by_norm(grads, config.clip)
-        if config.optimizer == "adam":
-            params, adam = adam_step(params, grads, adam, config.lr)
-        else:
-            params = sgd_step(params, grads, config.lr)
-        model = Model(model.kind, params, model.nonlinearity, model.convention)
-        history.append({"iteration": it, "gap": gap, "loss": loss, "accuracy": acc,
-                        "grad_norm": gnorm, "clipped": clipped})
-        extra = {}
-        trained_gap = gap
-        if it % config.eval_every == 0 or it == config.iters:
-            vl, va = evaluate(model, *val_set(gap), regression)
-            evals.append({"iteration": it, "gap": gap, "val_loss": vl, "val_accuracy": va})
-            gn = hidden_grad_norms(model, x_probe, y_probe, regression)
-            extra = {"val_loss": vl, "val_accuracy": va, "grad_h": gn.h_mean, "grad_c": gn.c_mean}
-            if gap == target:
-                if config.stop_accuracy is not None and va >= config.stop_accuracy:
-                    early = True
-            elif va >= config.curriculum_threshold:
-                gap = _curriculum_next(gap, target)
-        if callback is not None:
-            prog = Progress(it, config.iters, trained_gap, loss, acc, gnorm, clipped,
-                            time.perf_counter() - t0, model, **extra)
-            if callback(prog) is False:
-                stopped = True
-                break
-        if early:
+    inside the callback. Deterministic (see Trainer)."""
+    trainer = Trainer(config)
+    stopped = False
+    while not trainer.done:
+        prog, _ = trainer.step()
+        if callback is not None and callback(prog) is False:
+            stopped = True
             break
-    test_loss, test_acc = evaluate(model, x_test, y_test, regression)
-    grads_final = hidden_grad_norms(model, x_probe, y_probe, regression)
-    return TrainResult(config, task, model, test_loss, test_acc, time.perf_counter() - t0,
-                       it if config.iters else 0, stopped, early, gap, history, evals,
-                       grads_init, grads_final)
+    return trainer.finish(stopped)
+
+
+# ----------------------------------------------------------------------------------------------
+# Weight files
+
+def readout_path(path) -> str:
+    """The readout's sidecar beside a weight file: cell.npz → cell.readout.npz."""
+    root, ext = os.path.splitext(os.fspath(path))
+    return root + ".readout" + (ext or ".npz")
+
+
+def save_trained(model: Model, path, task: Task | None = None) -> tuple[str, str]:
+    """Write the trained cell as PyTorch's one-layer state_dict (weight_ih_l0, weight_hh_l0,
+    bias_ih_l0, bias_hh_l0: what nn.RNN/LSTM/GRU.load_state_dict and `simulate --weights` read) and
+    the readout beside it (readout_path: weight (C, n), bias (C,), kind, nonlinearity, convention
+    and, given the task, its vocabulary and class names as text arrays). Both atomic; no pickle.
+    Returns the two paths."""
+    import io
+
+    from ..fileio import atomic_write_bytes
+
+    def write(target, arrays):
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write_bytes(target, buf.getvalue())
+
+    path = os.fspath(path)
+    sd = {f"{k}_l0": np.asarray(v) for k, v in model.cell().to_state_dict().items()}
+    side = {"weight": model.params["weight_out"], "bias": model.params["bias_out"],
+            "kind": np.array(model.kind), "nonlinearity": np.array(model.nonlinearity),
+            "convention": np.array(model.convention)}
+    if task is not None:
+        side.update(task=np.array(task.name), vocabulary=np.array(task.vocabulary()),
+                    classes=np.array(task.class_names()))
+    write(path, sd)
+    write(readout_path(path), side)
+    return path, readout_path(path)

@@ -1,22 +1,29 @@
 """Training lab: train an RNN, LSTM or GRU on France → French (or clouds → sky, or the adding
-problem) and watch, live, the loss and accuracy, how far back the gradient reaches
-(‖∂ℓ/∂h_k‖ against k, log scale) and the gradient norm before and after clipping."""
+problem) and watch, live, the loss and accuracy, how far back the gradient reaches (‖∂ℓ/∂h_k‖ and
+its share ‖∂ℓ/∂h_k‖/‖∂ℓ/∂h_T‖ against k, log scale), the gradient norm before and after clipping,
+and where ∂ℓ/∂W_hh comes from (each step's contribution, RNNbow). Step runs one batch in slow
+motion: its forward pass, its backward pass and the update, drawn one phase after the other.
+
+The form is built from core.training.fields.TRAIN_FIELDS (ranges, defaults, choices, help)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from gatescope.core.training.train import TrainError
-from PySide6.QtCore import Qt, QTimer
+from gatescope.core.training.contributions import explain_reach
+from gatescope.core.training.fields import TRAIN_FIELD, TrainError
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +32,47 @@ from .. import dialogs, style
 from .axes import PowerOfTenAxis
 
 REDRAW_MS = 80
+#: How long each phase of a Step stays on screen before the next one is drawn.
+PHASE_MS = 700
+PHASES = ("forward", "backward", "update")
+#: The lab's headline (the main window's frame title), as measured (benchmarks/training_results.md).
+HEADLINE = ("Training lab: does a plain RNN fail where an LSTM / GRU learns "
+            "“I grew up in France… I speak fluent [French]”?")
+#: What the sweeps measured, said plainly (README, Training lab).
+MEASURED = ("Measured over 10 seeds: without a curriculum, at gaps 80 and 160, the plain RNN stays "
+            "near chance while chrono-initialised LSTMs and GRUs learn. With the curriculum (the "
+            "default) the RNN learns too, by latching the country in saturated units; at gap 40 "
+            "the RNN learns even without one. Try it: the Sweep below runs any of these.")
+
+FORM = ("task", "gap", "cell", "nonlinearity", "convention", "init", "hidden", "optimizer", "lr",
+        "clip", "iters", "seed", "curriculum")
+LABELS = {"task": "Task", "gap": "Gap G", "cell": "Cell", "nonlinearity": "RNN φ", "convention": "GRU form",
+          "init": "Initialisation", "hidden": "Hidden n", "optimizer": "Optimiser", "lr": "Learning rate",
+          "clip": "Clip at", "iters": "Iterations", "seed": "Seed"}
+CHOICE_LABELS = {
+    "task": {"france": "France → French (long gap)", "clouds": "clouds → sky (short gap)",
+             "adding": "adding problem"},
+    "cell": {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"},
+    "convention": {"pytorch": "PyTorch / Keras", "seed": "the notes' (seed)"},
+    "init": {"default": "PyTorch default", "chrono": "chrono (gate biases)", "irnn": "IRNN (ReLU, W = I)",
+             "orthogonal": "orthogonal W_hh"},
+    "optimizer": {"adam": "Adam", "sgd": "SGD"},
+}
+TIPS = {
+    "task": "France → French: remember the country at the start across G distractor tokens; chance "
+            "= 1/K. clouds → sky: the short-gap contrast. Adding: Hochreiter & Schmidhuber's two "
+            "marked numbers (IRNN's test in Le, Jaitly & Hinton 2015).",
+    "gap": "Gap G: distractor tokens between the key word and 'I speak fluent' (adding: the length).",
+    "convention": "GRU equations: PyTorch's h' = (1−z)⊙n + z⊙h, or the notes' hₜ = (1−z)⊙hₜ₋₁ + z⊙h̃ "
+                  "(r applied before the matmul).",
+    "init": "PyTorch default: U(±1/√n), LSTM forget bias 1. Chrono (Tallec & Ollivier 2018): gate "
+            "biases log U[1, T−1], so the gates' forgetting times 1/(1−σ(b)) spread over [2, T]. IRNN "
+            "(Le, Jaitly & Hinton 2015): a ReLU RNN with W_hh = I. Orthogonal: every W_hh block "
+            "orthogonal, all singular values 1.",
+    "clip": "Gradient clipping threshold (notes §3.1): if ‖ĝ‖ ≥ threshold then ĝ ← threshold/‖ĝ‖ · ĝ. 0 = off.",
+}
+DECIMALS = {"lr": 6, "clip": 2, "forget_bias": 2, "curriculum_threshold": 2, "stop_accuracy": 2}
+STEPS = {"lr": 0.001, "clip": 0.5, "forget_bias": 0.5}
 
 
 def log10_safe(values) -> np.ndarray:
@@ -42,27 +90,101 @@ def _pow10(v) -> str:
     return format_pow10(np.log10(v)) if v > 0 and np.isfinite(v) else f"{v:g}"
 
 
+def field_widget(name: str):
+    """A widget for TRAIN_FIELD[name]: a combo box (choices), a check box (bool) or a spin box
+    whose range is the field's [lo, hi]. objectName train_<name>; tooltip from the field's help."""
+    f = TRAIN_FIELD[name]
+    if f.choices is not None:
+        w = QComboBox()
+        labels = CHOICE_LABELS.get(name, {})
+        for c in f.choices:
+            w.addItem(labels.get(c, str(c)), c)
+    elif f.type is bool:
+        w = QCheckBox("curriculum (start short, grow the gap)" if name == "curriculum" else f.help)
+    elif f.type is int:
+        w = QSpinBox()
+        w.setRange(int(f.lo), int(f.hi))
+    else:
+        w = QDoubleSpinBox()
+        w.setDecimals(DECIMALS.get(name, 3))
+        w.setSingleStep(STEPS.get(name, 0.1))
+        w.setRange(float(f.lo), float(f.hi))
+        if name == "clip":
+            w.setSpecialValueText("off")
+    w.setObjectName(f"train_{name}")
+    w.setToolTip(TIPS.get(name, f.help[:1].upper() + f.help[1:] + "."))
+    return w
+
+
+def coherent(config, changes: dict) -> dict:
+    """The form's changes plus what they imply: IRNN is a ReLU RNN (choosing it sets both); a
+    cell or activation that IRNN or chrono cannot have sets the initialisation back to default."""
+    out = dict(changes)
+    if changes.get("init") == "irnn":
+        out.update(cell="rnn", nonlinearity="relu")
+        return out
+    new = config.replace(**out)
+    if "init" not in changes and ((new.init == "irnn" and (new.cell != "rnn" or new.nonlinearity != "relu"))
+                                  or (new.init == "chrono" and new.cell == "rnn")):
+        out["init"] = "default"
+    return out
+
+
 class TrainView(QWidget):
+    phase_changed = Signal(str)          # "forward" | "backward" | "update": the Step being drawn
+
     def __init__(self, lab, parent=None):
         super().__init__(parent)
         self.setObjectName("train_view")
         self.lab = lab
+        self.theme = style.DEFAULT
+        self.phase_ms = PHASE_MS
+        self.step_phase = None
+        self._record = None
         self._drawn_version = -1
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self._controls())
         right = QVBoxLayout()
+        self.headline = QLabel(MEASURED)
+        self.headline.setObjectName("train_headline")
+        self.headline.setWordWrap(True)
+        right.addWidget(self.headline)
         right.addWidget(self.status)
+        self.explain = QLabel()
+        self.explain.setObjectName("train_explain")
+        self.explain.setWordWrap(True)
+        right.addWidget(self.explain)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("train_tabs")
         self.graphs = pg.GraphicsLayoutWidget()
-        right.addWidget(self.graphs, 1)
+        self.step_graphs = pg.GraphicsLayoutWidget()
+        step_page = QWidget()
+        sl = QVBoxLayout(step_page)
+        sl.setContentsMargins(0, 0, 0, 0)
+        self.phase_label = QLabel("Press <b>Step</b>: one batch, drawn as its forward pass, its backward "
+                                  "pass and the update.")
+        self.phase_label.setObjectName("train_phase")
+        self.phase_label.setWordWrap(True)
+        sl.addWidget(self.phase_label)
+        sl.addWidget(self.step_graphs, 1)
+        self.tabs.addTab(self.graphs, "Run")
+        self.tabs.addTab(step_page, "One step")
+        right.addWidget(self.tabs, 1)
         lay.addLayout(right, 1)
         self._plots()
+        self._step_plots()
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
+        self.phase_timer = QTimer(self)
+        self.phase_timer.setSingleShot(True)
+        self.phase_timer.timeout.connect(self._next_phase)
         lab.state_changed.connect(self._on_state)
         lab.config_changed.connect(self.sync)
         lab.run_finished.connect(self._on_finished)
+        lab.step_done.connect(self.show_step)
+        lab.model_changed.connect(self._enable_model_buttons)
         lab.error.connect(lambda msg, details: dialogs.warn(self, msg, details))
         self.sync(lab.config)
         self._on_state(lab.state)
@@ -70,96 +192,72 @@ class TrainView(QWidget):
     # -- controls --------------------------------------------------------------------------------
     def _controls(self):
         box = QGroupBox("Run")
-        box.setMaximumWidth(330)
+        box.setMaximumWidth(340)
         form = QFormLayout(box)
-        c = self.lab.config
-
-        def combo(name, items, tip, key):
-            w = QComboBox()
-            w.setObjectName(name)
-            for label, data in items:
-                w.addItem(label, data)
-            w.setToolTip(tip)
-            w.currentIndexChanged.connect(lambda _: self._set(**{key: w.currentData()}))
-            return w
-
-        def spin(name, lo, hi, tip, key, double=False, decimals=4, step=1.0, special=None):
-            w = QDoubleSpinBox() if double else QSpinBox()
-            w.setObjectName(name)
-            if double:
-                w.setDecimals(decimals)
-                w.setSingleStep(step)
-            w.setRange(lo, hi)
-            w.setToolTip(tip)
-            if special:
-                w.setSpecialValueText(special)
-            w.valueChanged.connect(lambda v: self._set(**{key: (float(v) if double else int(v))}))
-            return w
-
-        self.task = combo("train_task", [("France → French (long gap)", "france"),
-                                         ("clouds → sky (short gap)", "clouds"),
-                                         ("adding problem", "adding")],
-                          "France → French: remember the country at the start across G distractor "
-                          "tokens; chance = 1/K. clouds → sky: the short-gap contrast. Adding: "
-                          "Hochreiter & Schmidhuber's two marked numbers.", "task")
-        self.gap = spin("train_gap", 0, 1000, "Gap G: distractor tokens between the key word and "
-                        "'I speak fluent' (adding: sequence length).", "gap")
-        self.cell = combo("train_cell", [("RNN (tanh)", "rnn"), ("LSTM", "lstm"), ("GRU", "gru")],
-                          "The cell to train.", "cell")
-        self.convention = combo("train_convention", [("PyTorch / Keras", "pytorch"), ("the notes' (seed)", "seed")],
-                                "GRU equations: PyTorch's h' = (1−z)⊙n + z⊙h, or the notes' "
-                                "hₜ = (1−z)⊙hₜ₋₁ + z⊙h̃ (r applied before the matmul).", "convention")
-        self.hidden = spin("train_hidden", 2, 256, "Hidden size n.", "hidden")
-        self.optimizer = combo("train_optimizer", [("Adam", "adam"), ("SGD", "sgd")],
-                               "Optimiser.", "optimizer")
-        self.lr = spin("train_lr", 1e-5, 10.0, "Learning rate.", "lr", True, 5, 0.001)
-        self.clip = spin("train_clip", 0.0, 1e6, "Gradient clipping threshold (notes §3.1): if "
-                         "‖ĝ‖ ≥ threshold then ĝ ← threshold/‖ĝ‖ · ĝ. 0 = off.", "clip", True, 2, 0.5, "off")
-        self.iters = spin("train_iters", 1, 100000, "Maximum iterations (batches).", "iters")
-        self.seed = spin("train_seed", 0, 2**31 - 1, "Random seed: the same seed gives the same run.",
-                         "seed")
-        self.curriculum = QCheckBox("curriculum (start short, grow the gap)")
-        self.curriculum.setObjectName("train_curriculum")
-        self.curriculum.setToolTip("Train at a short gap first and grow it ×1.5 whenever the "
-                                   "validation accuracy reaches the threshold.")
-        self.curriculum.toggled.connect(lambda on: self._set(curriculum=bool(on)))
-        for label, w in (("Task", self.task), ("Gap G", self.gap), ("Cell", self.cell),
-                         ("GRU form", self.convention), ("Hidden n", self.hidden),
-                         ("Optimiser", self.optimizer), ("Learning rate", self.lr),
-                         ("Clip at", self.clip), ("Iterations", self.iters), ("Seed", self.seed)):
-            form.addRow(label, w)
-        form.addRow(self.curriculum)
-        buttons = QHBoxLayout()
-        self.start_button = QPushButton("Start")
-        self.start_button.setObjectName("train_start")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setObjectName("train_pause")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setObjectName("train_stop")
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setObjectName("train_reset")
-        for b in (self.start_button, self.pause_button, self.stop_button, self.reset_button):
-            buttons.addWidget(b)
-        self.start_button.clicked.connect(self._start)
-        self.pause_button.clicked.connect(self._pause)
-        self.stop_button.clicked.connect(self.lab.stop)
-        self.reset_button.clicked.connect(self.lab.reset)
-        form.addRow(buttons)
+        self.fields = {}
+        for name in FORM:
+            w = field_widget(name)
+            self.fields[name] = w
+            setattr(self, name, w)
+            if isinstance(w, QComboBox):
+                w.currentIndexChanged.connect(lambda _, n=name, w=w: self._set(**{n: w.currentData()}))
+            elif isinstance(w, QCheckBox):
+                w.toggled.connect(lambda on, n=name: self._set(**{n: bool(on)}))
+            elif isinstance(w, QSpinBox):
+                w.valueChanged.connect(lambda v, n=name: self._set(**{n: int(v)}))
+            else:
+                w.valueChanged.connect(lambda v, n=name: self._set(**{n: float(v)}))
+            if isinstance(w, QCheckBox):
+                form.addRow(w)
+            else:
+                form.addRow(LABELS[name], w)
+        form.addRow(self._buttons())
         self.status = QLabel()
         self.status.setObjectName("train_status")
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.RichText)
         self.status.setFont(style.font(1))
-        self.control_widgets = [self.task, self.gap, self.cell, self.convention, self.hidden, self.optimizer,
-                                self.lr, self.clip, self.iters, self.seed, self.curriculum]
-        del c
+        self.control_widgets = list(self.fields.values())
+        return box
+
+    def _button(self, text, name, slot, tip=""):
+        b = QPushButton(text)
+        b.setObjectName(name)
+        b.clicked.connect(slot)
+        if tip:
+            b.setToolTip(tip)
+        return b
+
+    def _buttons(self):
+        box = QWidget()
+        col = QVBoxLayout(box)
+        col.setContentsMargins(0, 0, 0, 0)
+        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        self.start_button = self._button("Start", "train_start", self._start)
+        self.pause_button = self._button("Pause", "train_pause", self._pause)
+        self.stop_button = self._button("Stop", "train_stop", self.lab.stop)
+        self.reset_button = self._button("Reset", "train_reset", self.lab.reset)
+        self.step_button = self._button("Step", "train_step", self._step,
+                                        "Run one batch in slow motion: its forward pass, its backward "
+                                        "pass and the update, one after the other (One step tab).")
+        self.save_button = self._button("Save weights…", "train_save", lambda: self.save_weights(),
+                                        "Save the trained cell as PyTorch state_dict arrays (.npz), which "
+                                        "File → Open weights and `simulate --weights` open.")
+        self.explore_button = self._button("Open in Explore", "train_explore", self.lab.send_to_explore,
+                                           "Show the trained cell's gates, states and gradient flow in Explore.")
+        for b in (self.start_button, self.pause_button, self.stop_button, self.reset_button):
+            row1.addWidget(b)
+        for b in (self.step_button, self.save_button, self.explore_button):
+            row2.addWidget(b)
+        col.addLayout(row1)
+        col.addLayout(row2)
         return box
 
     def _set(self, **changes):
         if "clip" in changes and changes["clip"] == 0:
             changes["clip"] = None
         try:
-            self.lab.update(**changes)
+            self.lab.update(**coherent(self.lab.config, changes))
         except TrainError as exc:
             dialogs.warn(self, str(exc))
             self.sync(self.lab.config)
@@ -173,48 +271,72 @@ class TrainView(QWidget):
             return
         for plot in (self.loss_plot, self.acc_plot, self.norm_plot):
             plot.setXRange(0, max(c.iters, 1), padding=0.02)
-        self.reach_plot.setXRange(1, max(length, 2), padding=0.02)
+        for plot in (self.reach_plot, self.share_plot, self.contrib_plot):
+            plot.setXRange(1, max(length, 2), padding=0.02)
 
     def sync(self, c):
         self._frame_plots(c)
         for w in self.control_widgets:
             w.blockSignals(True)
         try:
-            for w, v in ((self.task, c.task), (self.cell, c.cell), (self.optimizer, c.optimizer),
-                         (self.convention, c.convention)):
-                w.setCurrentIndex(max(0, w.findData(v)))
-            self.convention.setEnabled(c.cell == "gru")
-            task = c.make_task()
-            self.gap.setValue(task.gap)
-            self.hidden.setValue(c.hidden)
-            self.lr.setValue(c.lr)
-            self.clip.setValue(c.clip or 0.0)
-            self.iters.setValue(c.iters)
-            self.seed.setValue(c.seed)
-            self.curriculum.setChecked(c.curriculum)
+            for name, w in self.fields.items():
+                value = getattr(c, name)
+                if isinstance(w, QComboBox):
+                    w.setCurrentIndex(max(0, w.findData(value)))
+                elif isinstance(w, QCheckBox):
+                    w.setChecked(bool(value))
+                elif name == "gap":
+                    w.setValue(c.make_task().gap)
+                else:
+                    w.setValue(value or 0)
         finally:
             for w in self.control_widgets:
                 w.blockSignals(False)
+        self._enable_controls(self.lab.state in ("running", "paused"))
+
+    def _enable_controls(self, running: bool):
+        c = self.lab.config
+        for w in self.control_widgets:
+            w.setEnabled(not running)
+        self.convention.setEnabled(not running and c.cell == "gru")
+        self.nonlinearity.setEnabled(not running and c.cell == "rnn")
 
     def _start(self):
         try:
-            self.lab.start()
+            if self.lab.state == "paused":
+                self.lab.resume()
+            else:
+                self.lab.start()
         except TrainError as exc:
             dialogs.warn(self, str(exc))
+
+    def _step(self):
+        try:
+            self.lab.step()
+        except TrainError as exc:
+            dialogs.warn(self, str(exc))
+            return
+        self.tabs.setCurrentIndex(1)
 
     def _pause(self):
         (self.lab.resume if self.lab.state == "paused" else self.lab.pause)()
 
+    def _enable_model_buttons(self):
+        idle = self.lab.state not in ("running",)
+        has = self.lab.trained_cell() is not None
+        self.save_button.setEnabled(idle and has)
+        self.explore_button.setEnabled(idle and has)
+
     def _on_state(self, state):
         running = state in ("running", "paused")
-        self.start_button.setEnabled(not running)
+        self.start_button.setEnabled(state != "running")
+        self.start_button.setText("Resume" if state == "paused" else "Start")
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.stop_button.setEnabled(running)
-        for w in self.control_widgets:
-            w.setEnabled(not running)
-        self.convention.setEnabled(not running and self.lab.config.cell == "gru")
-        if running:
+        self._enable_controls(running)
+        self._enable_model_buttons()
+        if state == "running":
             self.timer.start()
         else:
             self.timer.stop()
@@ -225,6 +347,18 @@ class TrainView(QWidget):
         self.redraw()
         self._status()
 
+    def save_weights(self, path=None):
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Save trained weights", "trained_cell.npz",
+                                                  "Weights (*.npz)")
+            if not path:
+                return None
+        try:
+            return self.lab.save_weights(path)
+        except (OSError, TrainError) as exc:
+            dialogs.warn(self, f"Cannot save the weights: {getattr(exc, 'strerror', None) or exc}")
+            return None
+
     def _status(self):
         lab = self.lab
         s = lab.summary
@@ -234,28 +368,41 @@ class TrainView(QWidget):
                 f"iterations, {s['seconds']:.1f} s · test accuracy <b>{s['test_accuracy']:.1%}</b> "
                 f"(chance {s['chance']:.1%}) · test loss {s['test_loss']:.4f} · "
                 f"‖∂ℓ/∂h₁‖ {_pow10(s['grad_h1_init'])} at start → {_pow10(s['grad_h1_final'])} trained")
+            self.explain.setText(explain_reach(s))
         elif lab.iterations:
             it = lab.iterations[-1]
             va = f", validation accuracy {lab.val_accuracy[-1]:.1%}" if lab.val_accuracy else ""
             self.status.setText(f"{lab.state}: iteration {it} / {lab.config.iters}, gap {lab.gaps[-1]}{va}")
+            self.explain.setText("")
         else:
-            self.status.setText("Choose the settings and press <b>Start</b>." if lab.state == "idle" else lab.state)
+            self.status.setText("Choose the settings and press <b>Start</b> (or <b>Step</b> for one batch "
+                                "in slow motion)." if lab.state == "idle" else lab.state)
+            self.explain.setText("")
 
     # -- plots -----------------------------------------------------------------------------------
     def _plots(self):
         g = self.graphs
         self.loss_plot = g.addPlot(row=0, col=0)
         self.acc_plot = g.addPlot(row=0, col=1)
+        self.norm_plot = g.addPlot(row=0, col=2, axisItems={"left": PowerOfTenAxis("left")})
         self.reach_plot = g.addPlot(row=1, col=0, axisItems={"left": PowerOfTenAxis("left")})
-        self.norm_plot = g.addPlot(row=1, col=1, axisItems={"left": PowerOfTenAxis("left")})
-        style.style_plot(self.loss_plot, left="loss", bottom="iteration")
-        style.style_plot(self.acc_plot, left="accuracy", bottom="iteration")
-        style.style_plot(self.reach_plot, left="‖∂ℓ/∂h<sub>k</sub>‖", bottom="step k (the key word is k = 1)")
-        style.style_plot(self.norm_plot, left="‖g‖", bottom="iteration")
-        for p, title in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy (chance dashed)"),
-                         (self.reach_plot, "how far back the gradient reaches"),
-                         (self.norm_plot, "gradient norm before / after clipping")):
+        self.share_plot = g.addPlot(row=1, col=1, axisItems={"left": PowerOfTenAxis("left")})
+        self.contrib_plot = g.addPlot(row=1, col=2, axisItems={"left": PowerOfTenAxis("left")})
+        for p, left, bottom, title in (
+                (self.loss_plot, "loss", "iteration", "loss"),
+                (self.acc_plot, "accuracy", "iteration", "accuracy (chance dashed)"),
+                (self.norm_plot, "‖g‖", "iteration", "gradient norm before / after clipping"),
+                (self.reach_plot, "‖∂ℓ/∂h<sub>k</sub>‖", "step k (the key word is k = 1)",
+                 "how far back the gradient reaches"),
+                (self.share_plot, "‖∂ℓ/∂h<sub>k</sub>‖ / ‖∂ℓ/∂h<sub>T</sub>‖", "step k",
+                 "share of the output's gradient that reaches k"),
+                (self.contrib_plot, "‖C<sub>k</sub>‖", "step k",
+                 "where ∂ℓ/∂W_hh comes from (step k's part C_k)")):
+            style.style_plot(p, left=left, bottom=bottom)
             p.setTitle(title)
+        self._run_curves()
+
+    def _run_curves(self):
         self.loss_curve = self.loss_plot.plot(pen=style.pen(style.MEASURED, 1.5), name="train")
         self.val_loss_curve = self.loss_plot.plot(pen=None, symbol="o", symbolSize=6,
                                                   symbolBrush=style.CLIPPED, name="validation")
@@ -265,6 +412,11 @@ class TrainView(QWidget):
         self.chance_line = pg.InfiniteLine(angle=0, movable=False, pen=style.pen("#888888", 1.5, Qt.DashLine))
         self.acc_plot.addItem(self.chance_line)
         self.acc_plot.setYRange(0, 1.02, padding=0)
+        self.norm_before = self.norm_plot.plot(pen=style.pen(style.SIGMA1, 1))
+        self.norm_after = self.norm_plot.plot(pen=style.pen(style.CLIPPED, 1.5))
+        legend = self.norm_plot.addLegend(offset=(-10, 10))
+        legend.addItem(self.norm_before, "before clipping")
+        legend.addItem(self.norm_after, "after clipping")
         self.reach_init = self.reach_plot.plot(pen=style.pen(style.SIGMA_I, 2, Qt.DashLine))
         self.reach_curve = self.reach_plot.plot(pen=style.pen(style.MEASURED, 2.5))
         self.reach_c = self.reach_plot.plot(pen=style.pen(style.CELL_PATH, 2))
@@ -272,15 +424,20 @@ class TrainView(QWidget):
         legend.addItem(self.reach_curve, "‖∂ℓ/∂hₖ‖ now")
         legend.addItem(self.reach_init, "at initialisation")
         legend.addItem(self.reach_c, "‖∂ℓ/∂Cₖ‖ (LSTM)")
-        self.norm_before = self.norm_plot.plot(pen=style.pen(style.SIGMA1, 1))
-        self.norm_after = self.norm_plot.plot(pen=style.pen(style.CLIPPED, 1.5))
-        legend = self.norm_plot.addLegend(offset=(-10, 10))
-        legend.addItem(self.norm_before, "before clipping")
-        legend.addItem(self.norm_after, "after clipping")
+        self.share_init = self.share_plot.plot(pen=style.pen(style.SIGMA_I, 2, Qt.DashLine))
+        self.share_curve = self.share_plot.plot(pen=style.pen(style.MEASURED, 2.5))
+        legend = self.share_plot.addLegend(offset=(10, 10))
+        legend.addItem(self.share_curve, "now")
+        legend.addItem(self.share_init, "at initialisation")
+        self.contrib_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=style.MEASURED)
+        self.contrib_plot.addItem(self.contrib_bars)
+        self.contrib_init_curve = self.contrib_plot.plot(pen=style.pen(style.SIGMA_I, 2, Qt.DashLine))
+        legend = self.contrib_plot.addLegend(offset=(10, 10))
+        legend.addItem(self.contrib_init_curve, "at initialisation")
 
     def redraw(self):
         lab = self.lab
-        with lab._lock:
+        with lab.lock:
             if lab.version == self._drawn_version:
                 return
             self._drawn_version = lab.version
@@ -289,6 +446,7 @@ class TrainView(QWidget):
             gb, ga = np.asarray(lab.grad_norm), np.asarray(lab.clipped_norm)
             ev, va, vl = np.asarray(lab.eval_iterations, float), np.asarray(lab.val_accuracy), np.asarray(lab.val_loss)
             gh, gc, gh0 = lab.grad_h, lab.grad_c, lab.grad_h_init
+            c0, c1 = lab.contrib_init, lab.contrib_final
         self.loss_curve.setData(it, loss)
         self.val_loss_curve.setData(ev, vl)
         self.acc_curve.setData(it, acc)
@@ -299,15 +457,159 @@ class TrainView(QWidget):
             pass
         self.norm_before.setData(it, log10_safe(gb), connect="finite")
         self.norm_after.setData(it, log10_safe(ga), connect="finite")
-        for curve, data in ((self.reach_curve, gh), (self.reach_c, gc), (self.reach_init, gh0)):
-            if data is None:
-                curve.setData([], [])
-            else:
-                curve.setData(np.arange(1, len(data) + 1), log10_safe(data), connect="finite")
+        for curve, data in ((self.reach_curve, gh), (self.reach_c, gc), (self.reach_init, gh0),
+                            (self.contrib_init_curve, c0)):
+            self._set_log_curve(curve, data)
+        for curve, data in ((self.share_curve, gh), (self.share_init, gh0)):
+            self._set_log_curve(curve, None if data is None else data / data[-1])
+        self._set_log_bars(self.contrib_bars, self.contrib_plot, c1)
         self._status()
 
+    @staticmethod
+    def _set_log_curve(curve, data):
+        if data is None:
+            curve.setData([], [])
+        else:
+            curve.setData(np.arange(1, len(data) + 1), log10_safe(data), connect="finite")
+
+    @staticmethod
+    def _set_log_bars(bars, plot, values, x=None):
+        """Bars of log10(values) standing on the lowest finite value (a log-scale bar chart)."""
+        if values is None or len(values) == 0:
+            bars.setOpts(x=[], height=[], y0=0)
+            return
+        y = log10_safe(values)
+        ok = np.isfinite(y)
+        x = np.arange(1, len(y) + 1, dtype=float) if x is None else np.asarray(x, float)
+        if not ok.any():
+            bars.setOpts(x=[], height=[], y0=0)
+            return
+        floor = np.floor(np.nanmin(y)) - 0.5
+        bars.setOpts(x=x[ok], height=y[ok] - floor, y0=floor, width=0.8)
+        plot.setYRange(floor, max(np.nanmax(y), floor + 1) + 0.2, padding=0.02)
+
     def drawn(self, name):
-        """(x, y) of a named curve, for tests."""
-        x, y = getattr(self, name).getData()
+        """(x, y) of a named curve, or (x, top) of a named bar chart, for tests."""
+        item = getattr(self, name)
+        if isinstance(item, pg.BarGraphItem):
+            o = item.opts
+            x = np.asarray(o.get("x", []) if o.get("x") is not None else [], float)
+            h = np.asarray(o.get("height", []) if o.get("height") is not None else [], float)
+            return x, h + (o.get("y0") or 0)
+        if isinstance(item, pg.ImageItem):
+            img = item.image
+            return (np.zeros(0), np.zeros(0)) if img is None else (np.arange(img.shape[1]), np.asarray(img))
+        x, y = item.getData()
         return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
 
+    # -- one step in slow motion ---------------------------------------------------------------
+    def _step_plots(self):
+        g = self.step_graphs
+        self.fwd_plot = g.addPlot(row=0, col=0)
+        self.bwd_plot = g.addPlot(row=0, col=1, axisItems={"left": PowerOfTenAxis("left")})
+        self.upd_plot = g.addPlot(row=0, col=2, axisItems={"left": PowerOfTenAxis("left")})
+        style.style_plot(self.fwd_plot, left="unit", bottom="step t")
+        style.style_plot(self.bwd_plot, left="gradient", bottom="step k")
+        style.style_plot(self.upd_plot, left="‖Δθ‖ / ‖θ‖", bottom="parameter")
+        self.fwd_image = pg.ImageItem()
+        self.fwd_image.setColorMap(pg.colormap.get(style.SIGNED_CMAP))
+        self.fwd_image.setLevels((-1, 1))
+        self.fwd_plot.addItem(self.fwd_image)
+        self.bwd_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=style.CLIPPED)
+        self.bwd_plot.addItem(self.bwd_bars)
+        self.bwd_curve = self.bwd_plot.plot(pen=style.pen(style.MEASURED, 2.5))
+        legend = self.bwd_plot.addLegend(offset=(10, 10))
+        legend.addItem(self.bwd_curve, "‖∂ℓ/∂hₖ‖")
+        legend.addItem(self.bwd_bars, "‖Cₖ‖, step k's part of ∂ℓ/∂W_hh")
+        self.upd_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=style.CELL_PATH)
+        self.upd_plot.addItem(self.upd_bars)
+        self._phase_titles()
+
+    def _phase_titles(self):
+        titles = {"forward": "1 · forward: h<sub>t</sub> of the first sequence",
+                  "backward": "2 · backward: the gradient flows back",
+                  "update": "3 · update: how much each weight moved"}
+        for phase, plot in zip(PHASES, (self.fwd_plot, self.bwd_plot, self.upd_plot)):
+            on = phase == self.step_phase
+            color = "#d7301f" if on else "#888888"
+            plot.setTitle(f"<span style='color:{color}; font-weight:{'700' if on else '400'}'>"
+                          f"{'▶ ' if on else ''}{titles[phase]}</span>")
+
+    def show_step(self, rec):
+        """Draw a StepRecord one phase after the other (phase_ms apart)."""
+        self._record = rec
+        for bars in (self.bwd_bars, self.upd_bars):
+            bars.setOpts(x=[], height=[], y0=0)
+        self.bwd_curve.setData([], [])
+        self.fwd_image.clear()
+        self.step_phase = None
+        self.phase_timer.stop()
+        self._next_phase()
+
+    def _next_phase(self):
+        rec = self._record
+        if rec is None:
+            return
+        i = 0 if self.step_phase is None else PHASES.index(self.step_phase) + 1
+        if i >= len(PHASES):
+            return
+        self.step_phase = PHASES[i]
+        (self._draw_forward, self._draw_backward, self._draw_update)[i](rec)
+        self._phase_titles()
+        self.phase_changed.emit(self.step_phase)
+        if i + 1 < len(PHASES):
+            self.phase_timer.start(self.phase_ms)
+        self.redraw()
+
+    def _draw_forward(self, rec):
+        h = rec.h0[1:].T                                   # (n, T): unit × step
+        self.fwd_image.setImage(h, autoLevels=False)
+        self.fwd_image.setRect(0.5, -0.5, h.shape[1], h.shape[0])
+        self.fwd_plot.setXRange(0.5, h.shape[1] + 0.5, padding=0)
+        self.fwd_plot.setYRange(-0.5, h.shape[0] - 0.5, padding=0)
+        task = self.lab.config.make_task()
+        out = rec.out0
+        said = (f"ŷ = {out[0]:.3f} (target {rec.y0:.3f})" if task.is_regression else
+                f"says “{task.class_names()[int(np.argmax(out))]}” (target “{task.class_names()[int(rec.y0)]}”)")
+        self.phase_label.setText(f"<b>Step {rec.iteration}, phase 1 of 3 — forward pass</b> at gap {rec.gap}: "
+                                 f"the first of {len(rec.losses)} sequences {said}; batch loss "
+                                 f"{rec.loss:.4f}, accuracy {rec.accuracy:.0%}.")
+
+    def _draw_backward(self, rec):
+        T = len(rec.grad_h)
+        self._set_log_curve(self.bwd_curve, rec.grad_h)
+        both = np.concatenate([rec.grad_h[rec.grad_h > 0], rec.contrib[rec.contrib > 0]])
+        self._set_log_bars(self.bwd_bars, self.bwd_plot, rec.contrib)
+        if both.size:
+            lo, hi = np.log10(both.min()), np.log10(both.max())
+            self.bwd_plot.setYRange(np.floor(lo) - 0.5, hi + 0.3, padding=0.02)
+        self.bwd_plot.setXRange(0.5, T + 0.5, padding=0)
+        clip = (f"; clipped from {rec.grad_norm:.3g} to {rec.threshold:g}" if rec.clipped
+                else f" (threshold {rec.threshold:g}, not clipped)" if rec.threshold else "")
+        share = rec.contrib[0] / rec.contrib.sum() if rec.contrib.sum() > 0 else 0.0
+        self.phase_label.setText(f"<b>Step {rec.iteration}, phase 2 of 3 — backward pass</b>: "
+                                 f"‖∂ℓ/∂h_T‖ = {_pow10(rec.grad_h[-1])} arrives from the output and "
+                                 f"{_pow10(rec.grad_h[0])} reaches step 1; step 1 gives {share:.1%} of "
+                                 f"Σ‖Cₖ‖. ‖g‖ = {rec.grad_norm:.3g}{clip}.")
+
+    def _draw_update(self, rec):
+        names = list(rec.delta)
+        rel = np.array([rec.delta[k] / rec.param_norm[k] if rec.param_norm[k] > 0 else np.nan for k in names])
+        self._set_log_bars(self.upd_bars, self.upd_plot, rel, x=np.arange(len(names)))
+        self.upd_plot.getAxis("bottom").setTicks([[(i, n.replace("weight_", "W_").replace("bias_", "b_"))
+                                                   for i, n in enumerate(names)]])
+        self.upd_plot.setXRange(-0.6, len(names) - 0.4, padding=0)
+        self.phase_label.setText(f"<b>Step {rec.iteration}, phase 3 of 3 — update</b> "
+                                 f"({self.lab.config.optimizer}, lr {self.lab.config.lr:g}): the same batch's "
+                                 f"loss {rec.loss:.4f} → {rec.loss_after:.4f}.")
+
+    def step_bars(self):
+        """(values, …) drawn in the Step panels, for tests: contrib and relative updates."""
+        return self.drawn("bwd_bars"), self.drawn("upd_bars")
+
+    def apply_style(self, theme=None):
+        self.theme = theme or style.DEFAULT
+        self.status.setFont(self.theme.font(1))
+        for plot in (self.loss_plot, self.acc_plot, self.norm_plot, self.reach_plot, self.share_plot,
+                     self.contrib_plot, self.fwd_plot, self.bwd_plot, self.upd_plot):
+            self.theme.restyle_axes(plot)

@@ -1,0 +1,297 @@
+"""Back-propagation through time for RNN / LSTM / GRU (both GRU conventions) with a softmax (or
+linear) readout of the last hidden state, in NumPy float64.
+
+Shapes: T steps, B sequences, d inputs, n hidden units, G gate blocks (RNN 1, LSTM 4, GRU 3),
+C outputs (K classes, or 1 for the adding problem). Batches are time-first: x (T, B, d).
+
+Parameters (a dict, PyTorch layout as in core.cells): weight_ih (G·n, d), weight_hh (G·n, n),
+bias_ih (G·n,), bias_hh (G·n,), weight_out (C, n), bias_out (C,).
+
+Forward (the same equations as core.cells.step_cache, batched over B; tested against it):
+    xw_t = W_ih x_t + b_ih,  s_t = F(xw_t, s_{t−1}),  s_0 = 0,   logits = W_out h_T + b_out
+Loss, averaged over the batch:
+    classes:  ℓ = −log softmax(logits)[y]          ∂ℓ/∂logits = p − onehot(y)
+    adding:   ℓ = (ŷ − y)²,  ŷ = logits[0]         ∂ℓ/∂ŷ = 2 (ŷ − y)
+BPTT: δh_T = W_outᵀ ∂ℓ/∂logits, then for t = T … 1 the chain rule through step t gives
+∂ℓ/∂(W, b) += (local terms) and δs_{t−1} = (∂s_t/∂s_{t−1})ᵀ δs_t, which is why
+‖∂ℓ/∂h_1‖ ≤ ‖∂ℓ/∂h_T‖ · ∏ ‖∂s_t/∂s_{t−1}‖ shrinks like σ₁ᵗ for the plain RNN (the notes, §2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..cells import GATE_BLOCKS, Cell, activation, make_cell, sigmoid
+from .fields import bptt_bytes
+from .tasks import ADDING_TOLERANCE, DataSet
+
+#: Evaluation runs the forward pass on sub-batches whose activations stay below this.
+EVAL_BYTES = 128 * 1024**2
+
+
+# ----------------------------------------------------------------------------------------------
+# Model
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A recurrent cell and its readout. `params` holds float64 arrays (never modified in place:
+    every update builds new arrays, so a Model handed to another thread stays valid)."""
+
+    kind: str
+    params: dict
+    nonlinearity: str = "tanh"
+    convention: str = "pytorch"
+
+    @property
+    def hidden_size(self) -> int:
+        return self.params["weight_hh"].shape[1]
+
+    @property
+    def input_size(self) -> int:
+        return self.params["weight_ih"].shape[1]
+
+    @property
+    def output_size(self) -> int:
+        return self.params["weight_out"].shape[0]
+
+    def cell(self) -> Cell:
+        """The recurrent part as a core.cells.Cell (for core.simulate, the views, weight files)."""
+        p = self.params
+        return make_cell(self.kind, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+                         nonlinearity=self.nonlinearity, convention=self.convention)
+
+    def n_parameters(self) -> int:
+        return int(sum(a.size for a in self.params.values()))
+
+
+# ----------------------------------------------------------------------------------------------
+# Forward and backward through time
+
+def forward(model: Model, x: np.ndarray, h0=None, c0=None) -> dict:
+    """Run the cell over x (T, B, d) → cache of (T, B, ·) arrays; cache["h"] is (T+1, B, n) with
+    h[0] = h0 (zeros by default), likewise cache["c"] for the LSTM."""
+    p, kind = model.params, model.kind
+    T, B, _ = x.shape
+    n = model.hidden_size
+    w_hh, b_hh = p["weight_hh"], p["bias_hh"]
+    xw = x @ p["weight_ih"].T + p["bias_ih"]             # (T, B, G·n)
+    H = np.empty((T + 1, B, n))
+    H[0] = 0.0 if h0 is None else h0
+    cache = {"x": x, "xw": xw, "h": H, "T": T}
+    if kind == "rnn":
+        S = np.empty((T, B, n))
+        for t in range(T):
+            a = xw[t] + (H[t] @ w_hh.T + b_hh)
+            H[t + 1], S[t] = activation(model.nonlinearity, a)
+        cache["slope"] = S
+    elif kind == "lstm":
+        Cs = np.empty((T + 1, B, n))
+        Cs[0] = 0.0 if c0 is None else c0
+        I, F, Gg, O, TC = (np.empty((T, B, n)) for _ in range(5))
+        for t in range(T):
+            pre = xw[t] + (H[t] @ w_hh.T + b_hh)
+            I[t] = sigmoid(pre[:, :n])
+            F[t] = sigmoid(pre[:, n:2 * n])
+            Gg[t] = np.tanh(pre[:, 2 * n:3 * n])
+            O[t] = sigmoid(pre[:, 3 * n:])
+            Cs[t + 1] = F[t] * Cs[t] + I[t] * Gg[t]
+            TC[t] = np.tanh(Cs[t + 1])
+            H[t + 1] = O[t] * TC[t]
+        cache.update(c=Cs, i=I, f=F, g=Gg, o=O, tc=TC)
+    else:
+        R, Z, N = (np.empty((T, B, n)) for _ in range(3))
+        X2 = np.empty((T, B, n))     # pytorch: hn = W_hn h + b_hn;  seed: r ⊙ h
+        seed = model.convention == "seed"
+        for t in range(T):
+            h = H[t]
+            if seed:
+                gh = h @ w_hh[:2 * n].T + b_hh[:2 * n]
+            else:
+                gh = h @ w_hh.T + b_hh
+            R[t] = sigmoid(xw[t, :, :n] + gh[:, :n])
+            Z[t] = sigmoid(xw[t, :, n:2 * n] + gh[:, n:2 * n])
+            if seed:
+                X2[t] = R[t] * h
+                N[t] = np.tanh(xw[t, :, 2 * n:] + (X2[t] @ w_hh[2 * n:].T + b_hh[2 * n:]))
+                H[t + 1] = (1.0 - Z[t]) * h + Z[t] * N[t]
+            else:
+                X2[t] = gh[:, 2 * n:]
+                N[t] = np.tanh(xw[t, :, 2 * n:] + R[t] * X2[t])
+                H[t + 1] = (1.0 - Z[t]) * N[t] + Z[t] * h
+        cache.update(r=R, z=Z, n=N, x2=X2)
+    return cache
+
+
+def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = False, deltas: bool = False):
+    """BPTT from δh_T = ∂ℓ/∂h_T (B, n) → (grads of the cell's four arrays, record).
+
+    record (if asked): {"h": (T, B, n) ∂ℓ/∂h_k for k = 1..T, and for the LSTM "c": ∂ℓ/∂c_k} — the
+    derivatives with respect to the state s_k = h_k (or [h_k; c_k], each part holding the other
+    fixed), i.e. δs_k = (∂s_T/∂s_k)ᵀ δs_T with core.cells' Jacobians.
+    deltas (if asked) adds to the record "dxw" (T, B, G·n) = ∂ℓ/∂(W_ih x_k + b_ih) and "dgh"
+    (T, B, G·n) = ∂ℓ/∂(W_hh in_k + b_hh), the per-step terms whose sums are the weight gradients
+    (core.training.contributions splits ∂ℓ/∂W by step with them)."""
+    p, kind = model.params, model.kind
+    T = cache["T"]
+    H = cache["h"]
+    n = model.hidden_size
+    G = GATE_BLOCKS[kind]
+    B = H.shape[1]
+    w_hh = p["weight_hh"]
+    dxw = np.empty((T, B, G * n))        # ∂ℓ/∂(W_ih x_t + b_ih)
+    dgh = np.empty((T, B, G * n))        # ∂ℓ/∂(W_hh · in_t + b_hh) (in_t = h_{t−1}, or r ⊙ h for seed n)
+    dh = np.array(dh_last, dtype=np.float64, copy=True)
+    rec_h = np.empty((T, B, n)) if record else None
+    rec_c = np.empty((T, B, n)) if record and kind == "lstm" else None
+    if kind == "rnn":
+        S = cache["slope"]
+        for t in range(T - 1, -1, -1):
+            if record:
+                rec_h[t] = dh
+            da = dh * S[t]
+            dxw[t] = da
+            dgh[t] = da
+            dh = da @ w_hh
+    elif kind == "lstm":
+        Cs, I, F, Gg, O, TC = (cache[k] for k in ("c", "i", "f", "g", "o", "tc"))
+        dc = np.zeros_like(dh)
+        for t in range(T - 1, -1, -1):
+            if record:
+                rec_h[t] = dh
+                rec_c[t] = dc
+            i, f, g, o, tc = I[t], F[t], Gg[t], O[t], TC[t]
+            dc = dc + dh * o * (1.0 - tc * tc)                    # h = o tanh(c)
+            d = dxw[t]
+            d[:, :n] = dc * g * i * (1.0 - i)                    # c = f c₋ + i g
+            d[:, n:2 * n] = dc * Cs[t] * f * (1.0 - f)
+            d[:, 2 * n:3 * n] = dc * i * (1.0 - g * g)
+            d[:, 3 * n:] = dh * tc * o * (1.0 - o)
+            dgh[t] = d
+            dc = dc * f
+            dh = d @ w_hh
+    else:
+        R, Z, N, X2 = (cache[k] for k in ("r", "z", "n", "x2"))
+        seed = model.convention == "seed"
+        w_hn = w_hh[2 * n:]
+        for t in range(T - 1, -1, -1):
+            if record:
+                rec_h[t] = dh
+            r, z, cand, h = R[t], Z[t], N[t], H[t]
+            d = dxw[t]
+            if seed:                                             # h' = (1−z) h + z ñ
+                da_n = dh * z * (1.0 - cand * cand)
+                d[:, 2 * n:] = da_n
+                d_rh = da_n @ w_hn                               # ñ = tanh(… + W_hn (r ⊙ h) + b_hn)
+                d[:, :n] = d_rh * h * r * (1.0 - r)
+                d[:, n:2 * n] = dh * (cand - h) * z * (1.0 - z)
+                dgh[t] = d
+                dh = dh * (1.0 - z) + d_rh * r + d[:, :2 * n] @ w_hh[:2 * n]
+            else:                                                # h' = (1−z) n + z h
+                da_n = dh * (1.0 - z) * (1.0 - cand * cand)
+                d[:, 2 * n:] = da_n                              # n = tanh(… + r ⊙ (W_hn h + b_hn))
+                d[:, :n] = da_n * X2[t] * r * (1.0 - r)
+                d[:, n:2 * n] = dh * (h - cand) * z * (1.0 - z)
+                dgh[t] = d
+                dgh[t, :, 2 * n:] = da_n * r
+                dh = dh * z + dgh[t] @ w_hh
+    x = cache["x"]
+    flat = (T * B, G * n)
+    grads = {"weight_ih": dxw.reshape(flat).T @ x.reshape(T * B, -1),
+             "bias_ih": dxw.sum(axis=(0, 1)), "bias_hh": dgh.sum(axis=(0, 1))}
+    if kind == "gru" and model.convention == "seed":
+        hin = H[:-1].reshape(T * B, n)
+        dg = dgh.reshape(flat)
+        grads["weight_hh"] = np.vstack([dg[:, :2 * n].T @ hin,
+                                        dg[:, 2 * n:].T @ cache["x2"].reshape(T * B, n)])
+    else:
+        grads["weight_hh"] = dgh.reshape(flat).T @ H[:-1].reshape(T * B, n)
+    record_out = None
+    if record or deltas:
+        record_out = {}
+        if record:
+            record_out["h"] = rec_h
+        if rec_c is not None:
+            record_out["c"] = rec_c
+        if deltas:
+            record_out.update(dxw=dxw, dgh=dgh)
+    return grads, record_out
+
+
+def _readout(model: Model, hT: np.ndarray, y: np.ndarray, regression: bool, reduce: bool = True):
+    """logits, per-sequence loss (B,), correct (B,) and ∂(Σ or mean ℓ)/∂logits."""
+    p = model.params
+    out = hT @ p["weight_out"].T + p["bias_out"]
+    B = hT.shape[0]
+    scale = 1.0 / B if reduce else 1.0
+    if regression:
+        err = out[:, 0] - y
+        losses = err * err
+        dout = (2.0 * err * scale)[:, None]
+        correct = np.abs(err) < ADDING_TOLERANCE
+    else:
+        zmax = out - out.max(axis=1, keepdims=True)
+        logp = zmax - np.log(np.exp(zmax).sum(axis=1, keepdims=True))
+        rows = np.arange(B)
+        losses = -logp[rows, y]
+        dout = np.exp(logp)
+        dout[rows, y] -= 1.0
+        dout *= scale
+        correct = np.argmax(out, axis=1) == y
+    return out, losses, correct, dout
+
+
+def forward_backward(model: Model, x: np.ndarray, y: np.ndarray, regression: bool = False, *,
+                     reduce: bool = True, record: bool = False, deltas: bool = False) -> dict:
+    """One forward and backward pass over a batch: {"cache", "out" (B, C), "losses" (B,),
+    "correct" (B,), "grads" (every parameter's ∂ℓ/∂θ, ℓ the mean loss, or the sum if not reduce),
+    "record" (backward's record, or None)}."""
+    cache = forward(model, x)
+    hT = cache["h"][-1]
+    out, losses, correct, dout = _readout(model, hT, y, regression, reduce)
+    grads, rec = backward(model, cache, dout @ model.params["weight_out"], record=record, deltas=deltas)
+    grads["weight_out"] = dout.T @ hT
+    grads["bias_out"] = dout.sum(axis=0)
+    return {"cache": cache, "out": out, "losses": losses, "correct": correct, "grads": grads, "record": rec}
+
+
+def loss_and_grads(model: Model, x: np.ndarray, y: np.ndarray, regression: bool = False):
+    """Mean loss over the batch, its gradient for every parameter, and the batch accuracy."""
+    r = forward_backward(model, x, y, regression)
+    return float(r["losses"].mean()), r["grads"], float(r["correct"].mean())
+
+
+def loss_value(model: Model, x: np.ndarray, y: np.ndarray, regression: bool = False) -> float:
+    """Mean loss only (for finite differences and evaluation)."""
+    return evaluate(model, x, y, regression)[0]
+
+
+def sub_batch(model: Model, length: int) -> int:
+    """Sequences per forward pass so that its activations stay below EVAL_BYTES (1 … 1024)."""
+    per = bptt_bytes(model.kind, length, 1, model.hidden_size, model.input_size)
+    return int(max(1, min(1024, EVAL_BYTES // max(per, 1))))
+
+
+def _sums(model: Model, x: np.ndarray, y: np.ndarray, regression: bool, chunk: int) -> tuple[float, float]:
+    """(Σ loss, Σ correct) over the sequences of x, `chunk` at a time."""
+    loss = acc = 0.0
+    for a in range(0, x.shape[1], chunk):
+        xb, yb = x[:, a:a + chunk], y[a:a + chunk]
+        _, losses, correct, _ = _readout(model, forward(model, xb)["h"][-1], yb, regression)
+        loss += float(losses.sum())
+        acc += float(correct.sum())
+    return loss, acc
+
+
+def evaluate(model: Model, x, y=None, regression: bool = False, chunk: int = 1024) -> tuple[float, float]:
+    """(mean loss, accuracy) over x (T, B, d) with targets y, or over a tasks.DataSet given as x
+    (streamed chunk by chunk); forward passes on at most `chunk` sequences (fewer for long T)."""
+    items = x if isinstance(x, DataSet) else [(x, y)]
+    loss = acc = 0.0
+    count = 0
+    for xb, yb in items:
+        l_, a_ = _sums(model, xb, yb, regression, min(chunk, sub_batch(model, xb.shape[0])))
+        loss, acc, count = loss + l_, acc + a_, count + xb.shape[1]
+    return loss / count, acc / count
+
+
