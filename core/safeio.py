@@ -15,6 +15,7 @@ import ast
 import os
 import stat
 import struct
+import warnings
 import zipfile
 import zlib
 
@@ -244,7 +245,9 @@ def _parse_header(text: str):
     if not isinstance(descr, str):
         raise SafeIOError("structured arrays (record dtypes) are not real numeric data")
     try:
-        dtype = np.dtype(descr)
+        with warnings.catch_warnings():        # deprecated aliases ('a') warn; refused anyway
+            warnings.simplefilter("ignore")
+            dtype = np.dtype(descr)
     except (TypeError, ValueError, OverflowError, SyntaxError, RecursionError, MemoryError):
         raise SafeIOError(f"malformed .npy header (unknown dtype {clip_text(descr)})") from None
     return dtype, shape, fortran

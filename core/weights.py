@@ -6,13 +6,11 @@ Export from PyTorch (see README):
 """
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
 from .cells import GATE_BLOCKS, Cell, make_cell
 from .config import FIELD
-from .fileio import atomic_write_bytes
+from .fileio import atomic_writer
 from .safeio import SafeIOError, clip_text, finite_float64, one_line, read_npz, show_path
 
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -138,6 +136,5 @@ def load_weights(path, *, nonlinearity="tanh", convention="pytorch") -> Cell:
 def save_weights(cell: Cell, path) -> None:
     """Write the cell as an `.npz` of state_dict names, atomically (core.fileio: the previous
     file survives any failure; WriteError, an OSError, names the file)."""
-    buf = io.BytesIO()
-    np.savez(buf, **cell.to_state_dict())
-    atomic_write_bytes(path, buf.getvalue())
+    with atomic_writer(path) as fh:
+        np.savez(fh, **cell.to_state_dict())

@@ -1,7 +1,7 @@
 """Coverage-guided fuzzing of the hostile-file readers with atheris (not collected by pytest).
 
     pip install atheris
-    python tests/fuzz/fuzz_readers.py [CORPUS_DIR ...] -max_len=65536 -atheris_runs=N
+    python tests/fuzz/fuzz_readers.py [--instrument-all] [CORPUS_DIR ...] -max_len=20000 -atheris_runs=N
 
 Each input's bytes are written to a temporary file and opened as weights (`load_weights`, which
 reads through `safeio.read_npz`) and as an inputs `.npy` (`safeio.read_npy`). The only accepted
@@ -111,5 +111,8 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--seeds":
         write_seeds(sys.argv[2])
         sys.exit(0)
+    if "--instrument-all" in sys.argv:     # coverage inside zipfile, ast, numpy too (slower)
+        sys.argv.remove("--instrument-all")
+        atheris.instrument_all()
     atheris.Setup(sys.argv, check)
     atheris.Fuzz()
