@@ -501,3 +501,22 @@ def test_a_crc_error_is_reported(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(WeightsError, match="CRC"):
         load_weights(path)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(max_size=300), limit=st.integers(1, 100))
+def test_any_file_name_and_any_text(tmp_path, name, limit):
+    """Any name (NUL, lone surrogates, separators, 300 characters): bytes or SafeIOError; any
+    text clipped to `limit` characters (+ "…") and made one printable line."""
+    try:
+        data = read_bounded(os.path.join(tmp_path, name), 10)
+    except SafeIOError as exc:
+        assert "\n" not in str(exc)
+        str(exc).encode("utf-8")
+    else:
+        assert len(data) <= 10
+    clipped = clip_text(name, limit)
+    assert len(clipped) <= limit + 1 and (len(clipped) <= limit or clipped.endswith("…"))
+    clipped.encode("utf-8")
+    line = one_line(name)
+    assert all(c.isprintable() for c in line) and line == line.strip()
