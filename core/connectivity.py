@@ -8,7 +8,7 @@ Chain rule (s = h, or [h; c] for the LSTM; m = state size, n = hidden, d = input
 
 H_t = [I_n 0] (n, m) picks h out of s; for a readout ŷ_t = R h_t + b it is R [I 0] (p, m), and for
 softmax probabilities (diag y_t − y_t y_tᵀ) R [I 0]. J comes from `cells.jacobian_from_cache`, B from
-`input_jacobian_from_cache` below.
+`influence.input_jacobian_from_cache`; `influence.influence` reads a row ("how to read it").
 
 Exact in log space: every factor and running product is kept as mantissa · 2^e with an integer e
 (power-of-two rescaling is exact), so log10‖·‖ = (e + log2‖mantissa‖₂)·log10 2 never over- or
@@ -26,13 +26,12 @@ Schemes (all O(T²) block products, memory O(budget), never T²·n² floats):
 from __future__ import annotations
 
 import functools
-import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from .cells import Cell, dsigmoid, dtanh, jacobian_from_cache, sigmoid
-from .simulate import LOG10_2, Cancelled, forward
+from .cells import Cell, jacobian_from_cache
+from .influence import Influence, influence, input_jacobian, input_jacobian_from_cache
+from .simulate import LOG10_2, Cancelled, _report, _take, forward
 
 __all__ = ["Cancelled", "Connectivity", "Influence", "connectivity_row", "influence",
            "input_connectivity", "input_jacobian", "input_jacobian_from_cache",
@@ -47,51 +46,6 @@ TOL = 1e-12
 #: Running products and the blocks whose squares are formed keep ‖·‖_F² in [_LO, _HI]: wide, so
 #: that rescaling is rare, and θ², β² of `_certify` stay normal floats.
 _LO, _HI = 2.0 ** -400, 2.0 ** 400
-
-
-# ----------------------------------------------------------------------------------------------
-# B_k = ∂s_k/∂x_k, analytic (entries of the cache may carry a leading time axis: (..., n)).
-
-def input_jacobian_from_cache(cell: Cell, cache: dict) -> np.ndarray:
-    """∂s_t/∂x_t from a step's cache → (..., m, d). Same factors as the state Jacobian with the
-    W_i· blocks of weight_ih in place of the W_h· blocks (the GRU's "seed" reset path aside)."""
-    n, w = cell.hidden_size, cell.weight_ih
-    if cell.kind == "rnn":                           # h' = φ(a), a = W_ih x + …: diag(φ') W_ih
-        return cache["slope"][..., :, None] * w
-    if cell.kind == "lstm":
-        w_i, w_f, w_g, w_o = (w[j * n:(j + 1) * n] for j in range(4))
-        pre = cache["pre"]
-        d_i, d_f = dsigmoid(pre[..., :n]), dsigmoid(pre[..., n:2 * n])
-        d_g, d_o = dtanh(pre[..., 2 * n:3 * n]), dsigmoid(pre[..., 3 * n:])
-        # c' = f c + i g:  ∂c'/∂x = diag(c σ'_f) W_if + diag(g σ'_i) W_ii + diag(i tanh'_g) W_ig
-        dc = ((cache["c_prev"] * d_f)[..., :, None] * w_f + (cache["g"] * d_i)[..., :, None] * w_i
-              + (cache["i"] * d_g)[..., :, None] * w_g)
-        # h' = o tanh(c'):  ∂h'/∂x = diag(tanh(c') σ'_o) W_io + diag(o tanh'(c')) ∂c'/∂x
-        dh = ((cache["tc"] * d_o)[..., :, None] * w_o
-              + (cache["o"] * dtanh(cache["c"]))[..., :, None] * dc)
-        return np.concatenate([dh, dc], axis=-2)
-    w_r, w_z, w_n = (w[j * n:(j + 1) * n] for j in range(3))
-    dz, dr, dn = dsigmoid(cache["a_z"]), dsigmoid(cache["a_r"]), dtanh(cache["a_n"])
-    h_prev, cand = cache["h_prev"], cache["n"]
-    if cell.convention == "pytorch":
-        # n = tanh(W_in x + b_in + r ⊙ hn):  ∂n/∂x = diag(1−n²) [W_in + diag(hn σ'_r) W_ir]
-        d_cand = dn[..., :, None] * (w_n + (cache["hn"] * dr)[..., :, None] * w_r)
-        # h' = (1−z) n + z h:  ∂h'/∂x = diag(1−z) ∂n/∂x + diag((h − n) σ'_z) W_iz
-        return (sigmoid(-cache["a_z"])[..., :, None] * d_cand
-                + ((h_prev - cand) * dz)[..., :, None] * w_z)
-    # h̃ = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn):  ∂h̃/∂x = diag(1−h̃²) [W_in + W_hn diag(h σ'_r) W_ir]
-    w_hn = cell.weight_hh[2 * n:]
-    d_cand = dn[..., :, None] * (w_n + w_hn @ ((h_prev * dr)[..., :, None] * w_r))
-    # h' = (1−z) h + z h̃:  ∂h'/∂x = diag(z) ∂h̃/∂x + diag((h̃ − h) σ'_z) W_iz
-    return cache["z"][..., :, None] * d_cand + ((cand - h_prev) * dz)[..., :, None] * w_z
-
-
-def input_jacobian(cell: Cell, x, s) -> np.ndarray:
-    """Analytic ∂s_t/∂x_t (m, d) at input x (d,) and previous state s (m,)."""
-    from .cells import split_state, step_cache
-    h, c = split_state(cell, np.asarray(s, dtype=np.float64))
-    xw = cell.weight_ih @ np.asarray(x, dtype=np.float64) + cell.bias_ih
-    return input_jacobian_from_cache(cell, step_cache(cell, xw, h, c))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -209,15 +163,6 @@ class _Stack:
     def get(self, j: int):
         mats, exps, lo, _ = self.block(j)
         return mats[j - lo], int(exps[j - lo])
-
-
-def _take(cache: dict, a: int, b: int) -> dict:
-    return {k: v[a:b] for k, v in cache.items() if isinstance(v, np.ndarray) and v.ndim == 2}
-
-
-def _report(progress, fraction):
-    if progress is not None and progress(fraction) is False:
-        raise Cancelled()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -467,53 +412,3 @@ def connectivity_row(cell: Cell, cache_or_inputs, t: int, h0=None, c0=None) -> n
         return Connectivity(cell, cache_or_inputs).row(t)
     return prepare(cell, cache_or_inputs, h0, c0).row(t)
 
-
-@dataclass(frozen=True)
-class Influence:
-    """How to read a connectivity row: "x_k's influence on h_t: 10^a, down 10^|b| over the c steps
-    since (×d a step)", with
-        a = log10_influence = log10 ‖∂h_t/∂x_k‖,   log10_fresh = log10 ‖∂h_t/∂x_t‖ (the freshest),
-        b = log10_change = a − log10_fresh (< 0: faded, "down"; > 0: "up"),   c = steps = t − k,
-        log10_per_step = b / c,   per_step d = 10^(b/c) (NaN for k = t)."""
-
-    t: int
-    k: int
-    log10_influence: float
-    log10_fresh: float
-    log10_change: float
-    steps: int
-    log10_per_step: float
-
-    @property
-    def per_step(self) -> float:
-        x = self.log10_per_step
-        return math.nan if math.isnan(x) else (math.inf if x > 308 else 10.0 ** x)
-
-    def describe(self, x: str = "x", h: str = "h") -> str:
-        """The sentence, plain text (x, h: the symbols, e.g. h="ŷ" for a readout)."""
-        a, b = self.log10_influence, self.log10_change
-        head = f"{x}_{self.k}'s influence on {h}_{self.t}: "
-        if math.isnan(a):
-            return head + "unknown (the state left float64 range)"
-        if a == -math.inf:
-            return head + "exactly 0"
-        head += f"10^{a:.2f}"
-        if self.steps == 0:
-            return head + " (the freshest input)"
-        if not math.isfinite(b):
-            return head + f" ({x}_{self.t}'s own influence is exactly 0)"
-        d = self.per_step
-        per = f"{d:.3g}" if 1e-3 <= d <= 1e3 else f"10^{self.log10_per_step:.2f}"
-        word = "down" if b <= 0 else "up"
-        return head + f", {word} 10^{abs(b):.2f} over the {self.steps} steps since (×{per} a step)"
-
-
-def influence(row, t: int, k: int) -> Influence:
-    """The numbers for "x_k's influence on h_t" from row A[t−1, :] (1 ≤ k ≤ t)."""
-    row = np.asarray(row, dtype=np.float64)
-    t, k = int(t), int(k)
-    if not 1 <= k <= t <= row.shape[0]:
-        raise ValueError(f"need 1 ≤ k ≤ t ≤ {row.shape[0]}, got k = {k}, t = {t}")
-    a, fresh = float(row[k - 1]), float(row[t - 1])
-    b, c = (0.0 if k == t else a - fresh), t - k
-    return Influence(t, k, a, fresh, b, c, b / c if c else math.nan)
