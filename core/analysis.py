@@ -1,19 +1,20 @@
 """Everything the app draws for one setup, computed in one pure function (run off the GUI thread).
 
 Analysis = the cell, its trace, and the closed-form companions of the measured curve:
-σ_iᵗ of the recurrent weights (as t·log10 σ_i), Pascanu's bound (γσ₁)ᵗ, the clipped norm.
+σ_iᵗ of the recurrent weights (as t·log10 σ_i), Pascanu's bound (γσ₁)ᵗ, the clipped norm, ρᵗ,
+the states' colour scales; `explain_values` gives every number the Explain panel shows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from .cells import Cell
+from .cells import GAMMA, Cell, sigmoid, step_cache
 from .config import Config
 from .simulate import Trace, simulate
-from .theory import clipped_log_norm, pascanu_bound, power_curves
+from .theory import clipped_log_norm, pascanu_bound, power_curves, state_levels
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,6 +55,29 @@ class Analysis:
         return not self.is_normal() and 0 < self.spectral_radius < self.sigma1 * (1 - 1e-6)
 
     @cached_property
+    def rho_curve(self) -> np.ndarray | None:
+        """(T+1,) t · log10 ρ for a plain RNN whose W is not normal and ρ < σ₁ (the curve its
+        gradient ends parallel to), else None."""
+        if self.cell.kind != "rnn" or not self.rho_below_sigma1:
+            return None
+        return power_curves([self.spectral_radius], self.steps)[0]
+
+    @property
+    def gamma(self) -> float | None:
+        """γ = sup |φ'| of a plain RNN (Pascanu's bound (γσ₁)ᵗ); None for the gated cells."""
+        return GAMMA[self.cell.nonlinearity] if self.cell.kind == "rnn" else None
+
+    @property
+    def shows_pascanu(self) -> bool:
+        """Pascanu's bound differs from σ₁ᵗ (γ ≠ 1: a sigmoid RNN): then it is drawn on its own."""
+        return self.gamma is not None and self.gamma != 1.0
+
+    @cached_property
+    def state_levels(self) -> dict:
+        """name → (bounded, m): the symmetric colour scale ±m of "h" (and the LSTM's "c")."""
+        return state_levels(self.cell, self.trace)
+
+    @cached_property
     def _normality(self) -> dict:
         blocks = self.cell.recurrent_blocks()
         return {k: normal_matrix(w, float(self.singular_values[k][0])) for k, w in blocks.items()}
@@ -87,3 +111,135 @@ def analyse(config: Config, cell: Cell | None = None, *, weights_name=None,
                     pascanu_bound(s1, T, gamma_kind), clipped_log_norm(trace.log10_jac_norm,
                                                                        config.clip or None),
                     weights_name)
+
+
+# ----------------------------------------------------------------------------------------------
+# The Explain panel's numbers
+
+#: thresholds of the "what to notice" line
+KEEP_HIGH, KEEP_LOW = 0.9, 0.1           # weight on the old state: keeps / cuts
+SATURATED_SLOPE = 0.1                    # φ'(a) at or below this: a saturated unit
+FOLLOWS_DECADES = 0.3                    # |log10 measured − log10 σ₁ᵗ| within this: follows σ₁ᵗ
+
+
+@dataclass(frozen=True)
+class ExplainValues:
+    """Every number the Explain panel shows at step t for unit j, and the verdicts of its "what to
+    notice" line; the view only formats them.
+
+    numbers (name → float), at t = 0: h (and c). At t ≥ 1 always log10_jac, log10_sigma1t,
+    sigma1, spectral_radius, log10_ratio (log10 of measured / σ₁ᵗ, when both are finite), the
+    LSTM's log10_cell, and per kind:
+      LSTM f, i, c_tilde, o, c_prev, c, h_prev, h, keep (= f), f_pow10 (f¹⁰), and c_check, h_check:
+           C_t and h_t from the reference step (cells.step_cache) at the trace's state t−1;
+      GRU  r, z, h_tilde, h_prev, h, one_minus_z (= σ(−a_z)), keep (the weight on h_{t−1}: z in
+           PyTorch's form, 1 − z in the notes'), h_check (the reference step's h_t);
+      RNN  a (the pre-activation), slope (φ'(a)), h_prev, h.
+    keep_verdict (LSTM, GRU): "keeps" (keep ≥ 0.9), "cuts" (≤ 0.1), "mixes". slope_verdict (RNN):
+    "identity", "off" (ReLU, φ' = 0), "saturated" (φ' ≤ 0.1), "quarter" (sigmoid), "active".
+    trend: "flat" (|σ₁ − 1| ≤ 1e-9), "vanishes", "explodes". comparison of the measured norm with
+    σ₁ᵗ: "follows" (within 0.3 decades), "below", "above", or None (not finite). reasons: why it is
+    below (or, for gated cells, above): "gates", "non_normal", "sigmoid", "saturation", "relu_off".
+    """
+
+    kind: str
+    convention: str
+    nonlinearity: str
+    t: int
+    unit: int
+    token: str | None = None
+    numbers: dict = field(default_factory=dict)
+    keep_verdict: str | None = None
+    slope_verdict: str | None = None
+    trend: str | None = None
+    comparison: str | None = None
+    reasons: tuple = ()
+
+    def as_dict(self) -> dict:
+        """t, unit and every number, in one dict."""
+        return {"t": self.t, "unit": self.unit, **self.numbers}
+
+
+def _reference_step(a: Analysis, t: int) -> dict:
+    """Step t recomputed by the reference equations from the trace's state at t−1."""
+    cell, tr = a.cell, a.trace
+    xw = cell.weight_ih @ tr.inputs[t - 1] + cell.bias_ih
+    return step_cache(cell, xw, tr.h[t - 1], None if tr.c is None else tr.c[t - 1])
+
+
+def _gated_numbers(a: Analysis, t: int, j: int) -> dict:
+    tr, ref = a.trace, _reference_step(a, t)
+    g = {k: float(v[t - 1, j]) for k, v in tr.gates.items()}
+    out = {"h_prev": float(tr.h[t - 1, j]), "h": float(tr.h[t, j])}
+    if a.cell.kind == "lstm":
+        out.update(f=g["f"], i=g["i"], c_tilde=g["g"], o=g["o"], c_prev=float(tr.c[t - 1, j]),
+                   c=float(tr.c[t, j]), keep=g["f"], f_pow10=g["f"] ** 10,
+                   c_check=float(ref["c"][j]), h_check=float(ref["h"][j]))
+        return out
+    one_minus_z = float(sigmoid(-ref["a_z"][j]))             # 1 − z = σ(−a_z), accurate near z = 1
+    keep = one_minus_z if a.cell.convention == "seed" else g["z"]
+    out.update(r=g["r"], z=g["z"], h_tilde=g["n"], one_minus_z=one_minus_z, keep=keep,
+               h_check=float(ref["h"][j]))
+    return out
+
+
+def _slope_verdict(phi: str, slope: float) -> str:
+    if phi == "identity":
+        return "identity"
+    if phi == "relu" and slope == 0.0:
+        return "off"
+    if slope <= SATURATED_SLOPE:
+        return "saturated"
+    return "quarter" if phi == "sigmoid" else "active"
+
+
+def _comparison(a: Analysis, lj: float, ls: float, gated: bool) -> tuple:
+    """(trend, comparison, reasons) of the measured norm against σ₁ᵗ."""
+    s1 = a.sigma1
+    trend = "flat" if abs(s1 - 1.0) <= 1e-9 else ("vanishes" if s1 < 1 else "explodes")
+    if not (np.isfinite(lj) and np.isfinite(ls)):
+        return trend, None, ()
+    ratio = lj - ls
+    if abs(ratio) <= FOLLOWS_DECADES:
+        return trend, "follows", ()
+    if gated:
+        return trend, "below" if ratio < 0 else "above", ("gates",)
+    if ratio > 0:
+        return trend, "above", ()
+    reasons = ["non_normal"] if a.rho_below_sigma1 else []
+    reasons += {"sigmoid": ["sigmoid"], "tanh": ["saturation"], "relu": ["relu_off"]}.get(a.cell.nonlinearity, [])
+    return trend, "below", tuple(reasons)
+
+
+def explain_values(a: Analysis, t: int, unit: int) -> ExplainValues:
+    """The Explain panel's numbers and verdicts at step t (clamped to 0..T) for unit j (clamped)."""
+    tr, cell = a.trace, a.cell
+    t = min(max(0, int(t)), tr.steps)
+    j = min(max(0, int(unit)), cell.hidden_size - 1)
+    base = dict(kind=cell.kind, convention=cell.convention, nonlinearity=cell.nonlinearity, t=t, unit=j)
+    if t == 0:
+        numbers = {"h": float(tr.h[0, j])}
+        if tr.c is not None:
+            numbers["c"] = float(tr.c[0, j])
+        return ExplainValues(**base, numbers=numbers)
+    lj, ls = float(tr.log10_jac_norm[t]), float(a.sigma_curves[0][t])
+    numbers = {"log10_jac": lj, "log10_sigma1t": ls, "sigma1": float(a.sigma1),
+               "spectral_radius": a.spectral_radius}
+    if np.isfinite(lj) and np.isfinite(ls):
+        numbers["log10_ratio"] = lj - ls
+    if tr.log10_cell_norm is not None:
+        numbers["log10_cell"] = float(tr.log10_cell_norm[t])
+    gated = cell.kind != "rnn"
+    keep_verdict = slope_verdict = None
+    if gated:
+        numbers.update(_gated_numbers(a, t, j))
+        keep = numbers["keep"]
+        keep_verdict = "keeps" if keep >= KEEP_HIGH else ("cuts" if keep <= KEEP_LOW else "mixes")
+    else:
+        numbers.update(a=float(tr.preact[t - 1, j]), slope=float(tr.slope[t - 1, j]),
+                       h_prev=float(tr.h[t - 1, j]), h=float(tr.h[t, j]))
+        slope_verdict = _slope_verdict(cell.nonlinearity, numbers["slope"])
+    trend, comparison, reasons = _comparison(a, lj, ls, gated)
+    token = a.tokens[t - 1] if a.tokens and t - 1 < len(a.tokens) else None
+    return ExplainValues(**base, token=token, numbers=numbers, keep_verdict=keep_verdict,
+                         slope_verdict=slope_verdict, trend=trend, comparison=comparison, reasons=reasons)

@@ -1,8 +1,15 @@
-"""Closed-form curves the app draws beside the measured gradient norms, and number formatting.
+"""Closed-form curves the app draws beside the measured gradient norms, and the rules for how a
+state is shown.
 
 - σ_iᵗ as log10: t · log10 σ_i (exact ‖Wᵗ‖ for a normal W and an identity RNN)
+- ρᵗ, the spectral radius: ‖Wᵗ‖^(1/t) → ρ (Gelfand), so for a non-normal W the curve ends
+  parallel to ρᵗ, not σ₁ᵗ
 - Pascanu, Mikolov & Bengio (2013): ‖∂h_t/∂h_0‖ ≤ (γ σ₁)ᵗ, γ = sup |φ'| (1 tanh/ReLU, ¼ sigmoid)
 - gradient clipping (notes §3.1): ĝ ← threshold/‖ĝ‖ · ĝ when ‖ĝ‖ ≥ threshold
+- bounded states: |h| ≤ 1 for tanh and sigmoid RNNs, every LSTM (h = o ⊙ tanh C) and GRU (a
+  convex blend of tanh values and h₀) from |h₀| ≤ 1; the LSTM's C and identity/ReLU states are not
+
+Number formatting lives in core.text; its names are importable from here as before.
 """
 from __future__ import annotations
 
@@ -11,10 +18,10 @@ import math
 import numpy as np
 
 from .cells import GAMMA
+from .text import SUPERSCRIPT, format_norm, format_pow10, power_readout  # noqa: F401  (kept importable)
 
 #: The notes' table (§2): σ^365 for these σ.
 NOTES_TABLE = (1.01, 0.99, 1.02, 0.98)
-SUPERSCRIPT = str.maketrans("0123456789-−.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁻·")
 
 
 def power_curves(singular_values, T: int) -> np.ndarray:
@@ -40,44 +47,47 @@ def clipped_log_norm(log10_norm, threshold: float | None) -> np.ndarray:
     return np.minimum(x, math.log10(threshold))
 
 
-def format_pow10(log10_value: float, digits: int = 3) -> str:
-    """A number given by its log10, as the notes write it: 37.8, 0.03, 0.0006, or 1.23×10⁶⁰².
-
-    Works far beyond float range, since only the log is used.
-    """
-    v = float(log10_value)
-    if math.isnan(v):
-        return "undefined"
-    if v == -math.inf:
-        return "0"
-    if v == math.inf:
-        return "∞"
-    if -4 <= v < 5:
-        x = 10.0 ** v
-        if x >= 100:
-            return f"{x:.1f}"
-        if x >= 1:
-            return f"{x:.{digits}g}"
-        # the notes' rounding: one significant digit below 0.1 (0.03, 0.0006), else two
-        return f"{x:.1g}" if x < 0.1 else f"{x:.2g}"
-    e = math.floor(v)
-    mant = 10.0 ** (v - e)
-    if mant >= 9.995:
-        mant, e = 1.0, e + 1
-    return f"{mant:.2f}×10{str(e).translate(SUPERSCRIPT)}"
+def nice_level(x: float) -> float:
+    """The next 1-2-5 number ≥ x (> 0; 1 for anything else): colour scales that change in steps,
+    not every frame."""
+    if not (x > 0 and math.isfinite(x)):
+        return 1.0
+    e = math.floor(math.log10(x))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        v = m * 10.0 ** e
+        if v >= x * (1 - 1e-12):
+            return v
+    return 10.0 ** (e + 1)
 
 
-def format_norm(log10_value: float, smooth: bool = True) -> str:
-    """A gradient norm from its log10. An exactly zero Jacobian product is a true 0 only where
-    the derivatives can be 0 (ReLU units that are off); with smooth nonlinearities (tanh, sigmoid,
-    the gates) it means a saturated unit's derivative underflowed float64 (< 10⁻³⁰⁸)."""
-    if log10_value == -math.inf and smooth:
-        return "≈ 0 (underflow: φ' of saturated units < 10⁻³⁰⁸)"
-    return format_pow10(log10_value)
+def state_bounded(kind: str, nonlinearity: str = "tanh", state: str = "h") -> bool:
+    """Whether a state stays within ±1 (from an initial state within ±1): h of a tanh or sigmoid
+    RNN, of every LSTM and GRU; not the LSTM's C, nor an identity or ReLU RNN's h."""
+    if state == "c":
+        return False
+    return kind != "rnn" or nonlinearity in ("tanh", "sigmoid")
 
 
-def power_readout(sigma: float, t: int) -> str:
-    """ "1.01³⁶⁵ = 37.8": σᵗ in the notes' form, computed in log space."""
-    if sigma <= 0:
-        return f"{sigma:g}{str(t).translate(SUPERSCRIPT)} = 0"
-    return f"{sigma:g}{str(t).translate(SUPERSCRIPT)} = {format_pow10(t * math.log10(sigma))}"
+#: the smallest colour scale: a state that is (nearly) zero everywhere is drawn on ±10⁻¹²
+MIN_LEVEL = 1e-12
+
+
+def state_level(values, bounded: bool) -> float:
+    """The symmetric colour scale ±m for a state's values: m the 1-2-5 level above max |value|
+    (finite values; 1 if there are none), never beyond 1 for a bounded state."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    big = float(np.max(np.abs(finite))) if finite.size else 1.0
+    m = nice_level(max(big, MIN_LEVEL))
+    return min(m, 1.0) if bounded else m
+
+
+def state_levels(cell, trace) -> dict[str, tuple[bool, float]]:
+    """name → (bounded, m) for the states a trace holds: "h", and "c" for the LSTM."""
+    out = {}
+    for name in ("h", "c"):
+        values = getattr(trace, name)
+        if values is not None:
+            bounded = state_bounded(cell.kind, cell.nonlinearity, name)
+            out[name] = (bounded, state_level(values, bounded))
+    return out

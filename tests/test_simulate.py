@@ -304,3 +304,111 @@ def test_a_nilpotent_linear_rnn_reaches_exactly_zero_on_both_paths():
             tr = simulate(cell, x)
         assert np.all(tr.log10_jac_norm[5:] == -np.inf) and np.all(np.isfinite(tr.log10_jac_norm[:5]))
         np.testing.assert_allclose(tr.log10_jac_norm[:5], ref[:5], rtol=0, atol=1e-9)
+
+
+# -- what the views show, decided in the engine ------------------------------------------------------
+
+def test_nice_level_is_the_next_1_2_5_number():
+    from gatescope.core.theory import nice_level
+    rng = np.random.default_rng(0)
+    for x in np.concatenate([10.0 ** rng.uniform(-300, 300, 200), [1.0, 2.0, 5.0, 10.0, 0.2, 1e-12]]):
+        m = nice_level(x)
+        e = math.floor(math.log10(m) + 1e-9)
+        mant = m / 10.0 ** e
+        assert min(abs(mant - v) for v in (1.0, 2.0, 5.0)) < 1e-9
+        assert m >= x * (1 - 1e-12)
+        below = {1.0: 0.5, 2.0: 1.0, 5.0: 2.0}[min((1.0, 2.0, 5.0), key=lambda v: abs(mant - v))] * 10.0 ** e
+        assert below < x * (1 + 1e-12)                  # the 1-2-5 level below would not hold x
+    assert nice_level(0.0) == nice_level(math.nan) == nice_level(math.inf) == 1.0
+
+
+@pytest.mark.parametrize("cfg, bounded_h", [
+    (Config(cell="lstm", length=60, hidden=6, forget_bias=5.0, input_scale=3.0), True),
+    (Config(cell="gru", length=40, hidden=5), True),
+    (Config(cell="rnn", activation="tanh", length=30, hidden=5, input_scale=0.01), True),
+    (Config(cell="rnn", activation="identity", sigma1=1.3, length=200, hidden=4), False),
+    (Config(cell="rnn", activation="relu", sigma1=1.2, length=100, hidden=4), False),
+])
+def test_state_levels_hold_every_state_and_bounded_ones_stay_within_one(cfg, bounded_h):
+    from gatescope.core.analysis import analyse
+    a = analyse(cfg)
+    levels = a.state_levels
+    assert set(levels) == ({"h", "c"} if cfg.cell == "lstm" else {"h"})
+    for name, (bounded, m) in levels.items():
+        values = getattr(a.trace, name)
+        big = float(np.max(np.abs(values)))
+        assert bounded == (bounded_h and name == "h")
+        assert m >= min(big, 1.0) if bounded else m >= big
+        if bounded:
+            assert m <= 1.0
+            assert big <= 1.0                            # the rule is true of the trace
+        # the next 1-2-5 level down would not hold the values (unless capped at 1)
+        assert m / 2.5 < max(big, 1e-12) or (bounded and m == 1.0)
+
+
+def test_rho_curve_only_for_a_non_normal_plain_rnn():
+    from gatescope.core.analysis import analyse
+    a = analyse(Config(cell="rnn", activation="identity", sigma1=1.05, structure="non-normal", length=80, hidden=8))
+    rho = float(np.max(np.abs(np.linalg.eigvals(a.cell.weight_hh))))
+    assert rho < a.sigma1
+    np.testing.assert_allclose(a.rho_curve, np.arange(81) * math.log10(rho), rtol=1e-12, atol=1e-12)
+    assert analyse(Config(cell="rnn", activation="identity", sigma1=1.05, length=20)).rho_curve is None
+    assert analyse(Config(cell="lstm", structure="non-normal", length=20)).rho_curve is None
+    assert a.gamma == 1.0 and not a.shows_pascanu
+    s = analyse(Config(cell="rnn", activation="sigmoid", length=10))
+    assert s.gamma == 0.25 and s.shows_pascanu
+
+
+def _explain(cfg, t, j):
+    from gatescope.core.analysis import analyse, explain_values
+    a = analyse(cfg)
+    return a, explain_values(a, t, j)
+
+
+def test_explain_values_lstm_are_the_trace_and_the_reference_step():
+    a, ev = _explain(Config(cell="lstm", length=30, hidden=8, sigma1=0.95), 12, 3)
+    tr, v = a.trace, ev.numbers
+    assert (ev.t, ev.unit, ev.kind) == (12, 3, "lstm")
+    assert v["f"] == tr.gates["f"][11, 3] and v["c_tilde"] == tr.gates["g"][11, 3]
+    assert v["c_prev"] == tr.c[11, 3] and v["c"] == tr.c[12, 3] and v["h"] == tr.h[12, 3]
+    # the substitution shown, C = f × C₋₁ + i × C̃ and h = o × tanh(C), holds to rounding
+    assert v["c_check"] == pytest.approx(v["f"] * v["c_prev"] + v["i"] * v["c_tilde"], abs=1e-15)
+    assert v["h_check"] == pytest.approx(v["o"] * math.tanh(v["c"]), abs=1e-15)
+    assert v["f_pow10"] == pytest.approx(v["f"] ** 10) and v["keep"] == v["f"]
+    assert v["log10_jac"] == tr.log10_jac_norm[12] and v["log10_cell"] == tr.log10_cell_norm[12]
+    assert v["log10_ratio"] == pytest.approx(v["log10_jac"] - 12 * math.log10(a.sigma1), abs=1e-9)
+    assert ev.keep_verdict == ("keeps" if v["f"] >= 0.9 else "cuts" if v["f"] <= 0.1 else "mixes")
+    assert ev.as_dict()["t"] == 12 and ev.as_dict()["f"] == v["f"]
+
+
+@pytest.mark.parametrize("convention", ["seed", "pytorch"])
+def test_explain_values_gru_keep_the_weight_on_the_old_state(convention):
+    a, ev = _explain(Config(cell="gru", convention=convention, length=25, hidden=6, sigma1=1.02), 9, 4)
+    tr, v = a.trace, ev.numbers
+    z, cand, h_prev = tr.gates["z"][8, 4], tr.gates["n"][8, 4], tr.h[8, 4]
+    assert v["one_minus_z"] == pytest.approx(1 - z, abs=1e-15)
+    assert v["keep"] == (v["one_minus_z"] if convention == "seed" else z)
+    blend = (1 - z) * h_prev + z * cand if convention == "seed" else (1 - z) * cand + z * h_prev
+    assert v["h_check"] == pytest.approx(blend, abs=1e-15) and v["h"] == tr.h[9, 4]
+
+
+def test_explain_values_rnn_verdicts():
+    from gatescope.core.analysis import explain_values
+    # saturated tanh: φ' tiny, the norm far below σ₁ᵗ, saturation named
+    a, ev = _explain(Config(cell="rnn", activation="tanh", length=40, hidden=6, sigma1=1.3, input_scale=30.0), 20, 2)
+    assert ev.numbers["a"] == a.trace.preact[19, 2] and ev.numbers["slope"] == a.trace.slope[19, 2]
+    assert ev.numbers["slope"] <= 0.1 and ev.slope_verdict == "saturated"
+    other = explain_values(a, 20, 3)
+    assert other.numbers["slope"] > 0.1 and other.slope_verdict == "active"
+    assert ev.trend == "explodes" and ev.comparison == "below" and ev.reasons == ("saturation",)
+    # identity RNN with a non-normal W: only the non-normality explains the gap
+    _, ev = _explain(Config(cell="rnn", activation="identity", sigma1=1.05, structure="non-normal",
+                            length=120, hidden=8), 120, 0)
+    assert ev.slope_verdict == "identity" and ev.comparison == "below" and ev.reasons == ("non_normal",)
+    # an orthogonal W: σ₁ = 1 to rounding is "flat", and the norm follows it
+    _, ev = _explain(Config(cell="rnn", activation="identity", shape="flat", sigma1=1.0, length=50, hidden=8), 50, 0)
+    assert ev.trend == "flat" and ev.comparison == "follows"
+    # t = 0: only the initial state; t and unit clamped
+    a, ev = _explain(Config(cell="lstm", length=5, hidden=3), 0, 7)
+    assert ev.as_dict() == {"t": 0, "unit": 2, "h": 0.0, "c": 0.0}
+    assert _explain(Config(cell="rnn", length=5, hidden=3), 99, -1)[1].t == 5
