@@ -20,7 +20,7 @@ __all__ = ["TITLES", "list_trained", "load_trained", "predict", "predict_last", 
 
 TITLES = {
     "trained-lstm-france": ("Trained LSTM: I grew up in France … I speak fluent [French]",
-                            "An LSTM trained by Gatescope's training lab on the long gap (40–50 filler "
+                            "An LSTM trained by Gatescope's training lab on the long gap (40 filler "
                             "words): the forget gate holds the country until 'fluent'."),
     "trained-gru-france": ("Trained GRU: I grew up in France … I speak fluent [French]",
                            "A GRU trained by the lab on the long gap: its update gate keeps h "

@@ -12,9 +12,11 @@ a fixed vocabulary; that is why the sentences are generated here.) The readout r
 file stores it so that it can be read at every step (the model's guess so far).
 
     trained-lstm-france, trained-gru-france, trained-rnn-france:
-        "I grew up in {France|Germany|Spain|Italy} . <40–50 filler words> I speak fluent" → language
+        "I grew up in {France|Germany|Spain|Italy} . <40 filler words> I speak fluent" → language
+        (filler words drawn at random from core.inputs.FILLER; tested at gap 40 and 60)
     trained-rnn-clouds:  "<0–4 filler words> the {clouds|fish|worms|cows} are in the" → place
     trained-lstm-cereal: a generated cereal review (core.training.reviews) → negative / positive
+        (2500 generated reviews: 0–1699 train, 1700–1999 validate, 2000–2499 test)
 
 Files: PyTorch state_dict names (weight_ih_l0, …), the readout (weight_out, bias_out) and
 "gatescope_meta" (UTF-8 JSON: kind, encoding, classes, texts, accuracies), written byte for byte
@@ -72,8 +74,7 @@ class France(SentenceTask):
 
     def sample(self, rng, B, gap):
         y = rng.integers(0, len(COUNTRIES), B)
-        g = int(gap) + (int(rng.integers(0, 11)) if gap >= self.target_gap else 0)
-        fill = rng.integers(0, len(FILLER_WORDS), (B, g))
+        fill = rng.integers(0, len(FILLER_WORDS), (B, int(gap)))
         return [["i", "grew", "up", "in", COUNTRIES[k], "."] + [FILLER_WORDS[j] for j in f]
                 + ["i", "speak", "fluent"] for k, f in zip(y, fill)], y
 
@@ -114,8 +115,9 @@ class Reviews(SentenceTask):
 
 
 def fit(task: SentenceTask, kind: str, *, hidden: int, seed: int, iters: int, curriculum: bool,
-        log=None) -> tuple[Model, dict]:
-    """The lab's loop (Adam 0.01, clip 1, B = 64, curriculum, early stop) on a SentenceTask."""
+        log=None, validate=None) -> tuple[Model, dict]:
+    """The lab's loop (Adam 0.01, clip 1, B = 64, curriculum, early stop) on a SentenceTask.
+    validate(model) → accuracy, if given, replaces the task's own validation batch."""
     model = init_model(kind, EMBED_DIM, hidden, len(task.classes), seed=seed, forget_bias=1.0)
     rng = np.random.default_rng((seed, 1))
     target = task.target_gap
@@ -134,7 +136,7 @@ def fit(task: SentenceTask, kind: str, *, hidden: int, seed: int, iters: int, cu
         params, adam = adam_step(model.params, grads, adam, 0.01)
         model = Model(model.kind, params, model.nonlinearity, model.convention)
         if it % 25 == 0:
-            acc = val(gap)
+            acc = val(gap) if validate is None else validate(model)
             if log:
                 log(f"  {task.name} {kind} it {it} gap {gap} loss {loss:.4f} val {acc:.3f}")
             if gap < target and acc >= 0.95:
@@ -182,16 +184,24 @@ def _texts(task_name):
     return CEREAL, CEREAL
 
 
+def corpus_accuracy(model: Model, reviews: Reviews) -> float:
+    """Accuracy over every review of a Reviews set (all lengths)."""
+    return sum(float(evaluate(model, x, y)[1]) * x.shape[1]
+               for x, y in reviews.all_batches()) / len(reviews.rows)
+
+
 def _attempt(task, task_name, kind, hidden, seed, iters, rows, log):
+    validate = None
+    if task_name == "cereal":                       # reviews 1700–1999 validate, 2000–2499 test
+        val_set = Reviews(rows[1700:2000])
+        validate = lambda m: corpus_accuracy(m, val_set)  # noqa: E731
     model, info = fit(task, kind, hidden=hidden, seed=seed, iters=iters,
-                      curriculum=task_name == "france", log=log)
+                      curriculum=task_name == "france", log=log, validate=validate)
     summary = {"iterations": info["iterations"], "seed": seed, "hidden": hidden}
     if task_name == "cereal":
-        held = Reviews(rows[-500:])
-        summary["test_accuracy"] = sum(float(evaluate(model, x, y)[1]) * x.shape[1]
-                                       for x, y in held.all_batches()) / len(held.rows)
-        summary["train_accuracy"] = sum(float(evaluate(model, x, y)[1]) * x.shape[1]
-                                        for x, y in task.all_batches()) / len(task.rows)
+        summary["test_accuracy"] = corpus_accuracy(model, Reviews(rows[2000:]))
+        summary["validation_accuracy"] = corpus_accuracy(model, val_set)
+        summary["train_accuracy"] = corpus_accuracy(model, task)
     else:
         summary["test_accuracy"] = _test(task, model, seed, task.target_gap)
         if task_name == "france":
@@ -204,7 +214,7 @@ def train_one(name: str, rows, *, iters: int | None = None, log=None) -> tuple[d
     ACCEPT test accuracy (all attempts listed in summary["attempts"])."""
     task_name, kind, hidden, seeds = SPECS[name]
     task = {"france": France, "clouds": Clouds}.get(task_name)
-    task = task() if task else Reviews(rows[:-500])
+    task = task() if task else Reviews(rows[:1700])
     attempts, best = [], None
     for seed in seeds:
         model, summary = _attempt(task, task_name, kind, hidden, seed, iters or 3000, rows, log)
