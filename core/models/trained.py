@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+import numpy as np
+
 from ..inputs import tokenize
 from ..resources import asset
 from . import load_model
@@ -21,13 +23,16 @@ __all__ = ["TITLES", "list_trained", "load_trained", "predict", "predict_last", 
 TITLES = {
     "trained-lstm-france": ("Trained LSTM: I grew up in France … I speak fluent [French]",
                             "An LSTM trained by Gatescope's training lab on the long gap (40 filler "
-                            "words): the forget gate holds the country until 'fluent'."),
+                            "words): units whose forget gate stays near 1 carry the country in C "
+                            "until 'fluent'."),
     "trained-gru-france": ("Trained GRU: I grew up in France … I speak fluent [French]",
-                           "A GRU trained by the lab on the long gap: its update gate keeps h "
-                           "across the filler words."),
+                           "A GRU trained by the lab on the long gap: units whose update gate "
+                           "stays near 1 keep h across the filler words."),
     "trained-rnn-france": ("Trained tanh RNN: I grew up in France … I speak fluent [French]",
-                           "A plain tanh RNN trained by the lab on the long gap (with the lab's "
-                           "curriculum): see how little gradient reaches 'France'."),
+                           "A plain tanh RNN trained by the lab on the 40-word gap (with the lab's "
+                           "curriculum). It solves that gap with a W_hh grown well past σ₁ = 1, "
+                           "so its gradient back to 'France' does not vanish — but what it "
+                           "learned is tied to that length: compare a 60-word gap."),
     "trained-rnn-clouds": ("Trained tanh RNN: the clouds are in the [sky]",
                            "A plain tanh RNN trained on the short gap: 'clouds' is 4 steps back, "
                            "easy even for an RNN."),
@@ -78,10 +83,13 @@ def preset_info(name: str) -> dict:
     model = load_trained(name)
     meta = model.meta
     title, desc = TITLES.get(name, (name, ""))
-    acc = meta.get("test_accuracy")
+    acc, acc60 = meta.get("test_accuracy"), meta.get("test_accuracy_gap60")
     if isinstance(acc, (int, float)):
-        desc += f" Test accuracy {100 * acc:.1f} %."
+        desc += f" Test accuracy {100 * acc:.1f} %"
+        desc += f" (on a 60-word gap: {100 * acc60:.1f} %)." if isinstance(acc60, (int, float)) else "."
     top = model.stack.direction(0)
+    if top.kind == "rnn":
+        desc += f" σ₁(W_hh) = {np.linalg.norm(top.weight_hh, 2):.2f}."
     config = {"cell": top.kind, "hidden": top.hidden_size, "input_size": top.input_size,
               "seed": int(model.encoding["seed"]), "source": "text", "text": str(meta.get("text", ""))}
     if top.kind == "rnn":
