@@ -432,7 +432,7 @@ def run_stack(stack: Stack, inputs, h0=None, c0=None, *, stacked_norm: bool = Tr
         raise StackError("inputs contain NaN or infinite values")
     D = stack.num_directions
     caches, traces, outputs, h_n, c_n = [], [], [], [], []
-    total = stack.num_layers * D + (1 if stacked_norm and D == 1 else 0)
+    total = stack.num_layers * D + (1 if stacked_norm and D == 1 and stack.num_layers > 1 else 0)
     done = [0]
 
     def sub(fraction):
@@ -471,8 +471,9 @@ def run_stack(stack: Stack, inputs, h0=None, c0=None, *, stacked_norm: bool = Tr
         traces.append(tuple(layer_traces))
         caches.append(layer_caches)
     jac = None
-    if stacked_norm and D == 1:
-        jac = stacked_log_norms(stack, [c[0] for c in caches], sub)
+    if stacked_norm and D == 1:        # one layer: the stacked state is that layer's own state
+        jac = (traces[0][0].log10_jac_norm if stack.num_layers == 1
+               else stacked_log_norms(stack, [c[0] for c in caches], sub))
     for o in outputs:
         o.flags.writeable = False
     return StackTrace(stack, tuple(traces), tuple(outputs), tuple(h_n),
