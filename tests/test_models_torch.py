@@ -316,3 +316,9 @@ def test_state_dict_shapes_fuzz(sd):
         assert "\n" not in str(exc)
     else:                                   # whatever loads also runs
         model.run(np.zeros((3, model.stack.input_size)))
+
+
+def test_keras_without_h5py_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    with pytest.raises(ModelError, match=r"needs h5py \(pip install h5py\)"):
+        load_model(DATA / "lstm2_dense_softmax.keras")
