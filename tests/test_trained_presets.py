@@ -3,6 +3,7 @@ real sentences with Explore's own embedding, their recorded accuracies hold on f
 an independent forward pass (core.simulate), and the training command is reproducible."""
 import io
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,3 +134,16 @@ def test_simulate_preset_summary():
     s = run_trained("trained-lstm-france")
     assert s["last_token"] == "fluent" and s["predicted"] == "French" and s["probability"] > 0.5
     assert any("predicted after 'fluent': French" in line for line in summary_lines(s))
+
+
+def test_run_model_on_text_uses_the_models_encoding(tmp_path):
+    from gatescope.core.cli.model import run_model
+    path = tmp_path / "m.npz"
+    path.write_bytes(asset("models", "trained-gru-france.npz").read_bytes())
+    s = run_model(path, text="I grew up in Italy . and then I speak fluent", out_path=tmp_path / "t.npz")
+    m = load_trained("trained-gru-france")
+    assert (s["predicted"], s["probability"]) == predict(m, "I grew up in Italy . and then I speak fluent")[-1][1:]
+    with np.load(tmp_path / "t.npz") as f:
+        assert f["probabilities"].shape == (11, 4)
+    with pytest.raises(ModelError, match="no text encoding"):
+        run_model(Path(__file__).parent / "data" / "models" / "gru_l3.npz", text="hi")

@@ -124,13 +124,21 @@ def summarise(model: Model, run: ModelRun, file: str = "") -> dict:
     return s
 
 
-def run_model(path, inputs, out_path=None, nonlinearity=None, *, convention="pytorch") -> dict:
-    """Load a model file, run it on inputs (T, d) (an array or an .npy path), write the trace
+def run_model(path, inputs=None, out_path=None, nonlinearity=None, *, convention="pytorch",
+              text=None) -> dict:
+    """Load a model file, run it on inputs (T, d) (an array or an .npy path) — or on `text`
+    through the model's own input encoding (a trained Gatescope model) — and write the trace
     (.npz) if out_path is given; → summary (see `summarise`). Raises ModelError (one line)."""
     model = load_model(path, nonlinearity=nonlinearity, convention=convention)
-    x = load_inputs(inputs, model.stack.input_size)
+    if inputs is None:
+        if text is None or not model.encoding:
+            raise ModelError("give the inputs (T, d) as an .npy file" + (
+                "" if text is None else ": this model has no text encoding of its own"))
+        x, _ = model.encode(text)
+    else:
+        x = load_inputs(inputs, model.stack.input_size)
     check_work(model, x.shape[0])
-    run = model.run(x)
+    run = model.run(x if inputs is not None else text)
     if out_path is not None:
         _write(trace_arrays(run), out_path)
     return summarise(model, run, os.path.basename(os.fspath(path)))
