@@ -147,3 +147,10 @@ def test_run_model_on_text_uses_the_models_encoding(tmp_path):
         assert f["probabilities"].shape == (11, 4)
     with pytest.raises(ModelError, match="no text encoding"):
         run_model(Path(__file__).parent / "data" / "models" / "gru_l3.npz", text="hi")
+
+
+@pytest.mark.parametrize("text, msg", [("", "no words"), ("x " * 5001, "5001 tokens; at most 5000"),
+                                       ("\udcff bad", "surrogates")])
+def test_bad_sentences_give_one_line(text, msg):
+    with pytest.raises(ModelError, match=msg):
+        predict(load_trained("trained-rnn-clouds"), text)

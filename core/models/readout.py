@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config import MAX_STEPS
 from ..inputs import embed_text
 from ..stack import Stack, StackTrace, run_stack
 from .torch_dict import ModelError
@@ -139,7 +140,12 @@ class Model:
         enc = self.encoding
         if not enc or enc.get("type") != "embed_text":
             raise ModelError("this model has no text encoding; give it input vectors (T, d)")
-        x, tokens = embed_text(text, int(enc["dim"]), int(enc.get("seed", 0)))
+        try:
+            x, tokens = embed_text(text, int(enc["dim"]), int(enc.get("seed", 0)))
+        except (ValueError, TypeError, UnicodeError) as exc:
+            raise ModelError(str(exc)) from None
+        if len(tokens) > MAX_STEPS:
+            raise ModelError(f"the sentence has {len(tokens)} tokens; at most {MAX_STEPS}")
         return x, tokens
 
     def run(self, inputs, **options) -> ModelRun:
