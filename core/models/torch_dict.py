@@ -21,7 +21,7 @@ import zipfile
 import numpy as np
 
 from ..config import FIELD
-from ..safeio import SafeIOError, clip_text, finite_float64, read_bounded, read_npz
+from ..safeio import SafeIOError, clip_text, finite_float64, open_regular, read_bounded, read_npz
 from ..stack import Stack, StackError, make_direction, make_stack
 from ..weights import WeightsError
 
@@ -381,7 +381,9 @@ def read_state_dict_file(path) -> tuple[dict, dict | None, str]:
         return (*read_pt(p), "pt")
     if low.endswith(".npz"):
         return (*read_npz_dict(p), "npz")
-    head = read_bounded(p, MAX_FILE_BYTES)[:9]
+    fh, _ = open_regular(p, MAX_FILE_BYTES)
+    with fh:
+        head = fh.read(9)
     if head[:4] == b"PK\x03\x04":
         return (*read_npz_dict(p), "npz")
     if len(head) > 8 and head[8:9] == b"{":
