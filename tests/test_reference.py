@@ -115,12 +115,12 @@ def random_cell(kind, n, d, rng, scale, nonlinearity, convention):
 def setups(draw, batch: int | None = None, max_T: int = 8, kinds=KINDS, saturated=True):
     """A random cell, inputs (T, [B,] d) and initial states: weight scales up to 30 (gates and tanh
     saturated: σ rounds to exactly 0 or 1), inputs from 0 to 10⁶, cell states up to ±50
-    (saturated=False: weights ≤ 1, inputs ≤ 1, states ≤ 1)."""
+    (saturated=False: weights ≤ 0.6, inputs ≤ 1, states ≤ 1)."""
     kind = draw(st.sampled_from(kinds))
     nl = draw(st.sampled_from(NONLINEARITIES))
     conv = draw(st.sampled_from(CONVENTIONS))
     n, d, T = draw(st.integers(1, 5)), draw(st.integers(1, 3)), draw(st.integers(1, max_T))
-    w_scale = draw(st.sampled_from([0.1, 1.0, 3.0, 30.0] if saturated else [0.1, 0.5, 1.0]))
+    w_scale = draw(st.sampled_from([0.1, 1.0, 3.0, 30.0] if saturated else [0.1, 0.3, 0.6]))
     x_scale = draw(st.sampled_from([0.0, 1e-3, 1.0, 1e3, 1e6] if saturated else [0.0, 1e-3, 1.0]))
     s_scale = draw(st.sampled_from([0.0, 1.0, 50.0] if saturated else [0.0, 1.0]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -342,10 +342,9 @@ def check_training_against_reference(cell, x, h0, c0, rng):
             assert_close(rec["c"][t], rds[t, ..., n:], rec_scale[t][..., n:], f"∂ℓ/∂c_{t + 1}")
 
 
-def largest_preactivation(cell, x, h0, c0):
+def largest(cell, x, h0, c0, keys):
     ref = reference_forward(cell, x, h0, c0)
-    keys = {"rnn": ["a"], "lstm": ["pre", "c"], "gru": ["a_r", "a_z", "a_n"]}[cell.kind]
-    return max(float(np.max(np.abs(ref[k]))) for k in keys)
+    return max((float(np.max(np.abs(ref[k]))) for k in keys if k in ref), default=0.0)
 
 
 @settings(max_examples=150, deadline=None)
@@ -357,9 +356,10 @@ def test_training_rnn_equals_the_reference_saturated_or_not(setup):
 @settings(max_examples=150, deadline=None)
 @given(setups(batch=3, kinds=("lstm", "gru"), saturated=False))
 def test_training_lstm_and_gru_equal_the_reference_away_from_saturation(setup):
-    # the training lab forms σ' as σ(1 − σ) and tanh' as 1 − tanh² from the gate values, accurate
-    # to 1e-12 of each term only while |a| ≲ 8 (relative error ε·e^|a|): see the next test
-    assume(largest_preactivation(*setup[:4]) <= 8.0)
+    # the training lab forms σ' as σ(1 − σ) and tanh' as 1 − tanh² from the gate values, whose
+    # relative error grows like ε·e^|a| (ε·e^(2|C|) for tanh(C)): accurate to 1e-12 of each term,
+    # products of several included, while |a| ≤ 6 and |C| ≤ 3. See the next test.
+    assume(largest(*setup[:4], ("pre", "a_r", "a_z", "a_n")) <= 6.0 and largest(*setup[:4], ("c",)) <= 3.0)
     check_training_against_reference(*setup)
 
 
