@@ -324,3 +324,191 @@ def test_sweep_returns_plain_rows_and_can_be_cancelled():
     part = sweep(base, cells=("gru",), gaps=(2,), seeds=(0, 1, 2),
                  callback=lambda done, total, row, prog: calls.append(row) or len(calls) < 10)
     assert len(part) < 3 and all(r["cell"] == "gru" for r in part)
+
+
+# -- one table: TRAIN_FIELDS drives the validator and the command lines --------------------------
+
+from gatescope.core.training.fields import (  # noqa: E402
+    MAX_BPTT_BYTES,
+    TRAIN_FIELDS,
+    bptt_bytes,
+    option_name,
+    validate_config,
+)
+
+#: Settings a value of some field needs to be valid at all (IRNN is a ReLU RNN).
+COMPANIONS = {("init", "irnn"): {"cell": "rnn", "nonlinearity": "relu"}, ("init", "chrono"): {"cell": "lstm"}}
+
+
+def _eps(f, bound):
+    return 1 if f.type is int else max(abs(bound) * 1e-9, 1e-12)
+
+
+def _field_cases():
+    """(field, good values, bad values) for every TRAIN_FIELDS row."""
+    for f in TRAIN_FIELDS:
+        if f.choices is not None:
+            yield f, list(f.choices), ["bogus"]
+        elif f.type is bool:
+            yield f, [True, False], []
+        else:
+            yield f, [f.lo, f.hi], [f.lo - _eps(f, f.lo), f.hi + _eps(f, f.hi)]
+
+
+def _parse(parser, args, capsys):
+    """parse_args → (namespace or None, the one stderr line, exit code)."""
+    try:
+        return parser.parse_args(args), "", 0
+    except SystemExit as exc:
+        return None, capsys.readouterr().err.strip(), exc.code
+
+
+def _config(f, value):
+    extra = COMPANIONS.get((f.name, value), {})
+    return TrainConfig(**{f.name: value, **extra})
+
+
+@pytest.mark.parametrize("f,good,bad", list(_field_cases()), ids=[f.name for f in TRAIN_FIELDS])
+def test_validator_and_command_lines_agree_with_the_field_table(f, good, bad, capsys):
+    from gatescope.core.cli.sweep import build_sweep_parser
+    from gatescope.core.cli.train import build_train_parser, config_from_args
+    parsers = [build_train_parser()]
+    if f.name not in ("cell", "gap", "seed"):          # the sweep lists those itself
+        parsers.append(build_sweep_parser())
+    for value in good:
+        validate_config(_config(f, value))
+        if f.type is bool:
+            continue
+        for parser in parsers:
+            extra = [a for k, v in COMPANIONS.get((f.name, value), {}).items()
+                     for a in (option_name(next(g for g in TRAIN_FIELDS if g.name == k)), v)]
+            args, err, code = _parse(parser, [option_name(f), repr(value) if f.type is float else str(value),
+                                              *extra], capsys)
+            assert code == 0, err
+            assert getattr(args, f.name) == value
+            if parser is parsers[0]:
+                validate_config(config_from_args(args))
+    for value in bad:
+        with pytest.raises(TrainError):
+            validate_config(_config(f, value))
+        for parser in parsers:
+            _, err, code = _parse(parser, [option_name(f), repr(value) if f.type is float else str(value)], capsys)
+            assert code == 2 and len(err.splitlines()) == 1 and option_name(f) in err, err
+    if f.lo is not None:                                  # the help states the table's range
+        help_text = " ".join(build_train_parser().format_help().split())
+        lo, hi = (str(int(v)) if f.type is int else f"{v:g}" for v in (f.lo, f.hi))
+        assert f"{lo}–{hi}" in help_text
+
+
+def test_training_config_defaults_are_the_table_s():
+    d = TrainConfig()
+    assert {f.name: getattr(d, f.name) for f in TRAIN_FIELDS} == {f.name: f.default for f in TRAIN_FIELDS}
+    validate_config(d)
+
+
+def test_a_batch_too_large_for_bptt_is_refused_before_anything_is_allocated():
+    cfg = TrainConfig(gap=5000, batch=4096, hidden=256)
+    need = bptt_bytes("lstm", 5002, 4096, 256, 13)
+    assert need > MAX_BPTT_BYTES
+    with pytest.raises(TrainError, match=r"GiB for back-propagation through time"):
+        validate_config(cfg)
+    validate_config(TrainConfig(gap=5000, test_size=100000))     # in range: streamed, not refused
+
+
+def test_evaluation_streams_the_test_set_in_bounded_memory(monkeypatch):
+    """A test set far larger than what evaluation may hold at once: generated, evaluated and
+    dropped chunk by chunk (peak traced memory a few chunks), with the same result as evaluating
+    the whole set in one array."""
+    import tracemalloc
+
+    from gatescope.core.training import bptt, tasks
+    monkeypatch.setattr(tasks, "DATA_CHUNK", 16)
+    monkeypatch.setattr(tasks, "KEEP_BYTES", 0)
+    task = make_task("france", 30, n_distractors=256)          # wide one-hot inputs: the data dominate
+    model = init_model("gru", task.input_size, 2, task.output_size, seed=0)
+    monkeypatch.setattr(bptt, "EVAL_BYTES", bptt.bptt_bytes("gru", task.length, 16, 2, task.input_size))
+    data = tasks.DataSet(task, 200, (0, 2))
+    chunk_bytes = task.length * 16 * task.input_size * 8
+    assert data.nbytes > 12 * chunk_bytes
+    tracemalloc.start()
+    streamed = bptt.evaluate(model, data)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 6 * chunk_bytes, (peak, chunk_bytes)
+    x = np.concatenate([xb for xb, _ in data], axis=1)
+    y = np.concatenate([yb for _, yb in data])
+    whole = bptt.evaluate(model, x, y, chunk=10**6)
+    assert streamed[0] == pytest.approx(whole[0], rel=1e-12) and streamed[1] == whole[1]
+    again = list(data)                                      # regenerated identically
+    np.testing.assert_array_equal(np.concatenate([xb for xb, _ in again], axis=1), x)
+
+
+def test_outputs_are_checked_before_training(tmp_path, monkeypatch):
+    from gatescope.core.cli import train as cli
+    monkeypatch.setattr(cli, "train", lambda *a, **k: pytest.fail("trained before checking the outputs"))
+    for opt in ("--json", "--save-weights"):
+        args = cli.build_train_parser().parse_args([opt, str(tmp_path / "missing" / "f.npz"), "--iters", "5"])
+        with pytest.raises(TrainError, match="folder does not exist"):
+            cli.run_train(args, io.StringIO(), io.StringIO())
+
+
+def test_trained_weights_open_with_simulate_weights(tmp_path):
+    from gatescope.core.training.train import readout_path, save_trained
+    from gatescope.core.weights import load_weights
+    cfg = TrainConfig(task="clouds", cell="lstm", hidden=5, iters=5, batch=8, test_size=16)
+    res = train(cfg)
+    path = tmp_path / "lstm.npz"
+    save_trained(res.model, path, res.task)
+    with np.load(path, allow_pickle=False) as f:
+        assert sorted(f.files) == ["bias_hh_l0", "bias_ih_l0", "weight_hh_l0", "weight_ih_l0"]
+    cell = load_weights(path)
+    for name, a in res.model.cell().to_state_dict().items():
+        np.testing.assert_array_equal(cell.to_state_dict()[name], a)
+    with np.load(readout_path(path), allow_pickle=False) as side:
+        np.testing.assert_array_equal(side["weight"], res.model.params["weight_out"])
+        assert list(side["classes"]) == list(res.task.class_names()) and str(side["kind"]) == "lstm"
+    x = np.asarray(make_batch(res.task, 1, np.random.default_rng(0))[0][:, 0])
+    np.save(tmp_path / "x.npy", x)
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "simulate", "--weights", str(path), "--inputs",
+                        str(tmp_path / "x.npy"), "--out", str(tmp_path / "t.npz")], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "t.npz", allow_pickle=False) as t:
+        h_key = "h" if "h" in t.files else "h_l0"
+        np.testing.assert_allclose(t[h_key][-1], simulate(res.model.cell(), x).h[-1], rtol=1e-12)
+
+
+def test_cli_init_option_and_irnn_implies_relu(tmp_path):
+    from gatescope.core.cli.train import build_train_parser, config_from_args
+    cfg = config_from_args(build_train_parser().parse_args(["--init", "irnn", "--cell", "rnn", "--task", "adding"]))
+    assert cfg.nonlinearity == "relu" and cfg.init == "irnn"
+    validate_config(cfg)
+    out = tmp_path / "irnn.json"
+    r = _cli("--task", "adding", "--cell", "rnn", "--init", "irnn", "--gap", "10", "--iters", "3", "--hidden", "4",
+             "--test-size", "20", "--json", str(out), cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data["init"] == "irnn" and data["config"]["nonlinearity"] == "relu"
+    r = _cli("--init", "irnn", "--cell", "lstm", "--iters", "1", cwd=ROOT)
+    assert r.returncode == 2 and "IRNN" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_step_record_describes_the_iteration_it_ran():
+    """Trainer.step(detail=True) is the same iteration as step(): the same loss and update, with
+    the forward pass, backward pass and update recorded."""
+    from gatescope.core.training.train import Trainer
+    cfg = TrainConfig(task="clouds", cell="gru", hidden=6, batch=8, test_size=16, iters=3, seed=2)
+    plain, slow = Trainer(cfg), Trainer(cfg)
+    for _ in range(2):
+        p, _ = plain.step()
+        q, rec = slow.step(detail=True)
+        assert p.loss == q.loss == rec.loss and p.grad_norm == rec.grad_norm
+    for k, v in plain.model.params.items():
+        np.testing.assert_array_equal(v, slow.model.params[k])
+    T = slow.task.length
+    assert rec.h0.shape == (T + 1, 6) and rec.grad_h.shape == (T,) and rec.contrib.shape == (T,)
+    for k in rec.delta:
+        assert rec.delta[k] == pytest.approx(np.linalg.norm(rec.model_after.params[k] - rec.model_before.params[k]))
+    x = np.asarray(rec.x0)[:, None]
+    assert simulate(rec.model_before.cell(), rec.x0).h[-1] == pytest.approx(rec.h0[-1], rel=1e-12)
+    assert x.shape[0] == T

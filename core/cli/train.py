@@ -16,8 +16,8 @@ import json
 import math
 import os
 import sys
-import tempfile
 
+from ..fileio import check_writable as _check_writable
 from ..training.fields import TRAIN_FIELD, TRAIN_FIELDS, TrainConfig, TrainError, check_value, option_name
 from ..training.train import train
 
@@ -134,26 +134,9 @@ def config_from_args(args, **fixed) -> TrainConfig:
 def check_writable(path: str, option: str) -> None:
     """Refuse (TrainError) an output path that cannot be written, before any work is done."""
     try:
-        from ..fileio import check_writable as shared
-    except ImportError:
-        shared = None
-    if shared is not None:
-        try:
-            shared(path)
-        except (OSError, ValueError) as exc:
-            raise TrainError(f"{option} {path}: {getattr(exc, 'strerror', None) or exc}") from None
-        return
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.isdir(path):
-        raise TrainError(f"cannot write {path}: is a directory")
-    if not os.path.isdir(folder):
-        raise TrainError(f"cannot write {path}: no such directory")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".gatescope-check-", dir=folder)
-        os.close(fd)
-        os.unlink(tmp)
+        _check_writable(path)
     except OSError as exc:
-        raise TrainError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise TrainError(f"{option}: {exc}") from None
 
 
 class ProgressBar:
