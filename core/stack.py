@@ -149,7 +149,8 @@ class Stack:
 
     @property
     def num_directions(self) -> int:
-        return len(self.layers[0])
+        """2 if any layer is bidirectional (PyTorch's are all or none; Keras may mix), else 1."""
+        return max(len(layer) for layer in self.layers)
 
     @property
     def bidirectional(self) -> bool:
@@ -168,7 +169,7 @@ class Stack:
     @property
     def output_size(self) -> int:
         """Width of the last layer's output: D · p."""
-        return self.num_directions * self.layers[-1][0].output_size
+        return len(self.layers[-1]) * self.layers[-1][0].output_size
 
     def direction(self, layer: int, reverse: bool = False) -> Direction:
         return self.layers[layer][1 if reverse else 0]
@@ -192,7 +193,8 @@ class Stack:
         sizes = sorted({d.hidden_size for _, _, d in self.directions()})
         text = f"{kind}, {self.num_layers} layer{'s' if self.num_layers > 1 else ''}"
         if self.bidirectional:
-            text += ", bidirectional"
+            text += ", bidirectional" if all(len(x) == 2 for x in self.layers) else (
+                ", directions " + "/".join(str(len(x)) for x in self.layers))
         text += ", n = " + "/".join(str(s) for s in sizes)
         if top.weight_hr is not None:
             text += f" (proj {top.output_size})"
@@ -208,12 +210,10 @@ def make_stack(layers) -> Stack:
     layers = tuple(tuple(layer) for layer in layers)
     if not layers or not layers[0]:
         raise StackError("a stack needs at least one layer")
-    D = len(layers[0])
-    if D not in (1, 2):
-        raise StackError(f"a layer has {D} directions; only 1 or 2 are supported")
     for l, layer in enumerate(layers):
-        if len(layer) != D:
-            raise StackError(f"layer {l} has {len(layer)} directions, layer 0 has {D}")
+        D = len(layer)
+        if D not in (1, 2):
+            raise StackError(f"layer {l} has {D} directions; only 1 or 2 are supported")
         for d in layer:
             if not isinstance(d, Direction) or d.kind not in KINDS:
                 raise StackError(f"layer {l}: not a recurrent layer")
@@ -221,7 +221,7 @@ def make_stack(layers) -> Stack:
                        or layer[0].input_size != layer[1].input_size):
             raise StackError(f"layer {l}: the two directions differ in size")
         if l:
-            need = D * layers[l - 1][0].output_size
+            need = len(layers[l - 1]) * layers[l - 1][0].output_size
             if layer[0].input_size != need:
                 raise StackError(f"layer {l} reads {layer[0].input_size} inputs, but layer {l - 1} "
                                  f"gives {need}")
@@ -430,9 +430,10 @@ def run_stack(stack: Stack, inputs, h0=None, c0=None, *, stacked_norm: bool = Tr
         raise StackError(f"inputs must have shape (T, {stack.input_size}), got {x.shape}")
     if not np.all(np.isfinite(x)):
         raise StackError("inputs contain NaN or infinite values")
-    D = stack.num_directions
+    one_way = not stack.bidirectional
     caches, traces, outputs, h_n, c_n = [], [], [], [], []
-    total = stack.num_layers * D + (1 if stacked_norm and D == 1 and stack.num_layers > 1 else 0)
+    total = sum(len(x) for x in stack.layers) + (1 if stacked_norm and one_way and stack.num_layers > 1
+                                                   else 0)
     done = [0]
 
     def sub(fraction):
@@ -442,7 +443,7 @@ def run_stack(stack: Stack, inputs, h0=None, c0=None, *, stacked_norm: bool = Tr
     for l, layer in enumerate(stack.layers):
         outs, layer_traces, layer_caches = [], [], []
         for k, d in enumerate(layer):
-            idx = l * D + k
+            idx = len(h_n)                       # PyTorch's order: l0, l0_reverse, l1, …
             hi = _initial(h0, idx, d.output_size, "h0")
             ci = _initial(c0, idx, d.hidden_size, "c0") if d.kind == "lstm" else None
             xin = v[::-1] if k else v
@@ -466,12 +467,12 @@ def run_stack(stack: Stack, inputs, h0=None, c0=None, *, stacked_norm: bool = Tr
             h_n.append(np.array(h[-1]))
             if d.kind == "lstm":
                 c_n.append(np.array(cache["c"][-1]))
-        v = np.concatenate(outs, axis=1) if D == 2 else np.array(outs[0])
+        v = np.concatenate(outs, axis=1) if len(outs) == 2 else np.array(outs[0])
         outputs.append(v)
         traces.append(tuple(layer_traces))
         caches.append(layer_caches)
     jac = None
-    if stacked_norm and D == 1:        # one layer: the stacked state is that layer's own state
+    if stacked_norm and one_way:       # one layer: the stacked state is that layer's own state
         jac = (traces[0][0].log10_jac_norm if stack.num_layers == 1
                else stacked_log_norms(stack, [c[0] for c in caches], sub))
     for o in outputs:

@@ -166,6 +166,20 @@ def test_bidirectional_reverse_pass_is_the_cell_on_reversed_inputs():
     np.testing.assert_array_equal(tr.h_n[1], ref.h[-1])
 
 
+def test_mixed_directions_a_bidirectional_layer_then_a_forward_one():
+    rng = np.random.default_rng(9)
+    l0 = [rand_direction(rng, "lstm", 3, 2), rand_direction(rng, "lstm", 3, 2)]
+    l1 = [rand_direction(rng, "gru", 4, 3)]
+    stack = make_stack([l0, l1])
+    x = rng.standard_normal((6, 3))
+    tr = run_stack(stack, x)
+    assert stack.bidirectional and tr.log10_jac_norm is None and len(tr.h_n) == 3
+    rev = simulate(l0[1].cell, x[::-1])
+    feats = np.hstack([simulate(l0[0].cell, x).h[1:], rev.h[1:][::-1]])
+    np.testing.assert_array_equal(tr.traces[1][0].h, simulate(l1[0].cell, feats).h)
+    assert "directions 2/1" in stack.describe()
+
+
 def test_stacked_norm_exact_beyond_float_range():
     """Identity RNN layers W = a·Q with the second layer's input weights zero: ∂S_t/∂S_0 =
     diag((aQ₁)ᵗ, (bQ₂)ᵗ), so ‖·‖ = max(a, b)ᵗ exactly: 2¹⁵⁰⁰ ≈ 10⁴⁵¹."""
@@ -206,7 +220,8 @@ def test_all_relu_units_off_gives_minus_infinity():
 
 @pytest.mark.parametrize("layers, msg", [
     (lambda r: [[rand_direction(r, "rnn", 3, 4)], [rand_direction(r, "rnn", 3, 4)]], "layer 1 reads 3"),
-    (lambda r: [[rand_direction(r, "rnn", 3, 4)], [rand_direction(r, "rnn", 4, 4)] * 2], "directions"),
+    (lambda r: [[rand_direction(r, "rnn", 3, 4)], [rand_direction(r, "rnn", 4, 4)] * 3], "3 directions"),
+    (lambda r: [[rand_direction(r, "rnn", 3, 4)] * 2, [rand_direction(r, "rnn", 4, 4)]], "layer 1 reads 4"),
     (lambda r: [], "at least one layer"),
 ])
 def test_make_stack_refuses_mismatched_layers(layers, msg):
