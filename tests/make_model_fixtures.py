@@ -1,7 +1,7 @@
 """Make the small model fixtures in tests/data/models/ (run by hand; needs torch, safetensors and
 keras with the torch backend):
 
-    KERAS_BACKEND=torch python tests/make_model_fixtures.py
+    KERAS_BACKEND=torch python tests/make_model_fixtures.py [keras | KERAS_CASE …]
 
 PyTorch cases: an nn.RNN / nn.LSTM / nn.GRU in float64 (seeded), its state_dict written as a user
 would export it (.npz, .safetensors or .pt), and `<case>.expected.npz` with the inputs x (T, d),
@@ -87,7 +87,8 @@ def torch_cases():
 
 
 KERAS_CASES = ("simple_rnn_relu_dense", "lstm2_dense_softmax", "gru_reset_after_true",
-               "gru_reset_after_false_dense", "gru_lstm_mixed_nobias", "simplernn_sigmoid_seq")
+               "gru_reset_after_false_dense", "gru_lstm_mixed_nobias", "simplernn_sigmoid_seq",
+               "bidir_lstm_gru_dense", "bidir_rnn_seq_then_lstm")
 
 
 def keras_model(name, keras, d):
@@ -102,17 +103,24 @@ def keras_model(name, keras, d):
         layers = [L.GRU(4, reset_after=False), L.Dense(3, activation="sigmoid")]
     elif name == "gru_lstm_mixed_nobias":
         layers = [L.GRU(3, use_bias=False, return_sequences=True), L.LSTM(4, use_bias=False)]
-    else:
+    elif name == "simplernn_sigmoid_seq":
         layers = [L.SimpleRNN(3, activation="sigmoid", return_sequences=True),
                   L.Dense(2, activation="softmax")]
+    elif name == "bidir_lstm_gru_dense":
+        layers = [L.Bidirectional(L.LSTM(4, return_sequences=True)),
+                  L.Bidirectional(L.GRU(3, reset_after=False)), L.Dense(2, activation="softmax")]
+    else:
+        layers = [L.Bidirectional(L.SimpleRNN(3, return_sequences=True)), L.LSTM(2, return_sequences=True)]
     return keras.Sequential([keras.Input((None, d)), *layers])
 
 
-def keras_cases():
+def keras_cases(only=None):
     os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
-    rng = np.random.default_rng(5)
     for k, name in enumerate(KERAS_CASES):
+        if only and name not in only:
+            continue
+        rng = np.random.default_rng((5, k))
         keras.utils.set_random_seed(200 + k)
         d = 3
         model = keras_model(name, keras, d)
@@ -125,7 +133,10 @@ def keras_cases():
 
 
 if __name__ == "__main__":
+    import sys
     OUT.mkdir(parents=True, exist_ok=True)
-    torch_cases()
-    keras_cases()
+    args = sys.argv[1:]                          # e.g. "keras" or keras case names; none: all
+    if not args:
+        torch_cases()
+    keras_cases([a for a in args if a != "keras"] or None)
     print("fixtures written to", OUT)

@@ -11,7 +11,7 @@ import pytest
 
 h5py = pytest.importorskip("h5py")
 from gatescope.core.models import ModelError, load_model  # noqa: E402
-from gatescope.core.models.keras_file import h5_name  # noqa: E402
+from gatescope.core.models.keras_file import h5_name, keras_output  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data" / "models"
 CASES = sorted(p.stem for p in DATA.glob("*.keras"))
@@ -22,12 +22,17 @@ def test_keras_outputs_match(case):
     with np.load(DATA / f"{case}.expected.npz") as f:
         x, y = f["x"][0], f["y"][0]
     model = load_model(DATA / f"{case}.keras")
-    run = model.run(x)
-    ours = run.outputs if run.outputs is not None else run.trace.output
-    if y.ndim == 1:                          # the last recurrent layer returns its last output only
-        assert model.meta["returns_sequences"] is False
-        ours = ours[-1]
+    ours = keras_output(model, model.run(x))
+    assert ours.shape == y.shape and model.meta["returns_sequences"] == (y.ndim == 2)
     np.testing.assert_allclose(ours, y, rtol=0, atol=1e-5)
+
+
+def test_bidirectional_layers_are_reverse_directions():
+    m = load_model(DATA / "bidir_lstm_gru_dense.keras")
+    assert [len(layer) for layer in m.stack.layers] == [2, 2]
+    assert m.stack.direction(1, reverse=True).convention == "seed"      # GRU reset_after=False
+    m2 = load_model(DATA / "bidir_rnn_seq_then_lstm.keras")
+    assert [len(layer) for layer in m2.stack.layers] == [2, 1] and m2.stack.layers[1][0].input_size == 6
 
 
 def test_gru_reset_after_false_is_the_notes_form_with_z_flipped():
@@ -85,7 +90,13 @@ BAD = [
     ("lstm2_dense_softmax", lambda c: c.update(class_name="Functional"), None, None,
      "only Keras Sequential"),
     ("lstm2_dense_softmax", lambda c: layer(c, 1).update(class_name="Bidirectional"), None, None,
-     "Bidirectional layers are not supported"),
+     "Bidirectional layer without its 'layer'"),
+    ("bidir_lstm_gru_dense", lambda c: layer(c, 1)["config"].update(merge_mode="sum"), None, None,
+     "merge_mode 'sum'"),
+    ("bidir_lstm_gru_dense", lambda c: layer(c, 1)["config"]["backward_layer"]["config"].update(
+        go_backwards=False), None, None, "backward half"),
+    ("bidir_lstm_gru_dense", None, lambda f: f.__delitem__("layers/bidirectional/backward_layer"),
+     None, "no weights for layer"),
     ("lstm2_dense_softmax", lambda c: layer(c, 1).update(class_name="Embedding"), None, None,
      "embedding layers"),
     ("lstm2_dense_softmax", lambda c: layer(c, 1).update(class_name="Conv1D"), None, None,

@@ -13,8 +13,11 @@ readout at the end. Keras' layouts, mapped to PyTorch's (core.cells):
       reset_after=False: h̃ = tanh(x K_h + b_h + (r ⊙ h) U_h), h' = z ⊙ h + (1 − z) ⊙ h̃: the
         notes' ("seed") form with its update gate z_seed = 1 − z_keras = σ(−a_z), so the z rows are
         negated; the states are identical, the z heatmap shows 1 − z_keras.
-Refused with one line naming what: Functional models, Bidirectional, Embedding, convolution and
-attention layers, go_backwards, other activations, NaN weights, shapes that do not match.
+Bidirectional(…, merge_mode="concat") is a layer with a reverse direction (core.stack's); with
+return_sequences=False Keras' output is the Dense of both halves' final states (`keras_output`).
+Refused with one line naming what: Functional models, other merge modes, Embedding, convolution
+and attention layers, go_backwards outside Bidirectional, other activations, NaN weights, shapes
+that do not match.
 """
 from __future__ import annotations
 
@@ -36,8 +39,7 @@ MAX_WEIGHTS_BYTES = 64 * 1024 * 1024
 RNN_LAYERS = {"SimpleRNN": "rnn", "LSTM": "lstm", "GRU": "gru"}
 SKIPPED = ("InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise")
 _SIMPLE_ACT = {"tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "linear": "identity"}
-_WHY = {"Bidirectional": "Bidirectional layers are not supported",
-        "Embedding": "embedding layers are not supported (feed the embedded vectors as inputs)",
+_WHY = {"Embedding": "embedding layers are not supported (feed the embedded vectors as inputs)",
         "Attention": "attention layers are not supported", "MultiHeadAttention": "attention layers "
         "are not supported", "AdditiveAttention": "attention layers are not supported",
         "Masking": "masking is not supported", "TimeDistributed": "TimeDistributed is not supported"}
@@ -134,9 +136,11 @@ def _h5_vars(f, name: str, sub: str) -> list[np.ndarray]:
     return out
 
 
-def _check_rnn_config(cls: str, cfg: dict, name: str):
-    if cfg.get("go_backwards"):
-        raise ModelError(f"layer '{name}': go_backwards is not supported")
+def _check_rnn_config(cls: str, cfg: dict, name: str, backwards: bool = False):
+    if bool(cfg.get("go_backwards")) != backwards:
+        raise ModelError(f"layer '{name}': go_backwards is not supported"
+                         + (" outside a Bidirectional layer" if not backwards else
+                            " off in a Bidirectional layer's backward half"))
     act = cfg.get("activation", "tanh")
     if cls == "SimpleRNN":
         if act not in _SIMPLE_ACT:
@@ -188,6 +192,55 @@ def _rnn_direction(cls: str, cfg: dict, arrays: list, name: str, nonlin: str):
         raise ModelError(f"layer '{name}': {exc}") from None
 
 
+def _inner(cfg: dict, key: str, name: str) -> tuple[str, dict]:
+    entry = cfg.get(key)
+    if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+        raise ModelError(f"layer '{name}': a Bidirectional layer without its '{key}'")
+    cls = entry.get("class_name")
+    if cls not in RNN_LAYERS:
+        raise ModelError(f"layer '{name}': Bidirectional around '{clip_text(cls)}' is not supported")
+    return cls, entry["config"]
+
+
+def _recurrent_layer(f, cls: str, cfg: dict, group: str, name: str):
+    """([Direction] or [forward, backward], returns sequences?) of a SimpleRNN/LSTM/GRU layer or a
+    Bidirectional one (merge_mode "concat": Keras' backward half reads x_T … x_1 and its sequence
+    output is re-reversed, exactly core.stack's reverse direction)."""
+    if cls in RNN_LAYERS:
+        nonlin = _check_rnn_config(cls, cfg, name)
+        d = _rnn_direction(cls, cfg, _h5_vars(f, group, "cell"), name, nonlin)
+        return [d], bool(cfg.get("return_sequences", False))
+    if cfg.get("merge_mode", "concat") != "concat":
+        raise ModelError(f"layer '{name}': Bidirectional merge_mode '{clip_text(cfg.get('merge_mode'))}' "
+                         "is not supported (only concat)")
+    fcls, fcfg = _inner(cfg, "layer", name)
+    bcls, bcfg = _inner(cfg, "backward_layer", name) if "backward_layer" in cfg else (
+        fcls, dict(fcfg, go_backwards=True))
+    dirs = []
+    for half, c, k, back in (("forward_layer", fcfg, fcls, False), ("backward_layer", bcfg, bcls, True)):
+        nonlin = _check_rnn_config(k, c, name, backwards=back)
+        dirs.append(_rnn_direction(k, c, _h5_vars(f, group, half + "/cell"), name, nonlin))
+    seq = {bool(fcfg.get("return_sequences", False)), bool(bcfg.get("return_sequences", False))}
+    if len(seq) != 1:
+        raise ModelError(f"layer '{name}': its two halves differ in return_sequences")
+    return dirs, seq.pop()
+
+
+def keras_output(model: Model, run) -> np.ndarray:
+    """What Keras' model.predict returns for this run (a batch of one, without the batch axis):
+    the per-step outputs if the last recurrent layer returns sequences, else the output after
+    the last step — for a Bidirectional last layer, Keras concatenates the forward half's state
+    after x_T with the backward half's after x_1 (its final states), not the output at T."""
+    per_step = run.outputs if run.outputs is not None else run.trace.output
+    if model.meta.get("returns_sequences", True):
+        return per_step
+    last = model.stack.layers[-1]
+    if len(last) == 1:
+        return per_step[-1]
+    feats = np.concatenate(run.trace.h_n[-2:])
+    return feats if model.readout is None else model.readout(feats[None])[0]
+
+
 def load_keras(path) -> Model:
     """A Model from a `.keras` file (see the module docstring)."""
     config, h5bytes = _archive(path)
@@ -214,15 +267,13 @@ def load_keras(path) -> Model:
                 continue
             if readout is not None:
                 raise ModelError(f"layer '{name}' ({clip_text(cls)}) after the Dense readout is not supported")
-            if cls in RNN_LAYERS:
+            if cls in RNN_LAYERS or cls == "Bidirectional":
                 if built and not last_seq:
                     raise ModelError(f"layer '{name}' follows a layer that returns only its last output")
                 if len(built) >= MAX_LAYERS:
                     raise ModelError(f"more than {MAX_LAYERS} recurrent layers")
-                nonlin = _check_rnn_config(cls, cfg, name)
-                built.append([_rnn_direction(cls, cfg, _h5_vars(f, group, "cell"),
-                                             name, nonlin)])
-                last_seq = bool(cfg.get("return_sequences", False))
+                dirs, last_seq = _recurrent_layer(f, cls, cfg, group, name)
+                built.append(dirs)
             elif cls == "Dense":
                 if not built:
                     raise ModelError("a Dense layer before any recurrent layer is not supported")
