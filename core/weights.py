@@ -68,13 +68,15 @@ def check_weight_header(name, dtype, shape) -> None:
     n_max, d_max = _limit("hidden"), _limit("input_size")
     rows = shape[0] if len(shape) >= 1 else 0
     if rows > 4 * n_max:
-        raise WeightsError(f"'{name}' has {rows} rows: a hidden size above the limit "
+        raise WeightsError(f"'{name}' has {clip_text(rows)} rows: a hidden size above the limit "
                            f"{n_max} ('hidden' is 1–{n_max})")
     if base == "weight_hh" and len(shape) == 2 and shape[1] > n_max:
-        raise WeightsError(f"'{name}' has shape {shape}: hidden size n = {shape[1]} is above "
+        raise WeightsError(f"'{name}' has shape {clip_text(shape)}: hidden size n = "
+                           f"{clip_text(shape[1])} is above "
                            f"the limit {n_max} ('hidden' is 1–{n_max})")
     if base == "weight_ih" and len(shape) == 2 and shape[1] > d_max:
-        raise WeightsError(f"'{name}' has shape {shape}: input size d = {shape[1]} is above the "
+        raise WeightsError(f"'{name}' has shape {clip_text(shape)}: input size d = "
+                           f"{clip_text(shape[1])} is above the "
                            f"limit {d_max} ('input_size' is 1–{d_max})")
     if len(shape) > 2:
         raise WeightsError(f"'{name}' has shape {clip_text(shape)}: weights are 1-D or 2-D")

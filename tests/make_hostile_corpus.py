@@ -188,6 +188,8 @@ def truncated(n) -> bytes:
 
 WEIGHTS = {  # file → (bytes builder, fragment of the refusal load_weights must give)
     "huge-shape.npz": (lambda: weights_with(npy(head("<f8", (10 ** 6, 10 ** 6)))), "limit"),
+    "huge-shape-4000-digits.npz": (lambda: weights_with(npy(head("<f8", (10 ** 4000, 4)))),
+                                   "digits"),
     "huge-shape-1d.npz": (lambda: zipped(good_weights() + [("bias_ih.npy",
                                                             npy(head("<f8", (10 ** 12,))))]),
                           "limit"),
@@ -297,6 +299,7 @@ def in_npy(shape, dtype="<f8", data=None) -> bytes:
 
 INPUTS = {  # inputs for `simulate --inputs` with the default setup (d = 8)
     "in-huge-shape.npy": (lambda: npy(head("<f8", (10 ** 12, 8))), "steps; at most"),
+    "in-huge-4000-digits.npy": (lambda: npy(head("<f8", (10 ** 4000, 8))), "digits"),
     "in-huge-width.npy": (lambda: npy(head("<f8", (100, 10 ** 10))), "the cell needs"),
     "in-void-2gb.npy": (lambda: npy(head("|V2000000000", (10, 8))), "not real numeric"),
     "in-object.npy": (lambda: arr(np.array([[None] * 8] * 2, dtype=object)), "never unpickled"),

@@ -73,7 +73,7 @@ def _inputs_header_check(d: int):
         if not ok or shape[0] == 0:
             raise ValueError(f"inputs have shape {clip_text(shape)}; the cell needs (T, {d})")
         if shape[0] > t_max:
-            raise ValueError(f"inputs have T = {shape[0]} steps; at most {t_max} "
+            raise ValueError(f"inputs have T = {clip_text(shape[0])} steps; at most {t_max} "
                              f"('length' is 1–{t_max})")
     return check
 
