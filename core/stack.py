@@ -190,7 +190,8 @@ class Stack:
         top = self.layers[0][0]
         kind = self.kind.upper() if self.kind != "mixed" else "+".join(
             layer[0].kind.upper() for layer in self.layers)
-        sizes = sorted({d.hidden_size for _, _, d in self.directions()})
+        sizes = [layer[0].hidden_size for layer in self.layers]
+        sizes = sizes[:1] if len(set(sizes)) == 1 else sizes
         text = f"{kind}, {self.num_layers} layer{'s' if self.num_layers > 1 else ''}"
         if self.bidirectional:
             text += ", bidirectional" if all(len(x) == 2 for x in self.layers) else (
