@@ -153,3 +153,17 @@ def test_make_cell_rejects_bad_input(bad, msg):
     kind = args.pop("kind")
     with pytest.raises(ValueError, match=msg.replace("(", r"\(").replace(")", r"\)")):
         make_cell(kind, args.pop("weight_ih"), args.pop("weight_hh"), **args)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cell_params)
+def test_the_reference_step_takes_a_batch_row_by_row(params):
+    from gatescope.core.cells import join_state, split_state, step_cache
+    kind, n, d, nl, conv, scale, seed = params
+    rng = np.random.default_rng(seed)
+    cell = random_cell(kind, n, d, rng, scale, nl, conv)
+    xs, ss = rng.standard_normal((4, d)), rng.standard_normal((4, cell.state_size))
+    h, c = split_state(cell, ss)
+    batch = join_state(cell, step_cache(cell, xs @ cell.weight_ih.T + cell.bias_ih, h, c))
+    rows = np.stack([step(cell, x, s) for x, s in zip(xs, ss)])
+    np.testing.assert_allclose(batch, rows, rtol=1e-13, atol=1e-15)
