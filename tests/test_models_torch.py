@@ -322,3 +322,14 @@ def test_keras_without_h5py_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", None)
     with pytest.raises(ModelError, match=r"needs h5py \(pip install h5py\)"):
         load_model(DATA / "lstm2_dense_softmax.keras")
+
+
+def test_model_modules_import_no_qt_torch_or_h5py():
+    import subprocess
+    code = ("import sys, gatescope.core.models, gatescope.core.cli.model, gatescope.core.models.trained, "
+            "gatescope.core.models.keras_file, gatescope.core.stack; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6', 'torch', 'h5py', 'keras', 'safetensors', 'pyqtgraph')]; sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       cwd=Path(__file__).resolve().parent.parent, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
