@@ -256,3 +256,15 @@ def test_readout_jacobian_matches_finite_differences(act):
     J = ro.jacobian(f)
     for t in range(2):
         np.testing.assert_allclose(J[t], fd_jacobian(lambda v: ro(v[None])[0], f[t]), atol=1e-8)
+
+
+def test_progress_reaches_one_and_cancel_stops():
+    from gatescope.core.simulate import Cancelled
+    rng = np.random.default_rng(10)
+    stack = rand_stack(rng, SPECS["lstm-2"])
+    x = rng.standard_normal((300, 3))
+    seen = []
+    run_stack(stack, x, progress=lambda f: seen.append(f))
+    assert seen and 0.0 <= min(seen) and max(seen) <= 1.0 and seen == sorted(seen)
+    with pytest.raises(Cancelled):
+        run_stack(stack, x, progress=lambda f: f < 0.6)
