@@ -97,6 +97,13 @@ def trace_arrays(run: ModelRun) -> dict[str, np.ndarray]:
     return out
 
 
+def check_out_path(out_path) -> None:
+    """A model trace is written as .npz only (refused before any work)."""
+    if out_path is not None and not os.fspath(out_path).lower().endswith(".npz"):
+        raise ModelError(f"--out {show_path(os.fspath(out_path))}: a model's trace is written as "
+                         ".npz (one array per layer and direction)")
+
+
 def _write(arrays: dict, out_path) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -129,6 +136,7 @@ def run_model(path, inputs=None, out_path=None, nonlinearity=None, *, convention
     """Load a model file, run it on inputs (T, d) (an array or an .npy path) — or on `text`
     through the model's own input encoding (a trained Gatescope model) — and write the trace
     (.npz) if out_path is given; → summary (see `summarise`). Raises ModelError (one line)."""
+    check_out_path(out_path)
     model = load_model(path, nonlinearity=nonlinearity, convention=convention)
     if inputs is None:
         if text is None or not model.encoding:
@@ -148,6 +156,7 @@ def run_trained(name: str, text: str | None = None, out_path=None) -> dict:
     """Run a shipped trained model on `text` (default: its prompt, "… I speak fluent") → summary
     with the predicted last word and its probability, and the word-by-word predictions."""
     from ..models.trained import load_trained, prompt_text
+    check_out_path(out_path)
     model = load_trained(name)
     prompt = prompt_text(model, text)
     run = model.run(prompt)
