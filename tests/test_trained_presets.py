@@ -147,6 +147,8 @@ def test_run_model_on_text_uses_the_models_encoding(tmp_path):
         assert f["probabilities"].shape == (11, 4)
     with pytest.raises(ModelError, match="written as .npz"):
         run_model(path, text="I speak fluent", out_path=tmp_path / "t.csv")
+    with pytest.raises(ModelError, match="cannot write there"):
+        run_model(path, text="I speak fluent", out_path=tmp_path / "no" / "t.npz")
     with pytest.raises(ModelError, match="no text encoding"):
         run_model(Path(__file__).parent / "data" / "models" / "gru_l3.npz", text="hi")
 

@@ -99,9 +99,16 @@ def trace_arrays(run: ModelRun) -> dict[str, np.ndarray]:
 
 def check_out_path(out_path) -> None:
     """A model trace is written as .npz only (refused before any work)."""
-    if out_path is not None and not os.fspath(out_path).lower().endswith(".npz"):
-        raise ModelError(f"--out {show_path(os.fspath(out_path))}: a model's trace is written as "
-                         ".npz (one array per layer and direction)")
+    if out_path is None:
+        return
+    p = os.fspath(out_path)
+    if not p.lower().endswith(".npz"):
+        raise ModelError(f"--out {show_path(p)}: a model's trace is written as .npz (one array per "
+                         "layer and direction)")
+    folder = os.path.dirname(os.path.abspath(p))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK) or os.path.isdir(p):
+        raise ModelError(f"--out {show_path(p)}: cannot write there (no such folder, not writable, "
+                         "or a folder)")
 
 
 def _write(arrays: dict, out_path) -> None:
