@@ -233,8 +233,9 @@ class Connectivity:
         return H[0], int(e[0])
 
     # -- one row ------------------------------------------------------------------------------
-    def row(self, t: int) -> np.ndarray:
-        """A[t−1, :] (T,): log10 ‖∂h_t/∂x_k‖₂ for k = 1…t, −inf for k > t (NaN past `valid`)."""
+    def row(self, t: int, progress=None) -> np.ndarray:
+        """A[t−1, :] (T,): log10 ‖∂h_t/∂x_k‖₂ for k = 1…t, −inf for k > t (NaN past `valid`).
+        progress(fraction) every 64 steps of the sweep; returning False raises Cancelled."""
         T = self.T
         if not 1 <= int(t) <= T:
             raise ValueError(f"step t must be in 1…{T}, got {t}")
@@ -243,23 +244,23 @@ class Connectivity:
         if t > self.valid:
             out[:t] = np.nan
         elif self.linear:
-            out[:t] = self.lags()[t - 1::-1]         # Toeplitz: A[t−1, k−1] = ℓ(t − k)
+            out[:t] = self.lags(progress)[t - 1::-1]  # Toeplitz: A[t−1, k−1] = ℓ(t − k)
         else:
-            self._sweep_row(t, out)
+            self._sweep_row(t, out, progress)
         return out
 
-    def lags(self) -> np.ndarray:
+    def lags(self, progress=None) -> np.ndarray:
         """Linear RNN only: ℓ(j) = log10 ‖W^j W_ih‖ (the row at t = valid, reversed), cached."""
         if not self.linear:
             raise ValueError("lags exist only for a linear RNN (every φ' = 1)")
         if self._lag is None:
             out = np.full(self.T, -np.inf)
             if self.valid:
-                self._sweep_row(self.valid, out)
+                self._sweep_row(self.valid, out, progress)
             self._lag = out[:self.valid][::-1].copy()
         return self._lag
 
-    def _sweep_row(self, t: int, out: np.ndarray):
+    def _sweep_row(self, t: int, out: np.ndarray, progress=None):
         """Backward sweep for row t: G_k = H_t J_t ⋯ J_{k+1} (k = t … 1) into a chunk buffer one
         step at a time (the only serial part), then the chunk's G_k B_k and their norms batched."""
         G, e = self.head(t)
@@ -281,6 +282,8 @@ class Connectivity:
                 else:
                     buf[r] = G
                 G, eb[r] = buf[r], e
+                if progress is not None and r % 64 == 63:
+                    _report(progress, (t - j) / t)
             X = np.matmul(buf, mats[hi - 1 - lo::-1])          # G_k B_k, k = hi … lo + 1
             V = np.repeat(v, C, axis=0)
             l2 = _log2_norms(X, V, iters=3)
@@ -300,7 +303,7 @@ class Connectivity:
         if scheme == "auto":
             scheme = "linear" if self.linear else ("forward" if self._forward_cheaper() else "backward")
         if scheme == "linear":
-            lag = self.lags()
+            lag = self.lags(progress)
             for i in range(Tv):
                 out[i, :i + 1] = lag[i::-1]
         elif scheme == "rows":
@@ -358,7 +361,7 @@ class Connectivity:
                 else:
                     out[T - 1 - s0 - np.arange(a), T - 1 - i] = vals
                 done += a
-                if i % 32 == 0:
+                if i % 32 == 0 or a * w * m * m > 1 << 22:     # big steps: report each one
                     _report(progress, done / total)
 
     def _head_blocks(self, i: int, fwd: bool, Z: np.ndarray, F: np.ndarray):
