@@ -75,11 +75,8 @@ def build_parser() -> Parser:
                    help="render the window off screen to FILE (.png, .svg or .pdf) and exit")
     p.add_argument("--size", type=_size, metavar="WxH",
                    help="window size in pixels (the screenshot is exactly this size)")
-    try:
-        from gatescope.gui.lesson import add_lesson_arguments
-        add_lesson_arguments(p)
-    except ImportError:     # Qt missing: the app cannot start anyway
-        pass
+    from gatescope.core.lessons import add_lesson_arguments
+    add_lesson_arguments(p)
     return p
 
 
@@ -115,6 +112,10 @@ def main(argv=None) -> int:
               f"{', '.join(COMMANDS)} (gatescope --help)", file=sys.stderr)
         return 2
     args = build_parser().parse_args(argv)
+    from gatescope.core.lessons import check_lesson_arguments
+    rc = check_lesson_arguments(args)          # --list-steps prints and exits; a bad lesson: 2
+    if rc is not None:
+        return rc
     from gatescope.core.config import ConfigError
     from gatescope.core.presets import get_preset, list_presets
     try:

@@ -33,6 +33,8 @@ def initial_config(args):
     from gatescope.core.cli.simulate import config_from_args
     from gatescope.core.config import VIEW_FIELDS, ViewState
     config = config_from_args(args)
+    if getattr(args, "setup_config", None) is not None:      # --setup gatescope:…
+        config = args.setup_config
     view = ViewState(**{f.name: getattr(args, f.name) for f in VIEW_FIELDS
                         if getattr(args, f.name, None) is not None})
     return config, view
@@ -74,8 +76,11 @@ def run_app(args) -> int:
     app.setOrganizationName("Gatescope")
     _set_icon(app)
     session, window = create_window(config, view=view)
-    if not args.screenshot and not gave_setup(args):
+    if not args.screenshot and not gave_setup(args) and getattr(args, "setup_config", None) is None \
+            and getattr(args, "lesson_obj", None) is None:
         session.document.restore_last_session()      # the last session, if it is valid
+    from .lesson import apply_lesson_arguments
+    apply_lesson_arguments(args, window, window.lessons)
     size = getattr(args, "size", None)
     if args.screenshot:
         window.resize(*(size or DEFAULT_SIZE))

@@ -344,9 +344,12 @@ def show_view(window, name: str) -> None:
     if highlight is None:
         highlight = window._lesson_highlight = Highlight()
     target = getattr(window, "frames", {}).get(name)
-    if name == "explain" and getattr(window, "explain_dock", None) is not None:
-        window.explain_dock.show()
-        target = window.explain_dock
+    explore = getattr(window, "explore", None)
+    if name == "explain" and explore is not None:
+        explore.set_explain_wanted(True)           # a dock beside the grid, or a tab
+        target = window.explain_dock if explore.mode == "grid" else window.explain
+    elif explore is not None and target is not None:
+        explore.show_panel(name)                   # the compact layout: bring its tab forward
     highlight.place(target)
 
 

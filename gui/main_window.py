@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -29,8 +28,8 @@ from PySide6.QtWidgets import (
 from . import dialogs, style
 from .controls import ControlPanel
 from .document import DocumentError
+from .explore_area import ExploreArea
 from .exporting import ExportError, export_item
-from .notes import notes_markdown
 from .readout import Readout
 from .train_session import TrainSession
 from .transport import TransportBar
@@ -57,7 +56,15 @@ class Frame(QGroupBox):
         self.full_title = title
         self.setToolTip(title)
 
+    def set_title_shown(self, on: bool):
+        """The title row (hidden where a tab already names the panel)."""
+        self._title_shown = on
+        self.setTitle(self.full_title if on else "")
+        self._elide()
+
     def _elide(self):
+        if not getattr(self, "_title_shown", True):
+            return
         room = max(40, self.width() - 24)
         shown = self.fontMetrics().elidedText(self.full_title, Qt.ElideRight, room)
         if shown != self.title():
@@ -108,19 +115,7 @@ class MainWindow(QMainWindow):
             "states": framed("States", self.states, "frame_states"),
             "spectrum": framed("Spectrum of the recurrent weights", self.spectrum, "frame_spectrum"),
         }
-        top = QSplitter(Qt.Horizontal)
-        top.addWidget(self.frames["gradient"])
-        top.addWidget(self.frames["flow"])
-        top.setSizes([700, 620])
-        bottom = QSplitter(Qt.Horizontal)
-        for k in ("gates", "states", "spectrum"):
-            bottom.addWidget(self.frames[k])
-        bottom.setSizes([520, 420, 520])
-        central = QSplitter(Qt.Vertical)
-        central.setObjectName("central")
-        central.addWidget(top)
-        central.addWidget(bottom)
-        central.setSizes([520, 440])
+        central = ExploreArea(self.frames)
         self.transport = TransportBar(session)
         self.compare = CompareView(session)
         self.lab = TrainSession(parent=self)
@@ -169,6 +164,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.explain_dock)
         self.explain_dock.hide()
         self.resizeDocks([self.dock, self.explain_dock], [350, 430], Qt.Horizontal)
+        central.attach_explain(self.explain, self.explain_dock)
+        self.explore = central
         # status bar
         self.status_label = Readout(lines=1, plain=True)    # new text never re-lays out the window
         self.status_label.setObjectName("status_values")
@@ -198,6 +195,8 @@ class MainWindow(QMainWindow):
         session.error.connect(self._on_error)
         session.view_changed.connect(self._on_view)
         self.setAcceptDrops(True)
+        from .lesson import attach_lessons
+        self.lessons = attach_lessons(self)
         self._on_view(session.view, force=True)
 
     # -- menus and shortcuts ---------------------------------------------------------------------
@@ -233,6 +232,11 @@ class MainWindow(QMainWindow):
             self._action(ex, frame.title() + "…", lambda _=False, k=key: self.export_plot(k), None,
                          f"export_{key}")
         self._action(f, "Export trace as CSV / NPZ…", self.export_trace, "Ctrl+Shift+E", "export_trace")
+        self._action(f, "Export &animation (GIF / MP4)…", self.export_animation, None, "export_animation")
+        f.addSeparator()
+        self._action(f, "Open &lesson…", self.open_lesson, None, "open_lesson")
+        self._action(f, "Copy setup &link", self.copy_setup_link, None, "copy_setup_link")
+        self._action(f, "Paste setup link", self.paste_setup_link, "Ctrl+Shift+V", "paste_setup_link")
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.Quit, "quit")
         v = mb.addMenu("&View")
@@ -240,17 +244,17 @@ class MainWindow(QMainWindow):
         self.dock_action.setText("&Controls")
         self.dock_action.setShortcut(QKeySequence("Ctrl+D"))
         v.addAction(self.dock_action)
-        self.explain_action = self.explain_dock.toggleViewAction()
-        self.explain_action.setText("&Explain panel (equations with live numbers)")
-        self.explain_action.setShortcut(QKeySequence("Ctrl+L"))
-        self.explain_action.setObjectName("show_explain")
-        v.addAction(self.explain_action)
+        self.explain_action = self._action(v, "&Explain panel (equations with live numbers)",
+                                           self.explore.set_explain_wanted, "Ctrl+L", "show_explain", True)
+        self.explain_dock.visibilityChanged.connect(
+            lambda on: self.explore.mode == "grid" and self.explain_action.setChecked(on))
         self.compare_action = self._action(v, "Co&mpare mode: RNN · LSTM · GRU", s.set_compare_mode, "Ctrl+M",
                                            "compare_mode", True)
         self._action(v, "&Training lab", lambda: self.pages.setCurrentIndex(2), "Ctrl+T", "training_lab")
         v.addSeparator()
         for key, frame in self.frames.items():
-            act = self._action(v, frame.title(), frame.setVisible, None, f"show_{key}", True)
+            act = self._action(v, frame.title(), lambda on, k=key: self.explore.set_panel_visible(k, on),
+                               None, f"show_{key}", True)
             act.setChecked(True)
         v.addSeparator()
         self._action(v, "&Full screen", self.toggle_fullscreen, "F11", "fullscreen")
@@ -270,6 +274,10 @@ class MainWindow(QMainWindow):
             act = self._action(p, preset.title, lambda _=False, n=preset.name: s.load_preset(n))
             act.setToolTip(preset.description)
             act.setStatusTip(preset.description)
+        les = mb.addMenu("&Lessons")
+        self._action(les, "The &notes, step by step", lambda: self.lessons.open("notes"), None, "lesson_notes")
+        self._action(les, "&Open lesson…", self.open_lesson, None, "open_lesson_menu")
+        self._action(les, "Export this step as a &clip…", self.export_step_clip, None, "export_step_clip")
         h = mb.addMenu("&Help")
         self._action(h, "The &notes (LSTM and GRU)", self.show_notes, "F1", "notes")
         self._action(h, "&Keyboard shortcuts", self.show_shortcuts, None, "shortcuts")
@@ -393,6 +401,29 @@ class MainWindow(QMainWindow):
         except (OSError, ValueError) as exc:
             dialogs.warn(self, f"Cannot export to {path}: {exc}")
 
+    # -- lessons, links and animations (gui/lesson.py, gui/animation.py) ----------------------
+    def open_lesson(self, path=None):
+        from .lesson import open_lesson
+        return open_lesson(self, self.lessons, path or None)
+
+    def copy_setup_link(self):
+        from .lesson import copy_setup_link
+        return copy_setup_link(self)
+
+    def paste_setup_link(self, text=None):
+        from .lesson import paste_setup_link
+        return paste_setup_link(self, self.lessons, text or None)
+
+    def export_animation(self):
+        from .animation import AnimationDialog, window_targets
+        self.animation_dialog = AnimationDialog(self.session, window_targets(self), self, window=self)
+        self.animation_dialog.show()
+        return self.animation_dialog
+
+    def export_step_clip(self):
+        from .lesson import open_clip_dialog
+        return open_clip_dialog(self, self.lessons)
+
     def dragEnterEvent(self, event):
         urls = event.mimeData().urls()
         if urls and urls[0].toLocalFile().lower().endswith((".json", ".npz")):
@@ -468,6 +499,7 @@ class MainWindow(QMainWindow):
         if theme.high_contrast != self.theme.high_contrast or force:
             self._apply_palette(theme.high_contrast)
         self.theme = theme
+        self.explore.set_scale(theme.scale)
         for f_, act in self.scale_actions.items():
             act.setChecked(f_ == view.scale)
         self.contrast_action.setChecked(view.high_contrast)
@@ -527,16 +559,21 @@ class MainWindow(QMainWindow):
         self.flow.update()
 
     # -- help ------------------------------------------------------------------------------------
+    def _show_view(self, name: str):
+        from .lesson import show_view
+        show_view(self, name)
+
     def show_notes(self):
         dlg = QDialog(self)
         dlg.setObjectName("notes_dialog")
         dlg.setWindowTitle("The notes: LSTM and GRU")
         lay = QVBoxLayout(dlg)
-        browser = QTextBrowser()
+        from .notes_math import NotesBrowser
+        browser = NotesBrowser()
         browser.setObjectName("notes_text")
-        browser.setOpenExternalLinks(True)
         browser.setFont(self.theme.font(1))
-        browser.setMarkdown(notes_markdown())
+        browser.link_requested.connect(self.lessons.apply_link)
+        browser.view_requested.connect(lambda name: self._show_view(name))
         lay.addWidget(browser)
         dlg.resize(900, 800)
         self.notes_dialog = dlg

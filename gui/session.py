@@ -69,7 +69,7 @@ class Session(QObject):
         self._weights_path: str | None = None
         self._analysis: Analysis | None = None
         self._comparison: dict | None = None
-        self._compare = False
+        self._compare = self._view.tab == "compare"
         self._step = 0
         self._playing = False
         self._speed = 20.0                        # steps per second

@@ -18,20 +18,99 @@ def pow10_label(k: float) -> str:
     return f"10^{k:.1f}"
 
 
-class PowerOfTenAxis(pg.AxisItem):
-    """A linear axis over log10 values whose ticks read as powers of ten, at whole exponents.
+def _label_px(axis: pg.AxisItem) -> float:
+    """A tick label's height in pixels at the axis' tick font."""
+    font = axis.style.get("tickFont")
+    pt = font.pointSizeF() if font is not None and font.pointSizeF() > 0 else 9.0
+    return pt * 1.33 * 1.2
+
+
+class ReadableAxis(pg.AxisItem):
+    """A linear axis whose ticks stay readable at every size and presentation scale: a 1-2-5
+    spacing wide enough for its labels never to touch, ticks only where their labels are drawn
+    whole (pyqtgraph drops a label that would cross the axis' end), and at least three of them
+    wherever three fit. `integer=True` for unit indices and the like."""
+
+    def __init__(self, orientation, *, integer: bool = False, chars: int = 4, **kw):
+        super().__init__(orientation, **kw)
+        self.integer, self.chars = integer, chars
+
+    def _extent_px(self) -> float:
+        """A label's extent along the axis: its height (left/right) or its width (top/bottom),
+        measured with the tick font."""
+        from PySide6.QtGui import QFontMetricsF
+        font = self.style.get("tickFont")
+        if font is None:
+            h = _label_px(self)
+            return h if self.orientation in ("left", "right") else 0.62 * h * self.chars
+        fm = QFontMetricsF(font)
+        return fm.height() if self.orientation in ("left", "right") else fm.horizontalAdvance("0" * self.chars)
+
+    def _label_extent(self, values, step) -> float:
+        """The widest (bottom/top) or tallest (left/right) of these ticks' labels, in pixels."""
+        if self.orientation in ("left", "right") or not values:
+            return self._extent_px()
+        from PySide6.QtGui import QFontMetricsF
+        font = self.style.get("tickFont")
+        if font is None:
+            return self._extent_px()
+        fm = QFontMetricsF(font)
+        return max(fm.horizontalAdvance(t) for t in self.tickStrings(values, 1.0, step)) + 2
+
+    def tickValues(self, minVal, maxVal, size):
+        if not (math.isfinite(minVal) and math.isfinite(maxVal)) or maxVal <= minVal or size <= 0:
+            return []
+        per_px = (maxVal - minVal) / size
+        e0 = math.floor(math.log10(maxVal - minVal)) - 3
+        mults = (1, 2, 3, 4, 5) if self.integer else (1, 2, 2.5, 5)
+        steps = [m * 10.0 ** e for e in range(e0, e0 + 6) for m in mults]
+        if self.integer:
+            steps = [v for v in steps if v >= 1 and float(v).is_integer()] or [1.0]
+
+        def ticks(step, ext):
+            margin = (0.5 * ext + 1.5) * per_px                  # half a label: drawn whole
+            lo, hi = minVal + margin, maxVal - margin
+            if hi < lo:
+                return []
+            first = math.ceil(lo / step - 1e-9)
+            return [k * step for k in range(first, int(math.floor(hi / step + 1e-9)) + 1)]
+
+        best = None
+        for step in steps:                                       # the finest readable spacing
+            ext = self._label_extent(ticks(step, self._extent_px()), step)
+            vals = ticks(step, ext)
+            if step < 1.15 * ext * per_px:                       # labels would touch
+                continue
+            if 3 <= len(vals) <= 7:
+                return [(step, vals)]
+            if len(vals) < 3:
+                best = best or (step, vals)
+                break
+        if self.integer:       # three whole numbers spread over the room, if they are readable
+            ext = self._extent_px()
+            margin = (0.5 * ext + 1.5) * per_px
+            first, last = math.ceil(minVal + margin), math.floor(maxVal - margin)
+            step = (last - first) // 2
+            if step >= max(1, 1.15 * ext * per_px):
+                return [(float(step), [first, first + step, first + 2 * step])]
+        return [best] if best else []
+
+    def tickStrings(self, values, scale, spacing):
+        if self.integer or all(abs(v - round(v)) < 1e-9 for v in values):
+            return [f"{round(v):d}".replace("-", "−") for v in values]
+        decimals = next((d for d in range(1, 5) if all(abs(round(v, d) - v) < 1e-9 for v in values)), 4)
+        return [f"{v:.{decimals}f}".replace("-", "−") for v in values]
+
+
+class PowerOfTenAxis(ReadableAxis):
+    """A linear axis over log10 values whose ticks read as powers of ten, at whole exponents,
+    spaced and placed like every ReadableAxis (three labelled ticks wherever three fit).
 
     pyqtgraph's own log mode exponentiates the data and breaks beyond float range (10^±308);
     this axis never leaves log space, so 10^±600 is drawn correctly."""
 
-    def tickSpacing(self, minVal, maxVal, size):
-        span = max(maxVal - minVal, 1e-9)
-        target = span / max(2.0, size / 60.0)    # about one label per 60 px
-        if target <= 1.0:
-            return [(1.0, 0)]
-        exp = 10 ** math.floor(math.log10(target))
-        major = next(m * exp for m in (1, 2, 5, 10) if m * exp >= target)
-        return [(float(major), 0)]
+    def __init__(self, orientation, **kw):
+        super().__init__(orientation, integer=True, chars=4, **kw)
 
     def tickStrings(self, values, scale, spacing):
         return [pow10_label(v) for v in values]
@@ -45,12 +124,12 @@ class PowerOfTenAxis(pg.AxisItem):
         self.setWidth(fm.horizontalAdvance("10⁻¹⁰⁰⁰⁰") + 2 * fm.height() + 8)
 
 
-class TimeAxis(pg.AxisItem):
-    """Time steps; where the input is text, tick t is labelled with the token read at step t,
-    every k-th step so that the labels never overlap."""
+class TimeAxis(ReadableAxis):
+    """Time steps (whole numbers, spaced like every ReadableAxis); where the input is text, tick t
+    is labelled with the token read at step t, every k-th step so that the labels never overlap."""
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, integer=True, chars=4, **kwargs)
         self._tokens: list[str] | None = None
 
     def set_tokens(self, tokens):
@@ -67,15 +146,6 @@ class TimeAxis(pg.AxisItem):
         return QFontMetrics(font) if font is not None else QFontMetrics(self.font())
 
     def tickSpacing(self, minVal, maxVal, size):
-        if not self._tokens:
-            # numbers: a 1-2-5 step wide enough for the widest label at the current font (a
-            # presentation scale ×2 ran pyqtgraph's font-blind spacing together: "100200")
-            span = max(maxVal - minVal, 1e-9)
-            label = self._font_metrics().horizontalAdvance(str(int(max(abs(minVal), abs(maxVal)))))
-            need = span * (label + 18) / max(size, 1.0)
-            exp = 10 ** math.floor(math.log10(max(need, 1e-9)))
-            major = next(m * exp for m in (1, 2, 5, 10) if m * exp >= need)
-            return [(float(max(major, 1.0)), 0)]
         px_per_step = size / max(maxVal - minVal, 1e-9)
         longest = max(len(t) for t in self._tokens)
         char_px = 0.62 * self.style.get("tickFont").pointSizeF() * 1.35 if self.style.get("tickFont") else 8

@@ -19,8 +19,8 @@ from .axes import (
     add_growth_decay_shading,
     colour_bar,
     finite_or_nan,
+    fit_legend_columns,
     nice_level,
-    place_legend,
 )
 from .image import Heatmap
 
@@ -142,9 +142,14 @@ class CompareView(QWidget):
         self.readout = Readout(lines=2, max_lines=3)
         self.readout.setObjectName("compare_readout")
         self.time_axis = TimeAxis("bottom")
-        self.plot_widget = pg.PlotWidget(axisItems={"left": PowerOfTenAxis("left"),
-                                                    "bottom": self.time_axis})
-        self.plot = self.plot_widget.getPlotItem()
+        # the legend has a row of its own above the plot: it never covers a curve
+        self.plot_widget = pg.GraphicsLayoutWidget()
+        self.legend = pg.LegendItem(verSpacing=-4)
+        self.plot_widget.addItem(self.legend, row=0, col=0)
+        self.plot = self.plot_widget.addPlot(row=1, col=0, axisItems={"left": PowerOfTenAxis("left"),
+                                                                    "bottom": self.time_axis})
+        self.plot_widget.ci.layout.setRowStretchFactor(1, 1)
+        self.plot_widget.ci.layout.setContentsMargins(2, 2, 2, 2)
         self.grid = pg.GraphicsLayoutWidget()
         self.grid.ci.setSpacing(4)
         self.content = QWidget()
@@ -184,7 +189,6 @@ class CompareView(QWidget):
     def _build_items(self):
         p = self.plot
         self.growth, self.decay, self.unit = add_growth_decay_shading(p)
-        self.legend = p.addLegend(offset=(10, 10))
         self.curves = {k: p.plot() for k in KINDS}
         self.cell_path = p.plot()
         self.sigma1 = p.plot()
@@ -212,7 +216,6 @@ class CompareView(QWidget):
         self.cursor.setPen(self.theme.pen(self.theme.CURSOR, 1.5))
         self.markers.setPen(pg.mkPen("w", width=1.5))
         self.legend.setLabelTextSize(self.theme.legend_size())
-        self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))
         columns = getattr(self, "columns", {})
         for col in columns.values():
             col.apply_style(self.theme)
@@ -274,22 +277,20 @@ class CompareView(QWidget):
         pad = 0.06 * (hi - lo)
         xr = (0, max(T, 1) + max(0.5, 0.015 * T))        # the last step's markers drawn whole
         self.plot.setRange(xRange=xr, yRange=(lo - pad, hi + pad), padding=0)
-        self._place_legend(parts, xr, (lo - pad, hi + pad))
         self._show_content(True)
         self._on_step(self.session.step)
 
-    def _place_legend(self, curves, xr, yr):
-        """Put the legend in the corner of the plot that the curves cross least."""
-        place_legend(self.legend, self.plot.vb, curves, xr, yr)
-
     def _set_legend(self, comparison):
         self.legend.clear()
-        # two columns when the plot is short for the legend (large fonts on a projector)
-        self.legend.setColumnCount(2 if self.plot.vb.height() < 330 * self.theme.scale else 1)
         for k in KINDS:
             self.legend.addItem(self.curves[k], f"{k.upper()}  {STATE_NAME[k]}")
         self.legend.addItem(self.cell_path, "LSTM cell path ‖∂Cₜ/∂C₀‖")
         self.legend.addItem(self.sigma1, f"σ₁ᵗ (σ₁ = {comparison['rnn'].sigma1:.4g})")
+        fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
 
     def _on_step(self, t: int):
         comp = self._comparison

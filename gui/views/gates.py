@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from .. import style
-from .axes import HeatmapCursor, TimeAxis, clipped32, colour_bar, style_colour_bar
+from .axes import HeatmapCursor, ReadableAxis, TimeAxis, clipped32, colour_bar, style_colour_bar
 from .image import Heatmap
 
 # kind → rows: (trace key, label, levels)
@@ -27,7 +27,8 @@ class _GateRow:
         self.theme = theme
         self.key = key
         self.time_axis = TimeAxis("bottom")
-        self.heat = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis})
+        self.heat = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis,
+                                                             "left": ReadableAxis("left", integer=True)})
         self.image = Heatmap()
         self.heat.addItem(self.image)
         signed = levels[0] < 0
@@ -38,13 +39,12 @@ class _GateRow:
         self.cursor = HeatmapCursor()
         self.heat.addItem(self.cursor, ignoreBounds=True)
         self.theme.style_plot(self.heat, left=label)
-        self.bars_plot = layout.addPlot(row=row, col=1)
+        self.bars_plot = layout.addPlot(row=row, col=1, axisItems={"bottom": ReadableAxis("bottom", chars=3)})
         self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.8, width=[0], brush=self.theme.MEASURED)
         self.bars_plot.addItem(self.bars)
         self.theme.style_plot(self.bars_plot)
-        self.bars_plot.setXRange(min(0, levels[0]), levels[1], padding=0.02)
+        self.bars_plot.setXRange(min(0, levels[0]), levels[1], padding=0.16)   # end labels drawn whole
         lo, hi = levels
-        self.bars_plot.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in (lo, (lo + hi) / 2, hi)], []])
         self.bars_plot.setYLink(self.heat)
         self.bars_plot.getAxis("left").setStyle(showValues=False)
         self._brushes = [pg.mkBrush(c) for c in self.cmap.getLookupTable(nPts=256, mode="qcolor")]
@@ -90,10 +90,16 @@ class GatesView(QWidget):
         self.hint.setTextFormat(Qt.RichText)
         self.hint.setFont(self.theme.font(0))
         self.stack = QStackedWidget()
+        # too short for its rows' labels (a small screen at a large scale): the rows scroll
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.stack)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.hint)
-        lay.addWidget(self.stack, 1)
+        lay.addWidget(self.scroll, 1)
         self.pages: dict[str, pg.GraphicsLayoutWidget] = {}
         self.rows: dict[str, list[_GateRow]] = {}
         self.colour_bars = []
@@ -133,6 +139,13 @@ class GatesView(QWidget):
         self.hint.setFont(self.theme.font(0))
         for bar in self.colour_bars:
             style_colour_bar(bar, self.theme)
+        # the bars' column holds three value labels at the tick font's size
+        label_w = 0.62 * (self.theme.BASE_POINT_SIZE - 1) * self.theme.scale * 1.33 * 1.2 * 3
+        label_h = (self.theme.BASE_POINT_SIZE - 1) * self.theme.scale * 1.33 * 1.2
+        for kind, page in self.pages.items():
+            page.ci.layout.setColumnMinimumWidth(1, 3.5 * label_w)
+            # each row tall enough for three unit labels, plus the shared time axis
+            page.setMinimumHeight(int(len(self.rows[kind]) * 4.4 * label_h + 2.5 * label_h))
         for rows in self.rows.values():
             for row in rows:
                 row.theme = self.theme

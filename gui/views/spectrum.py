@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from .. import style
 from ..readout import Readout
-from .axes import nice_ceil, set_range_if_changed
+from .axes import ReadableAxis, nice_ceil, set_range_if_changed
 
 BLOCK_LABEL = {"h": "W_hh", "i": "W_hi", "f": "W_hf", "g": "W_hg", "o": "W_ho", "r": "W_hr",
                "z": "W_hz", "n": "W_hn"}
@@ -34,8 +34,10 @@ class SpectrumView(QWidget):
         top.addWidget(self.header, 1)
         top.addWidget(self.block)
         self.graphs = pg.GraphicsLayoutWidget()
-        self.sv_plot = self.graphs.addPlot(row=0, col=0)
-        self.eig_plot = self.graphs.addPlot(row=0, col=1)
+        self.sv_plot = self.graphs.addPlot(row=0, col=0, axisItems={
+            "left": ReadableAxis("left"), "bottom": ReadableAxis("bottom", integer=True, chars=3)})
+        self.eig_plot = self.graphs.addPlot(row=0, col=1, axisItems={
+            "left": ReadableAxis("left"), "bottom": ReadableAxis("bottom", chars=3)})
         self.bars = pg.BarGraphItem(x=[1], height=[1], width=0.7)
         self.sv_plot.addItem(self.bars)
         self.one = pg.InfiniteLine(pos=1, angle=0, movable=False, pen=self.theme.pen("#888888", 1, Qt.DashLine))

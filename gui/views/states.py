@@ -12,6 +12,7 @@ from .. import style
 from ..readout import Readout
 from .axes import (
     HeatmapCursor,
+    ReadableAxis,
     TimeAxis,
     clipped32,
     colour_bar,
@@ -54,7 +55,8 @@ class _StateRow:
     def __init__(self, layout, row, label):
         self.theme = layout.theme
         self.time_axis = TimeAxis("bottom")
-        self.plot = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis})
+        self.plot = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis,
+                                                              "left": ReadableAxis("left", integer=True)})
         self.theme.style_plot(self.plot, left=label)
         self.image = Heatmap()
         self.cmap = pg.colormap.get(style.SIGNED_CMAP)

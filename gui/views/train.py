@@ -141,6 +141,7 @@ class TrainView(QWidget):
         self.phase_ms = PHASE_MS
         self.step_phase = None
         self._record = None
+        self._phase_lines = []
         self._drawn_version = -1
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -303,10 +304,7 @@ class TrainView(QWidget):
 
     def _start(self):
         try:
-            if self.lab.state == "paused":
-                self.lab.resume()
-            else:
-                self.lab.start()
+            self.lab.start()
         except TrainError as exc:
             dialogs.warn(self, str(exc))
 
@@ -329,8 +327,7 @@ class TrainView(QWidget):
 
     def _on_state(self, state):
         running = state in ("running", "paused")
-        self.start_button.setEnabled(state != "running")
-        self.start_button.setText("Resume" if state == "paused" else "Start")
+        self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.stop_button.setEnabled(running)
@@ -397,7 +394,7 @@ class TrainView(QWidget):
                 (self.share_plot, "‖∂ℓ/∂h<sub>k</sub>‖ / ‖∂ℓ/∂h<sub>T</sub>‖", "step k",
                  "share of the output's gradient that reaches k"),
                 (self.contrib_plot, "‖C<sub>k</sub>‖", "step k",
-                 "where ∂ℓ/∂W_hh comes from (step k's part C_k)")):
+                 "where ∂ℓ/∂W<sub>hh</sub> comes from: step k's part C<sub>k</sub>")):
             style.style_plot(p, left=left, bottom=bottom)
             p.setTitle(title)
         self._run_curves()
@@ -462,7 +459,7 @@ class TrainView(QWidget):
             self._set_log_curve(curve, data)
         for curve, data in ((self.share_curve, gh), (self.share_init, gh0)):
             self._set_log_curve(curve, None if data is None else data / data[-1])
-        self._set_log_bars(self.contrib_bars, self.contrib_plot, c1)
+        self._set_log_bars(self.contrib_bars, self.contrib_plot, c1, also=c0)
         self._status()
 
     @staticmethod
@@ -473,8 +470,9 @@ class TrainView(QWidget):
             curve.setData(np.arange(1, len(data) + 1), log10_safe(data), connect="finite")
 
     @staticmethod
-    def _set_log_bars(bars, plot, values, x=None):
-        """Bars of log10(values) standing on the lowest finite value (a log-scale bar chart)."""
+    def _set_log_bars(bars, plot, values, x=None, also=None):
+        """Bars of log10(values) standing on the lowest finite value (a log-scale bar chart); the
+        y range also spans `also` (a curve drawn over the bars)."""
         if values is None or len(values) == 0:
             bars.setOpts(x=[], height=[], y0=0)
             return
@@ -484,9 +482,11 @@ class TrainView(QWidget):
         if not ok.any():
             bars.setOpts(x=[], height=[], y0=0)
             return
-        floor = np.floor(np.nanmin(y)) - 0.5
+        span = y[ok] if also is None else np.concatenate([y[ok], log10_safe(also)])
+        span = span[np.isfinite(span)]
+        floor = np.floor(span.min()) - 0.5
         bars.setOpts(x=x[ok], height=y[ok] - floor, y0=floor, width=0.8)
-        plot.setYRange(floor, max(np.nanmax(y), floor + 1) + 0.2, padding=0.02)
+        plot.setYRange(floor, max(span.max(), floor + 1) + 0.2, padding=0.02)
 
     def drawn(self, name):
         """(x, y) of a named curve, or (x, top) of a named bar chart, for tests."""
@@ -571,9 +571,9 @@ class TrainView(QWidget):
         out = rec.out0
         said = (f"ŷ = {out[0]:.3f} (target {rec.y0:.3f})" if task.is_regression else
                 f"says “{task.class_names()[int(np.argmax(out))]}” (target “{task.class_names()[int(rec.y0)]}”)")
-        self.phase_label.setText(f"<b>Step {rec.iteration}, phase 1 of 3 — forward pass</b> at gap {rec.gap}: "
-                                 f"the first of {len(rec.losses)} sequences {said}; batch loss "
-                                 f"{rec.loss:.4f}, accuracy {rec.accuracy:.0%}.")
+        self._phase_lines = []
+        self._phase_text(f"<b>Step {rec.iteration} (gap {rec.gap}) · 1 · forward pass</b>: the first of "
+                         f"{len(rec.losses)} sequences {said}; batch loss {rec.loss:.4f}, accuracy {rec.accuracy:.0%}.")
 
     def _draw_backward(self, rec):
         T = len(rec.grad_h)
@@ -586,11 +586,12 @@ class TrainView(QWidget):
         self.bwd_plot.setXRange(0.5, T + 0.5, padding=0)
         clip = (f"; clipped from {rec.grad_norm:.3g} to {rec.threshold:g}" if rec.clipped
                 else f" (threshold {rec.threshold:g}, not clipped)" if rec.threshold else "")
-        share = rec.contrib[0] / rec.contrib.sum() if rec.contrib.sum() > 0 else 0.0
-        self.phase_label.setText(f"<b>Step {rec.iteration}, phase 2 of 3 — backward pass</b>: "
-                                 f"‖∂ℓ/∂h_T‖ = {_pow10(rec.grad_h[-1])} arrives from the output and "
-                                 f"{_pow10(rec.grad_h[0])} reaches step 1; step 1 gives {share:.1%} of "
-                                 f"Σ‖Cₖ‖. ‖g‖ = {rec.grad_norm:.3g}{clip}.")
+        total = rec.contrib.sum()
+        share = rec.contrib[1] / total if total > 0 and T > 1 else 0.0
+        self._phase_text(f"<b>2 · backward pass</b>: ‖∂ℓ/∂h<sub>T</sub>‖ = {_pow10(rec.grad_h[-1])} arrives "
+                         f"from the output and {_pow10(rec.grad_h[0])} reaches the key word's state h₁; step 2, "
+                         f"the first whose W<sub>hh</sub> sees h₁, gives {share:.1%} of Σ‖Cₖ‖ (C₁ = 0: at step 1 "
+                         f"W<sub>hh</sub> multiplies h₀ = 0). ‖g‖ = {rec.grad_norm:.3g}{clip}.")
 
     def _draw_update(self, rec):
         names = list(rec.delta)
@@ -599,9 +600,13 @@ class TrainView(QWidget):
         self.upd_plot.getAxis("bottom").setTicks([[(i, n.replace("weight_", "W_").replace("bias_", "b_"))
                                                    for i, n in enumerate(names)]])
         self.upd_plot.setXRange(-0.6, len(names) - 0.4, padding=0)
-        self.phase_label.setText(f"<b>Step {rec.iteration}, phase 3 of 3 — update</b> "
-                                 f"({self.lab.config.optimizer}, lr {self.lab.config.lr:g}): the same batch's "
-                                 f"loss {rec.loss:.4f} → {rec.loss_after:.4f}.")
+        self._phase_text(f"<b>3 · update</b> ({self.lab.config.optimizer}, lr {self.lab.config.lr:g}): "
+                         f"the same batch's loss {rec.loss:.4f} → {rec.loss_after:.4f}.")
+
+    def _phase_text(self, line: str):
+        """The phases drawn so far, one line each, the current one last."""
+        self._phase_lines.append(line)
+        self.phase_label.setText("<br>".join(self._phase_lines))
 
     def step_bars(self):
         """(values, …) drawn in the Step panels, for tests: contrib and relative updates."""

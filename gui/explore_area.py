@@ -1,0 +1,163 @@
+"""The Explore page's layout: the five panels as a grid (gradient and flow above; gates, states
+and spectrum below) when there is room for it, or one panel at a time under a row of tabs when
+the window is small or the presentation scale large — a lecture hall's 1280×720 at ×1.5 gets
+panels it can read from the back row instead of five slivers. The Explain panel joins the tabs
+in the compact layout (beside the plots, not squeezing them)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+
+#: Below these sizes per panel (in pixels at ×1, multiplied by the presentation scale) the grid
+#: would shrink a plot past three labelled ticks: the compact layout takes over.
+MIN_PANEL_W = 430
+MIN_PANEL_H = 300
+ORDER = ("gradient", "flow", "gates", "states", "spectrum")
+TAB_TITLES = {"gradient": "Gradient flow", "flow": "Cell-state flow", "gates": "Gates",
+              "states": "States", "spectrum": "Spectrum", "explain": "Explain"}
+
+
+class ExploreArea(QWidget):
+    layout_changed = Signal(str)         # "grid" or "tabs"
+
+    def __init__(self, frames: dict, parent=None):
+        super().__init__(parent)
+        self.setObjectName("explore_area")
+        self.frames = frames
+        self.scale = 1.0
+        self.mode = None
+        self.explain = None            # (widget, dock) once attached
+        self.stack = QStackedWidget()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.stack)
+        # the grid
+        self.top = QSplitter(Qt.Horizontal)
+        self.bottom = QSplitter(Qt.Horizontal)
+        self.grid = QSplitter(Qt.Vertical)
+        self.grid.setObjectName("central")
+        self.grid.addWidget(self.top)
+        self.grid.addWidget(self.bottom)
+        # the tabs
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("explore_tabs")
+        self.tabs.setDocumentMode(True)
+        self.stack.addWidget(self.grid)
+        self.stack.addWidget(self.tabs)
+        self.set_mode("grid")
+
+    # -- which layout ----------------------------------------------------------------------------
+    def wanted_mode(self, width: int, height: int) -> str:
+        s = max(self.scale, 1.0)
+        fits = width >= 2 * MIN_PANEL_W * s and height >= 2 * MIN_PANEL_H * s
+        return "grid" if fits else "tabs"
+
+    def set_scale(self, scale: float):
+        self.scale = float(scale)
+        self.set_mode(self.wanted_mode(self.width(), self.height()))
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.set_mode(self.wanted_mode(event.size().width(), event.size().height()))
+
+    def set_mode(self, mode: str):
+        if mode == self.mode:
+            return
+        current = self.current_panel()
+        self.mode = mode
+        if mode == "grid":
+            self.tabs.clear()
+            for k in ("gradient", "flow"):
+                self.top.addWidget(self.frames[k])
+            for k in ("gates", "states", "spectrum"):
+                self.bottom.addWidget(self.frames[k])
+            for k in ORDER:
+                self.frames[k].setVisible(self.frames[k].property("user_visible") is not False)
+                self.frames[k].set_title_shown(True)
+            self.top.setSizes([700, 620])
+            self.bottom.setSizes([520, 420, 520])
+            self.grid.setSizes([520, 440])
+            self.stack.setCurrentWidget(self.grid)
+        else:
+            for k in ORDER:
+                if self.frames[k].property("user_visible") is not False:
+                    # the tab names the panel; its whole title is the tab's tooltip
+                    self.frames[k].set_title_shown(False)
+                    i = self.tabs.addTab(self.frames[k], TAB_TITLES[k])
+                    self.tabs.setTabToolTip(i, self.frames[k].full_title)
+            self.stack.setCurrentWidget(self.tabs)
+        self._place_explain()
+        if current:
+            self.show_panel(current)
+        self.layout_changed.emit(mode)
+
+    # -- panels ----------------------------------------------------------------------------------
+    def current_panel(self) -> str | None:
+        if self.mode != "tabs":
+            return None
+        w = self.tabs.currentWidget()
+        for k, f in self.frames.items():
+            if f is w:
+                return k
+        if self.explain and w is self.explain[0]:
+            return "explain"
+        return None
+
+    def show_panel(self, key: str):
+        """Bring a panel to the front (in the compact layout; in the grid every panel shows)."""
+        if self.mode == "tabs":
+            w = self.explain[0] if key == "explain" and self.explain else self.frames.get(key)
+            if w is not None and self.tabs.indexOf(w) >= 0:
+                self.tabs.setCurrentWidget(w)
+
+    def set_panel_visible(self, key: str, on: bool):
+        frame = self.frames[key]
+        frame.setProperty("user_visible", bool(on))
+        if self.mode == "grid":
+            frame.setVisible(on)
+        else:
+            mode, self.mode = self.mode, None
+            self.set_mode(mode)
+
+    # -- the Explain panel -----------------------------------------------------------------------
+    def attach_explain(self, widget, dock):
+        """The Explain widget lives in `dock` beside the grid, and as a tab in the compact
+        layout (when the user has asked for it)."""
+        self.explain = (widget, dock)
+        self._wanted_explain = dock.isVisible()
+        dock.visibilityChanged.connect(self._on_dock_visibility)
+        self._place_explain()
+
+    def _on_dock_visibility(self, visible: bool):
+        if self.mode == "grid":
+            self._wanted_explain = visible
+
+    def explain_wanted(self) -> bool:
+        return bool(self.explain) and self._wanted_explain
+
+    def set_explain_wanted(self, on: bool):
+        if not self.explain:
+            return
+        self._wanted_explain = bool(on)
+        self._place_explain()
+        if on:
+            self.show_panel("explain")
+
+    def _place_explain(self):
+        if not self.explain:
+            return
+        widget, dock = self.explain
+        if self.mode == "tabs":
+            dock.blockSignals(True)
+            dock.hide()
+            dock.blockSignals(False)
+            if self._wanted_explain and self.tabs.indexOf(widget) < 0:
+                self.tabs.addTab(widget, TAB_TITLES["explain"])
+            elif not self._wanted_explain and self.tabs.indexOf(widget) >= 0:
+                self.tabs.removeTab(self.tabs.indexOf(widget))
+        else:
+            if dock.widget() is not widget:
+                dock.setWidget(widget)
+            dock.blockSignals(True)
+            dock.setVisible(self._wanted_explain)
+            dock.blockSignals(False)
