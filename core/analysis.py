@@ -95,10 +95,13 @@ def normal_matrix(w: np.ndarray, sigma1: float) -> bool:
 
 
 def analyse(config: Config, cell: Cell | None = None, *, weights_name=None,
-            progress=None) -> Analysis:
-    """Build (or take) the cell and inputs for `config`, simulate, and add the theory curves."""
+            progress=None, steps: int | None = None) -> Analysis:
+    """Build (or take) the cell and inputs for `config`, simulate, and add the theory curves.
+    `steps`: only the first steps of the sequence (a causal prefix: the same numbers)."""
     cell = config.build_cell() if cell is None else cell
     x, tokens = config.build_inputs(cell.input_size)
+    if steps is not None:
+        x, tokens = x[:steps], (tokens[:steps] if tokens else tokens)
     trace = simulate(cell, x, progress=progress)
     blocks = cell.recurrent_blocks()
     svals = {k: np.linalg.svd(w, compute_uv=False) for k, w in blocks.items()}
