@@ -521,6 +521,7 @@ class ConnectivityView(QWidget):
         self._analysis = a
         self._gen += 1
         self._matrices, self._range, self._row = {}, None, None
+        self.matrix_worker.cancel()
         head = self._head()
         self.output_toggle.setVisible(head is not None)
         self.rows.set_sequence(a.cell, a.trace.inputs, head if self.mode == "output" else None)
