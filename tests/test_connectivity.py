@@ -379,3 +379,103 @@ def test_influence_of_an_exactly_zero_path():
     assert influence(row, 3, 1).per_step == 0.0
     up = influence(np.array([1.0, 0.0]), 2, 1)
     assert "up 10^1.00" in up.describe() and up.per_step == pytest.approx(10.0)
+
+
+def test_a_row_sweep_reports_progress_and_cancels():
+    cfg = Config(cell="gru", hidden=4, length=300)
+    cell = cfg.build_cell()
+    x, _ = cfg.build_inputs()
+    conn = prepare(cell, x)
+    seen = []
+    row = conn.row(300, progress=lambda f: seen.append(f))
+    assert_same(row, prepare(cell, x).row(300), atol=0)         # the same numbers with progress
+    assert len(seen) == 300 // 64 and seen == sorted(seen) and 0 < seen[0] and seen[-1] <= 1
+    with pytest.raises(Cancelled):
+        conn.row(300, progress=lambda f: False)
+    lin = prepare(make_cell("rnn", np.ones((2, 1)), 0.5 * np.eye(2), nonlinearity="identity"),
+                  np.ones((200, 1)))
+    with pytest.raises(Cancelled):                              # a linear RNN's lags sweep too
+        lin.matrix(progress=lambda f: f == 0.0)
+
+
+def test_identity_rnn_sigma_3_over_5000_steps_is_exact_not_an_error():
+    # h_t = 3^t-sized leaves float64 range near t = 646; J = W and B = W_ih do not: the whole row
+    # is the closed form ℓ(j) = j log10 3 + log10 ‖W_ih‖ up to 10^2385
+    w = np.array([[0.3], [0.4]])
+    cell = make_cell("rnn", w, 3.0 * np.eye(2), nonlinearity="identity")
+    conn = prepare(cell, np.ones((5000, 1)))
+    row = conn.row(5000)
+    lag = np.arange(5000) * math.log10(3.0) + math.log10(0.5)
+    np.testing.assert_allclose(row[::-1], lag, rtol=0, atol=1e-9)
+    assert row[0] > 2384
+
+
+# ----------------------------------------------------------------------------------------------
+# The how-to-read sentences (core/explain_connectivity), from closed-form rows
+
+def closed_row(sigma, T, t):
+    """Row t of an identity RNN with W = σ I: ℓ(j) = j log10 σ + log10 ‖W_ih‖ (t − k = j)."""
+    rng = np.random.default_rng(9)
+    w_ih = rng.standard_normal((3, 2))
+    cell = make_cell("rnn", w_ih, sigma * np.eye(3), nonlinearity="identity")
+    return connectivity_row(cell, rng.standard_normal((T, 2)), t), math.log10(np.linalg.norm(w_ih, 2))
+
+
+def test_a_falling_row_reads_as_forgetting_with_its_reach():
+    from gatescope.core.explain_connectivity import REACH_DECADES, how_to_read
+    row, base = closed_row(0.9, 120, 100)
+    r = how_to_read(row, 100, 7)
+    assert r.verdict == "falling"
+    assert r.log10_span == pytest.approx(99 * math.log10(0.9), abs=1e-12)
+    # the first lag j with j log10 0.9 < −3 is ⌊3 / −log10 0.9⌋ + 1: the reach is one less
+    assert r.reach == math.floor(REACH_DECADES / -math.log10(0.9))
+    assert r.influence.log10_influence == pytest.approx(93 * math.log10(0.9) + base, abs=1e-12)
+    assert r.influence_text == r.influence.describe()
+    assert f"drops 10^{-99 * math.log10(0.9):.2f} over 99 steps (×0.9 a step)" in r.memory_text
+    assert f"more than {r.reach} steps back" in r.memory_text and "forgets" in r.memory_text
+
+
+def test_flat_rising_fresh_cut_and_unknown_rows():
+    from gatescope.core.explain_connectivity import how_to_read, memory_sentence
+    flat, _ = closed_row(1.0, 60, 60)
+    assert how_to_read(flat, 60, 1).verdict == "flat"
+    assert "long memory" in how_to_read(flat, 60, 1).memory_text
+    rising, _ = closed_row(1.1, 60, 60)
+    r = how_to_read(rising, 60, 1)
+    assert r.verdict == "rising" and f"×{1.1:.3g} a step back" in r.memory_text
+    assert r.log10_span == pytest.approx(59 * math.log10(1.1), abs=1e-12)
+    # not yet a thousandth lost: the rate says how long until it is (3 / 0.0458 ≈ 66 steps)
+    young, _ = closed_row(0.9, 30, 30)
+    assert f"for about {3 / -math.log10(0.9):.0f} steps" in how_to_read(young, 30, 1).memory_text
+    assert memory_sentence(flat, 1)[0] == "fresh"
+    assert memory_sentence(np.array([-np.inf, 0.0]), 2)[0] == "cut"
+    assert memory_sentence(np.array([np.nan, 0.0]), 2)[0] == "unknown"
+    assert how_to_read(np.array([np.nan, np.nan]), 2, 1).reach is None
+
+
+def test_sentences_name_the_tokens_and_render_as_html():
+    from gatescope.core.explain_connectivity import as_html, how_to_read
+    row, _ = closed_row(0.9, 5, 5)
+    r = how_to_read(row, 5, 2, tokens=["the", "cl<ouds", "are", "in", "sky"], target="ŷ")
+    assert r.influence_text.startswith("x_2 (“cl<ouds”)'s influence on ŷ_5 (“sky”): 10^")
+    h = r.html()
+    assert "x<sub>2</sub> (“cl&lt;ouds”)" in h and "ŷ<sub>5</sub>" in h and "10<sup>" in h
+    assert as_html("10^-3.25 and 10^0.50") == "10<sup>−3.25</sup> and 10<sup>0.50</sup>"
+
+
+def test_reading_for_an_analysis_is_the_rows_reading():
+    from gatescope.core.analysis import analyse
+    from gatescope.core.explain_connectivity import how_to_read, reading_for
+    from gatescope.core.inputs import france_sentence
+    cfg = Config(activation="tanh", source="text", text=france_sentence(40))
+    a = analyse(cfg)
+    cell = cfg.build_cell()
+    x, tokens = cfg.build_inputs(cell.input_size)
+    T, k = len(tokens), tokens.index("france") + 1
+    r = reading_for(a, T, k)
+    expected = how_to_read(prepare(cell, x).row(T), T, k, tokens=tokens)
+    assert r.text == expected.text and r.influence == expected.influence
+    assert r.influence.log10_change < -1                        # "france" has faded by "french"
+    assert reading_for(a, 0) is None and reading_for(a, T + 1) is None
+    assert reading_for(a, 10, 99).influence.k == 10             # k clamped to t
+    assert reading_for(analyse(cfg.replace(sigma1=0.9)), T, budget_s=0.0) is None
