@@ -35,7 +35,7 @@ from .simulate import LOG10_2, Cancelled, _report, _take, forward
 
 __all__ = ["Cancelled", "Connectivity", "Influence", "connectivity_row", "influence",
            "input_connectivity", "input_jacobian", "input_jacobian_from_cache",
-           "output_connectivity", "prepare"]
+           "output_connectivity", "prepare", "trace_connectivity"]
 
 #: Floats per work array (stacked factors, stacked running products): 2²¹ = 16 MiB.
 MAX_FLOATS = 1 << 21
@@ -403,6 +403,17 @@ def output_connectivity(cell: Cell, inputs, readout_W, readout_b=None, h0=None, 
     conn = prepare(cell, inputs, h0, c0, readout=readout_W, readout_bias=readout_b,
                    softmax=softmax, progress=progress)
     return conn.matrix(_then(progress, 0.2))
+
+
+def trace_connectivity(cell: Cell, trace, progress=None) -> dict:
+    """{"log10_input_connectivity": A (T, T)} of a trace's inputs from h0 = c0 = 0 (as `simulate`
+    runs), the array `simulate --connectivity` adds to its .npz. ValueError beyond MAX_STEPS (the
+    app's longest sequence: A is T² floats, 200 MB at T = 5000)."""
+    from .config import MAX_STEPS
+    T = int(trace.inputs.shape[0])
+    if T > MAX_STEPS:
+        raise ValueError(f"connectivity: T = {T} steps; at most {MAX_STEPS}")
+    return {"log10_input_connectivity": input_connectivity(cell, trace.inputs, progress=progress)}
 
 
 def connectivity_row(cell: Cell, cache_or_inputs, t: int, h0=None, c0=None) -> np.ndarray:

@@ -479,3 +479,20 @@ def test_reading_for_an_analysis_is_the_rows_reading():
     assert reading_for(a, 0) is None and reading_for(a, T + 1) is None
     assert reading_for(a, 10, 99).influence.k == 10             # k clamped to t
     assert reading_for(analyse(cfg.replace(sigma1=0.9)), T, budget_s=0.0) is None
+
+
+def test_trace_connectivity_is_what_simulate_connectivity_writes(tmp_path):
+    from types import SimpleNamespace
+
+    from gatescope.core.connectivity import trace_connectivity
+    cfg = Config(cell="gru", hidden=4, length=30)
+    cell = cfg.build_cell()
+    x, _ = cfg.build_inputs()
+    arrays = trace_connectivity(cell, simulate(cell, x))
+    assert list(arrays) == ["log10_input_connectivity"]
+    assert_same(arrays["log10_input_connectivity"], reference(cell, x), atol=1e-9)
+    np.savez(tmp_path / "t.npz", **arrays)
+    with np.load(tmp_path / "t.npz", allow_pickle=False) as f:
+        np.testing.assert_array_equal(f["log10_input_connectivity"], arrays["log10_input_connectivity"])
+    with pytest.raises(ValueError, match="at most 5000"):      # refused before any work
+        trace_connectivity(cell, SimpleNamespace(inputs=np.zeros((5001, 8))))

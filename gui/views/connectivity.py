@@ -33,8 +33,8 @@ from .image import Heatmap
 INLINE_S = 0.012
 #: The heatmap shows at most this many steps a side (beyond: blocks of steps, their largest value).
 MAX_IMAGE = 1024
-#: CSV export: at most this many (t, k) entries (T ≈ 2200).
-MAX_CSV_ROWS = 2_500_000
+#: CSV export: at most this many (t, k) entries (T ≤ 1413; a few seconds of writing).
+MAX_CSV_ROWS = 1_000_000
 CMAP = "viridis"
 
 
@@ -124,23 +124,19 @@ def bar_row(item: pg.BarGraphItem, T: int) -> np.ndarray:
 
 
 class StepAxis(TimeAxis):
-    """A TimeAxis that also works upright: on a left or right axis the token labels are spaced by
-    the text's height (one label a line), not its width; and on an inverted view box."""
+    """A TimeAxis that also works upright and on an inverted view box: on a left or right axis the
+    token labels are spaced by the text's height (one label a line), not its width."""
 
     def tickValues(self, minVal, maxVal, size):
         minVal, maxVal = sorted((minVal, maxVal))           # an inverted view box gives (max, min)
         return super().tickValues(minVal, maxVal, size)
 
-    def tickSpacing(self, minVal, maxVal, size):
+    def tickSpacing(self, minVal, maxVal, size):            # (used with tokens only)
         minVal, maxVal = sorted((minVal, maxVal))
         if self.orientation not in ("left", "right"):
             return super().tickSpacing(minVal, maxVal, size)
         px = size / max(maxVal - minVal, 1e-9)
-        need = (self._font_metrics().height() + 6) / max(px, 1e-9)
-        if self._tokens:
-            return [(float(max(1, math.ceil(need))), 0)]
-        exp = 10 ** math.floor(math.log10(max(need, 1e-9)))
-        return [(float(max(1.0, next(m * exp for m in (1, 2, 5, 10) if m * exp >= need))), 0)]
+        return [(float(max(1, math.ceil((self._font_metrics().height() + 6) / max(px, 1e-9)))), 0)]
 
 
 def throttled(ctx, every_s: float = 0.05):
@@ -312,6 +308,7 @@ class ConnectivityView(QWidget):
         self._analysis = None
         self._gen = 0
         self._matrices: dict = {}                 # mode ("input" / "output") → (T, T)
+        self._drawings: dict = {}                 # mode → {matrix, levels, image: (img, stride)}
         self._running = None                      # (gen, mode) of the matrix job in flight
         self._k, self._hover_k = 1, None
         self._t, self._row = 0, None
@@ -416,13 +413,13 @@ class ConnectivityView(QWidget):
         """Both left axes equally wide (the powers of ten below, the tokens above), so that bar k
         stands under column k of the heatmap."""
         from PySide6.QtGui import QFontMetrics
-        power = self.bars_plot.getAxis("left")
-        power.fix_width()
         fm = QFontMetrics(self.theme.font(-1))
         tokens = self._tokens() if getattr(self, "_analysis", None) is not None else None
         longest = max((fm.horizontalAdvance(t) for t in tokens), default=0) if tokens else 0
-        width = max(power.width(), min(longest, 16 * fm.averageCharWidth()) + 2 * fm.height() + 8)
-        power.setWidth(width)
+        # the widest power of ten (PowerOfTenAxis.fix_width) or token, and the axis title
+        text = max(fm.horizontalAdvance("10⁻¹⁰⁰⁰⁰"), min(longest, 16 * fm.averageCharWidth()))
+        width = text + 2 * fm.height() + 8
+        self.bars_plot.getAxis("left").setWidth(width)
         self.t_axis.setWidth(width)
 
     # -- public ----------------------------------------------------------------------------------
@@ -495,6 +492,7 @@ class ConnectivityView(QWidget):
     # -- visibility: a hidden view does no work ----------------------------------------------
     def showEvent(self, event):
         super().showEvent(event)
+        self._align_axes()                        # (an axis hidden when sized reserves no room)
         self.rows.set_active(True)
         self._refresh()
 
@@ -520,7 +518,7 @@ class ConnectivityView(QWidget):
             return
         self._analysis = a
         self._gen += 1
-        self._matrices, self._range, self._row = {}, None, None
+        self._matrices, self._drawings, self._range, self._row = {}, {}, None, None
         self.matrix_worker.cancel()
         head = self._head()
         self.output_toggle.setVisible(head is not None)
@@ -614,7 +612,7 @@ class ConnectivityView(QWidget):
         self._row = np.asarray(row, dtype=np.float64)
         lo, hi = self._bar_range(self._row[:t])
         set_bars(self.bars, self._row, t, lo)
-        self.bars_plot.setYRange(lo, hi, padding=0)
+        self.bars_plot.setYRange(lo, hi, padding=0.1)         # the end decades' labels drawn whole
         self._update_reading()
         a = self._analysis
         note = ""
@@ -674,18 +672,21 @@ class ConnectivityView(QWidget):
         head = self._head() if mode == "output" else {}
 
         def job(ctx):
-            return engine.Connectivity(cell, cache, **head).matrix(progress=throttled(ctx))
+            A = engine.Connectivity(cell, cache, **head).matrix(progress=throttled(ctx))
+            levels = decade_levels(A)
+            return {"matrix": A, "levels": levels, "image": heat_image(A, *levels)}
         self._running = (self._gen, mode)
         self.matrix_worker.start(self._gen, job)
 
-    def _on_matrix(self, gen: int, A):
+    def _on_matrix(self, gen: int, result):
         running, self._running = self._running, None
         if gen == self._gen and running is not None:
-            self._matrices[running[1]] = A
+            self._matrices[running[1]] = result["matrix"]
+            self._drawings[running[1]] = result
             self.progress.hide()
             if running[1] == self.mode:
-                self._draw_matrix(A)
-                self.matrix_ready.emit(A)
+                self._draw_matrix(result["matrix"])
+                self.matrix_ready.emit(result["matrix"])
         self._start_matrix()
 
     def _on_matrix_failed(self, gen: int, message: str, details: str):
@@ -705,9 +706,14 @@ class ConnectivityView(QWidget):
             self.progress.setValue(int(100 * fraction))
 
     def _draw_matrix(self, A):
+        """The heatmap of A, from the image the worker made of it (levels, image, stride)."""
         T = A.shape[0]
-        self._levels = lo, hi = decade_levels(A)
-        img, s = heat_image(A, lo, hi)
+        drawing = self._drawings.get(self.mode)
+        if drawing is None or drawing["matrix"] is not A:
+            levels = decade_levels(A)
+            drawing = {"matrix": A, "levels": levels, "image": heat_image(A, *levels)}
+        self._levels = lo, hi = drawing["levels"]
+        img, s = drawing["image"]
         self.image_stride = s
         self.image.setImage(img, levels=(lo, hi), autoLevels=False)
         self.image.setRect(QRectF(0.5, 0.5, img.shape[1] * s, img.shape[0] * s))
