@@ -239,12 +239,14 @@ def test_a_new_analysis_cancels_a_running_matrix(make_session, make_view, qtbot,
     failed = []
     view.matrix_worker.failed.connect(lambda gen, msg, details: failed.append((gen, msg)))
     qtbot.waitUntil(lambda: started == [30], timeout=5000)
+    # its progress is shown in the view (the held job reports one half)
+    qtbot.waitUntil(lambda: view.progress.isVisible() and view.progress.value() == 50, timeout=5000)
     first_gen = view._gen
     session.update(length=40)
     assert session.wait_idle()
     A = wait_matrix(qtbot, view)
     assert failed and failed[0] == (first_gen, "")              # cancelled, not finished
-    assert started == [30, 40] and A.shape == (40, 40)
+    assert started == [30, 40] and A.shape == (40, 40) and not view.progress.isVisible()
     cell, x = engine_inputs(Config(activation="tanh", length=40))
     B = input_connectivity(cell, x)
     np.testing.assert_allclose(A[np.isfinite(B)], B[np.isfinite(B)], atol=1e-12)

@@ -349,6 +349,7 @@ class ConnectivityView(QWidget):
         self.progress.hide()
         self.status = QLabel()
         self.status.setObjectName("connectivity_status")
+        self.status.hide()
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
         top.addWidget(self.progress)
@@ -600,7 +601,7 @@ class ConnectivityView(QWidget):
         else:
             row = self.rows.row(t)
         if row is None:
-            self.status.setText(f"computing row {t}…")
+            self._set_status(f"computing row {t}…")
             return
         self._draw_row(t, row)
 
@@ -621,7 +622,7 @@ class ConnectivityView(QWidget):
                     f"t = {a.steps}")
         elif np.isnan(self._row[:t]).any():
             note = f"row {t} is unknown where the state left float64 range (gaps)"
-        self.status.setText(note)
+        self._set_status(note)
 
     def _bar_range(self, row) -> tuple[float, float]:
         """Whole decades covering the matrix (once known) and every row drawn, growing only."""
@@ -638,7 +639,7 @@ class ConnectivityView(QWidget):
         set_bars(self.pick, [], 0, 0.0)
         self.marker.setData([], [])
         self.readout.setText(message)
-        self.status.setText("")
+        self._set_status("")
         self._set_reading(None)
 
     def _update_reading(self):
@@ -698,7 +699,14 @@ class ConnectivityView(QWidget):
         self._start_matrix()                   # cancelled: the newest analysis or mode, if any
 
     def _on_failed_message(self, message: str):
-        self.status.setText(f"connectivity: {message}")
+        self._set_status(f"connectivity: {message}")
+
+    def _set_status(self, text: str):
+        """The status line, shown only when it says something (no empty row above the plots)."""
+        if text != self.status.text():
+            self.status.setText(text)
+        if self.status.isHidden() == bool(text):
+            self.status.setVisible(bool(text))
 
     def _on_progress(self, gen: int, fraction: float):
         if gen == self._gen:
