@@ -1,0 +1,201 @@
+"""The Jacobians of a stack's steps and the norms of their products (split from core.stack).
+
+One direction's one-step Jacobians: ∂s_t/∂s_{t−1} (core.cells' for a plain cell, `state_jacobian_p`
+for an LSTM with a projection) and the input Jacobian B_t = ∂s_t/∂x_t (`input_jacobian`). The
+stacked state of a one-directional stack S_t = [s^1_t; …; s^L_t] has the block lower-triangular
+one-step Jacobian
+    ∂s^l_t/∂S_{t−1} = J^l_t E_l + B^l_t E_h ∂s^{l−1}_t/∂S_{t−1}
+and `stacked_log_norms` follows log10 ‖∂S_t/∂S_0‖₂ with core.simulate's exact power-of-two
+rescaling (`product_log_norms`, shared with a projected LSTM's own trace, `trace_projected`).
+Directions are duck-typed (core.stack.Direction: kind, weight_ih, weight_hh, weight_hr, cell,
+hidden_size, output_size, state_size, input_size, convention).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .cells import dsigmoid, dtanh, jacobian_from_cache, log_sigmoid
+from .simulate import LOG10_2, Cancelled, Trace, _fro2, _log2_norm, _rescale, _start_vector
+
+#: Floats of one chunk's Jacobians kept at once (bounds memory: 2²¹ · 8 B = 16 MiB).
+CHUNK_FLOATS = 2 ** 21
+
+__all__ = ["CHUNK_FLOATS", "StackError", "input_jacobian", "product_log_norms", "stacked_log_norms",
+           "state_jacobian_p", "state_jacobians", "trace_projected"]
+
+
+class StackError(ValueError):
+    """A stack cannot be built or run as asked; the message says why (one line)."""
+
+# ----------------------------------------------------------------------------------------------
+# One step of a direction, and its Jacobians, for projected LSTMs and for the inputs
+
+def _lstm_dv(cache: dict, w: np.ndarray, n: int):
+    """For pre = W v + …, W (4n, k): ∂c'/∂v and ∂h̄'/∂v (h̄ = o ⊙ tanh c'), each (..., n, k); and
+    k = o ⊙ tanh'(c')."""
+    pre = cache["pre"]
+    i, f, g, o = (cache[k] for k in "ifgo")
+    d_i, d_f = dsigmoid(pre[..., :n]), dsigmoid(pre[..., n:2 * n])
+    d_g, d_o = dtanh(pre[..., 2 * n:3 * n]), dsigmoid(pre[..., 3 * n:])
+    # c' = f ⊙ c + i ⊙ g:  ∂c'/∂v = diag(c σ'_f) W_f + diag(g σ'_i) W_i + diag(i tanh'_g) W_g
+    dc = ((cache["c_prev"] * d_f)[..., :, None] * w[n:2 * n] + (g * d_i)[..., :, None] * w[:n]
+          + (i * d_g)[..., :, None] * w[2 * n:3 * n])
+    k = o * dtanh(cache["c"])
+    # h̄' = o ⊙ tanh(c'):  ∂h̄'/∂v = diag(tanh(c') σ'_o) W_o + diag(k) ∂c'/∂v
+    dh = (cache["tc"] * d_o)[..., :, None] * w[3 * n:] + k[..., :, None] * dc
+    return dc, dh, k
+
+
+def state_jacobian_p(d, cache: dict) -> np.ndarray:
+    """∂s_t/∂s_{t−1} (..., p+n, p+n) of a projected LSTM, s = [h (p); c (n)]:
+        [[W_hr ∂h̄'/∂h, W_hr diag(k ⊙ f)], [∂c'/∂h, diag(f)]]."""
+    n, R = d.hidden_size, d.weight_hr
+    dc, dh, k = _lstm_dv(cache, d.weight_hh, n)
+    f = cache["f"]
+    top = np.concatenate([np.matmul(R, dh), R * (k * f)[..., None, :]], axis=-1)
+    diag_f = np.zeros(f.shape + (n,))
+    idx = np.arange(n)
+    diag_f[..., idx, idx] = f
+    return np.concatenate([top, np.concatenate([dc, diag_f], axis=-1)], axis=-2)
+
+
+def state_jacobians(d, cache: dict, a: int, b: int) -> np.ndarray:
+    """∂s_t/∂s_{t−1} for steps a+1 … b of a direction's cache → (b−a, m, m)."""
+    part = {k: v[a:b] for k, v in cache.items() if isinstance(v, np.ndarray) and v.ndim == 2}
+    if d.weight_hr is None:
+        return jacobian_from_cache(d.cell, part)
+    return state_jacobian_p(d, part)
+
+
+def input_jacobian(d, cache: dict) -> np.ndarray:
+    """B_t = ∂s_t/∂x_t from a step's cache (entries (..., n)) → (..., m, d_in).
+
+    RNN  diag(φ'(a)) W_ih.   LSTM [W_hr] ∂h̄/∂x and ∂c/∂x as in `_lstm_dv` with W_ih.
+    GRU "pytorch"  diag((1−z) tanh'(a_n)) (W_in + diag(hn σ'_r) W_ir) + diag((h−n) σ'_z) W_iz.
+    GRU "seed"     diag(z tanh'(a_n)) (W_in + W_hn diag(h σ'_r) W_ir) + diag((h̃−h) σ'_z) W_iz."""
+    W = d.weight_ih
+    n = d.hidden_size
+    if d.kind == "rnn":
+        return cache["slope"][..., :, None] * W
+    if d.kind == "lstm":
+        dc, dh, _ = _lstm_dv(cache, W, n)
+        if d.weight_hr is not None:
+            dh = np.matmul(d.weight_hr, dh)
+        return np.concatenate([dh, dc], axis=-2)
+    w_r, w_z, w_n = W[:n], W[n:2 * n], W[2 * n:]
+    z, cand, h = cache["z"], cache["n"], cache["h_prev"]
+    dr, dz, dn = dsigmoid(cache["a_r"]), dsigmoid(cache["a_z"]), dtanh(cache["a_n"])
+    if d.convention == "pytorch":
+        inner = w_n + (cache["hn"] * dr)[..., :, None] * w_r
+        return ((1.0 - z) * dn)[..., :, None] * inner + ((h - cand) * dz)[..., :, None] * w_z
+    w_hn = d.weight_hh[2 * n:]
+    inner = w_n + np.matmul(w_hn, (h * dr)[..., :, None] * w_r)
+    return (z * dn)[..., :, None] * inner + ((cand - h) * dz)[..., :, None] * w_z
+
+
+
+def trace_projected(d, x: np.ndarray, cache: dict, progress=None) -> Trace:
+    """A core.simulate Trace for a projected LSTM: h (T+1, p), c (T+1, n), gates, and
+    log10 ‖∂s_t/∂s_0‖ (s = [h; c]) with log10 ‖∂c_t/∂c_0‖ from the product's c block."""
+    T, n, p = cache["T"], d.hidden_size, d.output_size
+    m = d.state_size
+    step = max(1, min(128, CHUNK_FLOATS // (m * m)))
+    cblock = [(slice(p, m), slice(p, m))]
+    jac, (cell,) = product_log_norms(T, m, lambda a, b: state_jacobians(d, cache, a, b),
+                                     _dense_apply, cblock, step, progress)
+    h = np.vstack([cache["h0"][None], cache["h"]])
+    c = np.vstack([cache["c0"][None], cache["c"]])
+    logf = log_sigmoid(cache["pre"][:, n:2 * n]) / np.log(10.0)
+    carousel = np.concatenate([[0.0], np.max(np.cumsum(logf, axis=0), axis=1)]) if T else np.zeros(1)
+    gates = {g: cache[g].copy() for g in "ifgo"}
+    return Trace("lstm", x.copy(), h, c, gates, None, None, jac, cell, carousel, None)
+
+
+def _dense_apply(fac, j, P, out):
+    np.matmul(fac[j], P, out=out)
+
+
+
+# ----------------------------------------------------------------------------------------------
+# ‖∂S_t/∂S_0‖ of the whole stacked state, and the product-norm loop it shares
+
+def stacked_log_norms(stack, caches: list, progress=None) -> np.ndarray:
+    """log10 ‖∂S_t/∂S_0‖₂ (T+1,) for a one-directional stack, from each layer's forward cache.
+
+    P = ∂S_t/∂S_0 is block lower triangular; it is updated a layer's row block at a time:
+        P'_l = J^l_t P_l + B^l_t (P'_{l−1})_h      (P'_{l−1}: the row block just updated)
+    with columns right of layer l's block left at zero."""
+    dirs = [layer[0] for layer in stack.layers]
+    sizes = [d.state_size for d in dirs]
+    offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    m, T = int(offs[-1]), caches[0]["T"]
+    step = max(1, min(128, CHUNK_FLOATS // max(1, sum(s * (s + d.input_size) for s, d in zip(sizes, dirs)))))
+
+    def chunk(a, b):
+        return [(state_jacobians(d, c, a, b),
+                 input_jacobian(d, {k: v[a:b] for k, v in c.items()
+                                    if isinstance(v, np.ndarray) and v.ndim == 2}) if l else None)
+                for l, (d, c) in enumerate(zip(dirs, caches))]
+
+    def apply(fac, j, P, out):
+        for l, (J, B) in enumerate(fac):
+            r0, r1 = offs[l], offs[l + 1]
+            np.matmul(J[j], P[r0:r1, :r1], out=out[r0:r1, :r1])
+            out[r0:r1, r1:] = 0.0
+            if l:
+                q0 = offs[l - 1]
+                p = dirs[l - 1].output_size
+                out[r0:r1, :r1] += B[j] @ out[q0:q0 + p, :r1]
+
+    return product_log_norms(T, m, chunk, apply, (), step, progress)[0]
+
+
+def product_log_norms(T: int, m: int, chunk, apply, blocks=(), step: int = 128, progress=None):
+    """log10 ‖P_t‖₂, P_t = M_t ⋯ M_1 (m×m), for t = 0..T, and of each (rows, cols) block of P_t.
+
+    chunk(a, b) prepares steps a+1..b; apply(fac, j, P, out) writes M_{a+j+1} P into out. P is kept
+    as 2^(−e)·P_t, rescaled by an exact power of two whenever ‖P‖_F² leaves [2⁻⁶⁰, 2⁶⁰], and its
+    norm certified by core.simulate's warm-started power iteration: exact far beyond float range."""
+    out = np.zeros(T + 1)
+    outs = [np.zeros(T + 1) for _ in blocks]
+    P, Q = np.eye(m), np.empty((m, m))
+    exp, v = 0, _start_vector(m)
+    vb = [None] * len(blocks)
+    with np.errstate(divide="ignore"):
+        for a in range(0, T, step):
+            if progress is not None and progress(a / T) is False:
+                raise Cancelled()
+            b = min(T, a + step)
+            fac = chunk(a, b)
+            for j in range(b - a):
+                t = a + j + 1
+                apply(fac, j, P, Q)
+                F = _fro2(Q)
+                if not 2.0 ** -60 < F < 2.0 ** 60:
+                    try:
+                        e, F = _rescale(Q)
+                    except FloatingPointError:
+                        raise StackError(f"the Jacobian product is not finite at step {t}") from None
+                    if e is None:                       # exactly zero: stays zero
+                        out[t:] = -np.inf
+                        for o in outs:
+                            o[t:] = -np.inf
+                        return out, outs
+                    exp += e
+                P, Q = Q, P
+                l2, v = _log2_norm(P, v, F)
+                out[t] = (exp + l2) * LOG10_2
+                for k, (rows, cols) in enumerate(blocks):
+                    x = P[rows, cols].copy()
+                    Fx, ex = _fro2(x), 0
+                    if not 2.0 ** -60 < Fx < 2.0 ** 60:
+                        ex, Fx = _rescale(x)
+                        if ex is None:
+                            outs[k][t] = -np.inf
+                            continue
+                    if vb[k] is None:
+                        vb[k] = _start_vector(x.shape[1])
+                    l2, vb[k] = _log2_norm(x, vb[k], Fx)
+                    outs[k][t] = (exp + ex + l2) * LOG10_2
+    return out, outs
+
