@@ -60,9 +60,10 @@ SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 ET.register_namespace("", SVG_NS)
 ET.register_namespace("xlink", XLINK_NS)
-#: Geometry is cut this many device pixels (plus its stroke width) outside its clip rectangle:
-#: strokes and caps stay whole, and a renderer that honours clip paths cuts them exactly.
-CLIP_MARGIN = 2.0
+#: A shape this close (page px) to its clip rectangle counts as inside it (left as Qt wrote it).
+CLIP_TOLERANCE = 0.5
+#: Pieces of one fill cut by neighbouring clip rectangles overlap by this much (page px).
+CLIP_SEAM = 0.25
 #: A scene item's PNG is painted at this device pixel ratio (sharp on slides).
 PNG_SCALE = 2.0
 
@@ -74,7 +75,7 @@ class ExportError(ValueError):
 def _ext(path) -> str:
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext not in FORMATS:
-        raise ExportError(f"cannot export as '{ext or path}': use .png, .svg or .pdf")
+        raise ExportError(f"cannot export as '{ext or path}': use .png or .svg or .pdf")
     return ext
 
 
@@ -245,11 +246,11 @@ def export_scene_item_svg(item, path):
 
 
 # -- PDF -------------------------------------------------------------------------------------------
-def pdf_bytes(target) -> bytes:
+def pdf_bytes(target, svg: bytes | None = None) -> bytes:
     """`target` as a one-page vector PDF the size of the target (at the screen's resolution):
-    the cleaned SVG drawn by Qt's SVG renderer."""
+    its cleaned SVG (`svg`, if already made) drawn by Qt's SVG renderer."""
     size = target_size(target)
-    renderer = QSvgRenderer(QByteArray(svg_bytes(target)))
+    renderer = QSvgRenderer(QByteArray(svg_bytes(target) if svg is None else svg))
     if not renderer.isValid():
         raise ExportError("cannot render the drawing")
     dpi = screen_dpi()
@@ -389,23 +390,29 @@ def _parse_transform(text: str | None):
 
 
 def _clip_rects(root) -> dict:
-    """clipPath id → (x0, y0, x1, y1) in the clipPath's own coordinates, for the axis-aligned
-    rectangles Qt writes (others are left to the renderer)."""
+    """clipPath id → tuple of (x0, y0, x1, y1) rectangles (their union; in the clipPath's own
+    coordinates) for the clips Qt writes: a rectangle, or a region of rectangles as subpaths.
+    Other shapes are left to the renderer."""
     out = {}
     for cp in root.iter(f"{{{SVG_NS}}}clipPath"):
         paths = [el for el in cp if _tag(el) == "path"]
         if len(paths) != 1 or cp.get("transform") or paths[0].get("transform"):
             continue
-        pts = [p for _, ps in _parse_path(paths[0].get("d", "")) for p in ps]
-        xs, ys = {round(p[0], 6) for p in pts}, {round(p[1], 6) for p in pts}
-        if pts and len(xs) <= 2 and len(ys) <= 2:
-            out[cp.get("id")] = (min(xs), min(ys), max(xs), max(ys))
+        rects = []
+        for pts, _ in _subpaths(_parse_path(paths[0].get("d", ""))):
+            xs, ys = {round(p[0], 6) for p in pts}, {round(p[1], 6) for p in pts}
+            if len(xs) > 2 or len(ys) > 2:
+                rects = None
+                break
+            rects.append((min(xs), min(ys), max(xs), max(ys)))
+        if rects:
+            out[cp.get("id")] = tuple(rects)
     return out
 
 
 def _walk(el, m, clip, inherited, clips) -> None:
-    """Depth first: accumulate the transform m (local → page), the clip rectangle (page
-    coordinates) and the fill / stroke attributes; text to outlines; place every shape."""
+    """Depth first: accumulate the transform m (local → page), the clip (a union of page
+    rectangles) and the fill / stroke attributes; text to outlines; place every shape."""
     for child in list(el):
         tag = _tag(child)
         if tag in ("defs", "clipPath", "title", "desc"):
@@ -418,9 +425,10 @@ def _walk(el, m, clip, inherited, clips) -> None:
         c = clip
         if ref and ref.group(1) in clips:
             # a clip path lies in the user space of the element that refers to it
-            x0, y0, x1, y1 = clips[ref.group(1)]
-            r = _bbox([_apply(cm, x, y) for x in (x0, x1) for y in (y0, y1)])
-            c = r if clip is None else _intersect(clip, r)
+            rects = tuple(_bbox([_apply(cm, x, y) for x in (x0, x1) for y in (y0, y1)])
+                          for x0, y0, x1, y1 in clips[ref.group(1)])
+            c = rects if clip is None else tuple(
+                r for r in (_intersect(a, b) for a in clip for b in rects) if r[0] < r[2] and r[1] < r[3])
         attrs = {**inherited, **{k: v for k, v in child.attrib.items() if k in _STROKE_ATTRS}}
         if tag == "text":
             child = _text_to_path(el, child)
@@ -428,6 +436,9 @@ def _walk(el, m, clip, inherited, clips) -> None:
                 continue
             tag = "path"
         if tag == "g":
+            if c is not None and not c:
+                el.remove(child)          # clipped away entirely
+                continue
             _walk(child, cm, c, attrs, clips)
         elif not _place_shape(child, tag, m, cm, c, attrs):
             el.remove(child)
@@ -445,22 +456,12 @@ def _disjoint(r, s) -> bool:
     return r[2] < s[0] or s[2] < r[0] or r[3] < s[1] or s[3] < r[1]
 
 
-def _contains(r, s) -> bool:
-    return r[0] <= s[0] and r[1] <= s[1] and s[2] <= r[2] and s[3] <= r[3]
+def _contains(r, s, tol: float = CLIP_TOLERANCE) -> bool:
+    return r[0] - tol <= s[0] and r[1] - tol <= s[1] and s[2] <= r[2] + tol and s[3] <= r[3] + tol
 
 
 def _stroked(attrs) -> bool:
     return attrs.get("stroke", "none") != "none"
-
-
-def _grown(clip, attrs, k: float = 1.0):
-    """The clip rectangle grown by CLIP_MARGIN and the stroke width (× k: page px per unit)."""
-    try:
-        width = float(attrs.get("stroke-width", "1"))
-    except ValueError:
-        width = 1.0
-    g = CLIP_MARGIN + (width * k if _stroked(attrs) else 0.0)
-    return clip[0] - g, clip[1] - g, clip[2] + g, clip[3] + g
 
 
 def _scale(m) -> float:
@@ -472,12 +473,11 @@ def _place_shape(el, tag, parent_m, m, clip, attrs) -> bool:
     `clip`; cut to `clip` where it crosses it; a cosmetic stroke under a scaling or rotating
     map rewritten in page coordinates (the element's transform then undoes its parent's)."""
     cosmetic = el.get("vector-effect") == "non-scaling-stroke" and _stroked(attrs)
-    k = 1.0 if cosmetic else _scale(m)
     if tag == "image":
         x, y = float(el.get("x", 0)), float(el.get("y", 0))
         w, h = float(el.get("width", 0)), float(el.get("height", 0))
         box = _bbox([_apply(m, px, py) for px in (x, x + w) for py in (y, y + h)])
-        return clip is None or not _disjoint(box, _grown(clip, attrs, k))
+        return clip is None or any(not _disjoint(box, r) for r in clip)
     if tag not in ("rect", "path", "polyline", "polygon"):
         return True
     cmds = _shape_commands(el, tag)
@@ -488,15 +488,20 @@ def _place_shape(el, tag, parent_m, m, clip, attrs) -> bool:
     if not pts:
         return False
     box = _bbox(pts)
-    grown = None if clip is None else _grown(clip, attrs, k)
-    if grown is not None and _disjoint(box, grown):
+    if clip is not None and all(_disjoint(box, r) for r in clip):
         return False
-    crosses = grown is not None and not _contains(grown, box)
+    crosses = clip is not None and not any(_contains(r, box) for r in clip)
     linear = m[:4] != (1.0, 0.0, 0.0, 1.0)
     if not crosses and not (cosmetic and linear):
         return True
     filled = attrs.get("fill", "black") != "none" or tag == "polygon"
-    d = _clipped_data(_subpaths(page), grown, filled) if crosses else _commands_data(page)
+    if crosses:
+        # pieces of a fill cut by neighbouring rectangles overlap by a hair: no seams
+        pad = CLIP_SEAM if filled and len(clip) > 1 else 0.0
+        d = " ".join(_clipped_data(_subpaths(page), (r[0] - pad, r[1] - pad, r[2] + pad, r[3] + pad),
+                                   filled) for r in clip if not _disjoint(box, r)).strip()
+    else:
+        d = _commands_data(page)
     if not d:
         return False
     inv = _inverse(parent_m)
