@@ -252,6 +252,28 @@ def test_a_new_analysis_cancels_a_running_matrix(make_session, make_view, qtbot,
     np.testing.assert_allclose(A[np.isfinite(B)], B[np.isfinite(B)], atol=1e-12)
 
 
+def test_long_rows_come_from_the_worker_while_the_matrix_runs(make_session, make_view, qtbot,
+                                                              monkeypatch):
+    # T = 2000: one sweep is too long for a step's redraw; the matrix is held back (until
+    # cancelled), so the rows can only come from the row worker (and the forward pass too)
+    def held(self, progress=None, scheme="auto"):
+        while progress(0.5) is not False:
+            time.sleep(0.002)
+        raise Cancelled()
+    monkeypatch.setattr(Connectivity, "matrix", held)
+    config = Config(activation="tanh", hidden=4, length=2000)
+    session = make_session(config)
+    view = make_view(session)
+    assert not view.rows.cheap(1500)
+    conn = prepare(*engine_inputs(config))
+    for t in (1500, 1999):
+        session.set_step(t)
+        qtbot.waitUntil(lambda t=t: np.isfinite(view.bar_row()[t - 1]), timeout=10000)
+        assert_same_finite(view.bar_row()[:t], conn.row(t)[:t])
+        assert view.reading.influence.t == t
+    assert view.matrix() is None
+
+
 def test_compare_shows_each_kinds_engine_row(make_session, make_view, qtbot):
     config = FRANCE.replace(hidden=8, text=france_sentence(20))
     session = make_session(config, compare=True)

@@ -202,7 +202,9 @@ class CompareConnectivity(QWidget):
         for kind in KINDS:
             row = self._rows[kind]
             set_bars(self.bars[kind], [] if row is None else row, t if row is not None else 0, lo)
-        self.plots[KINDS[0]].setYRange(lo, hi, padding=0.1)
+        if getattr(self, "_y_shown", None) != (lo, hi):        # a new range re-renders the axes
+            self._y_shown = (lo, hi)
+            self.plots[KINDS[0]].setYRange(lo, hi, padding=0.1)
         self._update_text()
         self.rows_changed.emit(self.rows())
 

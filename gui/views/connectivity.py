@@ -29,8 +29,11 @@ from ..worker import Worker
 from .axes import HeatmapCursor, PowerOfTenAxis, TimeAxis, colour_bar, pow10_label, style_colour_bar
 from .image import Heatmap
 
-#: Rows and forward passes expected to take less than this run on the GUI thread.
+#: Rows expected to take less than this run on the GUI thread (a step's redraw), else on a Worker.
 INLINE_S = 0.012
+#: The forward pass of a new analysis, on the GUI thread only below this (a slider drag brings
+#: one analysis a frame; the other views need the rest of the frame).
+PREPARE_INLINE_S = 0.004
 #: The heatmap shows at most this many steps a side (beyond: blocks of steps, their largest value).
 MAX_IMAGE = 1024
 #: CSV export: at most this many (t, k) entries (T ≤ 1413; a few seconds of writing).
@@ -160,7 +163,8 @@ class RowSource(QObject):
     one; `row(t)` answers at once when the row is quick (≤ INLINE_S, on a Connectivity of the GUI
     thread) and otherwise returns None and delivers it later by `row_ready` (computed on its Worker,
     newest request only, with a Connectivity of that thread: the two never share mutable state).
-    Preparing (the forward pass) is done the same way. Inactive, it does nothing."""
+    Preparing (the forward pass) is done the same way (inline ≤ PREPARE_INLINE_S). Inactive, it
+    does nothing."""
 
     prepared = Signal()
     row_ready = Signal(int, object)      # t, (T,) row
@@ -217,7 +221,7 @@ class RowSource(QObject):
     def ensure_prepared(self) -> bool:
         """Prepared now (True), or being prepared (False: `prepared` follows)."""
         if self.conn is None and self.cell is not None and self.active:
-            if prepare_seconds(self.cell, len(self.inputs)) <= INLINE_S:
+            if prepare_seconds(self.cell, len(self.inputs)) <= PREPARE_INLINE_S:
                 self.conn = engine.prepare(self.cell, self.inputs, **self.head)
             else:
                 self._next()
@@ -613,7 +617,9 @@ class ConnectivityView(QWidget):
         self._row = np.asarray(row, dtype=np.float64)
         lo, hi = self._bar_range(self._row[:t])
         set_bars(self.bars, self._row, t, lo)
-        self.bars_plot.setYRange(lo, hi, padding=0.1)         # the end decades' labels drawn whole
+        if getattr(self, "_y_shown", None) != (lo, hi):        # a new range re-renders the axis
+            self._y_shown = (lo, hi)
+            self.bars_plot.setYRange(lo, hi, padding=0.1)     # the end decades' labels drawn whole
         self._update_reading()
         a = self._analysis
         note = ""
