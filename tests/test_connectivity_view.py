@@ -172,6 +172,11 @@ def test_how_to_read_carries_the_numbers_of_influence(make_session, make_view, q
     pos = view.graphs.mapFromScene(scene)
     qtbot.mouseClick(view.graphs.viewport(), Qt.LeftButton, pos=pos)
     assert view.k == k
+    # hovering another bar reads that input while the mouse is there; leaving restores the pick
+    view.graphs.scene().sigMouseMoved.emit(vb.mapViewToScene(QPointF(T - 3, 0.5 * (lo + hi))))
+    assert view.k == T - 3 and view.reading.influence.k == T - 3
+    view.graphs.scene().sigMouseMoved.emit(QPointF(-50, -50))
+    assert view.k == k and view.reading.influence.k == k
     info = influence(prepare(*engine_inputs(FRANCE)).row(T), T, k)
     text = view.reading.influence_text
     assert text.startswith(f"x_{k} (“france”)'s influence on h_{T} (“french”): ")
