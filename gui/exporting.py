@@ -328,6 +328,26 @@ def export_item(target, path):
     atomic_write_bytes(path, data)
 
 
+def export_window(window, path, size=None):
+    """The window as PNG, SVG or PDF (by the extension) at exactly `size` = (width, height) pixels
+    (default: as it is), written atomically; the same exports the File menu makes."""
+    _ext(path)
+    check_writable(path)
+    if size is not None:
+        w, h = int(size[0]), int(size[1])
+        if w < 1 or h < 1:
+            raise ExportError(f"cannot export a window of {w}×{h} pixels")
+        if (window.width(), window.height()) != (w, h):
+            window.resize(w, h)
+            app = QGuiApplication.instance()
+            for _ in range(3):            # let the layouts settle at the new size
+                app.processEvents()
+        if (window.width(), window.height()) != (w, h):
+            raise ExportError(f"the window cannot be {w}×{h} pixels (its minimum is "
+                              f"{window.minimumWidth()}×{window.minimumHeight()})")
+    export_item(window, path)
+
+
 # -- making the SVG hold -----------------------------------------------------------------------------
 def clean_svg(data: bytes) -> bytes:
     """Qt's SVG with its geometry cut to its clip rectangles, cosmetic strokes in page

@@ -348,3 +348,19 @@ def test_clean_svg_cuts_a_huge_rectangle_and_a_line_to_their_clip():
     image = render_svg(out, 100, 50)
     assert np.allclose(image[5, 50], 1) and np.allclose(image[45, 50], 1)   # nothing outside
     assert image[20, 80, 0] > 0.9 and image[20, 80, 1] < 0.1                 # red inside
+
+
+def test_export_window_writes_exactly_the_size_asked(shown, tmp_path):
+    before = shown.size()
+    try:
+        path = tmp_path / "w.png"
+        exporting.export_window(shown, path, (1280, 720))
+        image = QImage(str(path))
+        assert (image.width(), image.height()) == (1280, 720)
+        exporting.export_window(shown, tmp_path / "w.svg", (1280, 720))
+        root = ET.fromstring((tmp_path / "w.svg").read_bytes())
+        assert (root.get("width"), root.get("height")) == ("1280", "720")
+        with pytest.raises(exporting.ExportError, match="0×720"):
+            exporting.export_window(shown, tmp_path / "x.png", (0, 720))
+    finally:
+        shown.resize(before)
