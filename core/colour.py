@@ -185,6 +185,7 @@ PALETTE = {
     "SV_REST": "#9C9C9C",           # the singular values after σ₁ (bars)
     "UNIT_CIRCLE": "#666666",       # the unit circle of the eigenvalue plot
     "CHANCE": "#D2D2D2",            # chance level (Training lab, sweep), faint
+    "REACH_INIT": "#9C9C9C",        # the lab's gradient reach at initialisation (dashed)
     "CURSOR": "#222222",
     "GROWTH": "#FAEDE3",            # shading above 10⁰
     "DECAY": "#E7F2F8",             # shading below 10⁰
@@ -209,6 +210,7 @@ PALETTE_HIGH_CONTRAST = {
     "SV_REST": "#949494",
     "UNIT_CIRCLE": "#575757",
     "CHANCE": "#949494",
+    "REACH_INIT": "#949494",
     "CURSOR": "#000000",
     "GROWTH": "#F5D9C3",
     "DECAY": "#C8E1EE",
@@ -233,7 +235,7 @@ PLOT_GROUPS = {
     "spectrum: singular values": ("SIGMA1", "SV_REST"),
     "spectrum: eigenvalues": ("RHO", "SIGMA1", "UNIT_CIRCLE"),
     "lab: loss and accuracy": ("MEASURED", "CLIPPED", "CHANCE"),
-    "lab: how far back the gradient reaches": ("MEASURED", "CELL_PATH", "SIGMA_I"),
+    "lab: how far back the gradient reaches": ("MEASURED", "CELL_PATH", "REACH_INIT"),
     "lab: gradient norm before / after clipping": ("SIGMA1", "CLIPPED"),
     "sweep": ("rnn", "lstm", "gru", "CHANCE"),
     "cell-state flow": ("MEASURED", "CELL_PATH"),
@@ -241,7 +243,7 @@ PLOT_GROUPS = {
 #: Series drawn over the growth / decay shading (gradient flow and Compare), and on plain white.
 ON_SHADING = ("MEASURED", "CELL_PATH", "CAROUSEL", "SIGMA1", "PASCANU", "CLIPPED", "RHO", "rnn",
               "lstm", "gru", "SIGMA1_COMPARE", "CELL_PATH_COMPARE")
-ON_WHITE = ("SV_REST", "UNIT_CIRCLE")
+ON_WHITE = ("SV_REST", "UNIT_CIRCLE", "REACH_INIT")
 #: Faint by design (companions behind the main curves): exempt from the background check.
 FAINT = ("SIGMA_I", "CHANCE")
 #: Colours used for text (readouts, Explain, titles) and the backgrounds each is shown on.
