@@ -9,14 +9,20 @@ BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("--json", metavar="FILE", help="write a flat {metric: number} JSON object")
     p.add_argument("--quick", action="store_true",
                    help="smoke-test mode: same metrics, far fewer repetitions (numbers not meaningful)")
-    p.add_argument("--runs", type=int, default=None, help="core runs per metric (default 7, quick 1)")
+    p.add_argument("--runs", type=int, default=None,
+                   help="runs per engine metric (core, directions, connectivity; default 7, quick 1)")
     p.add_argument("--changes", type=int, default=None, help="σ₁ changes per GUI setup (default 100)")
     p.add_argument("--play-steps", type=int, default=None, help="timed play steps (default 300)")
     p.add_argument("--rss-steps", type=int, default=None, help="play steps for the RSS metric (10000)")
+    p.add_argument("--only", metavar="NAME[,NAME]",
+                   help="run only these groups (core, gui, floor, startup, directions, "
+                        "connectivity) or the groups of these metrics, e.g. --only startup")
+    p.add_argument("--launches", type=int, default=None,
+                   help="timed start-up launches of the app and of the bare window (default 5, quick 1)")
     p.add_argument("--full-repaint", action="store_true",
                    help="stricter 'drawn': also repaint the whole window synchronously after each change")
     p.add_argument("--blas-threads", default="1",

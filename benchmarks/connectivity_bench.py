@@ -61,11 +61,12 @@ def _ms(fn, *args, name: str | None = None) -> float:
     return (time.perf_counter() - t0) * 1e3
 
 
-def run_connectivity(runs: int) -> dict[str, list[float]]:
+def run_connectivity(runs: int, cases: dict | None = None, by_rows: bool = True) -> dict[str, list[float]]:
     """metric → wall times (ms); the process CPU times go to CPU (with one BLAS thread, what the
     wall time would be on an idle machine). Runs interleave the cases, so a busy neighbour slows
-    all alike."""
-    setups = {name: setup(o) for name, o in CASES.items()}
+    all alike. `cases`: name → Config overrides (default CASES); `by_rows`: also time the
+    rnn_tanh matrix by row sweeps (needs that case)."""
+    setups = {name: setup(o) for name, o in (CASES if cases is None else cases).items()}
     prepared = {name: prepare(cell, x) for name, (cell, x) in setups.items()}
     for name, (cell, x) in setups.items():              # warm-up
         prepared[name].row(x.shape[0])
@@ -78,7 +79,7 @@ def run_connectivity(runs: int) -> dict[str, list[float]]:
     def row_from_inputs(cell, x):
         return prepare(cell, x).row(x.shape[0])
 
-    def by_rows(cell, x):
+    def matrix_by_rows(cell, x):
         return prepare(cell, x).matrix(scheme="rows")
 
     CPU.clear()
@@ -89,7 +90,8 @@ def run_connectivity(runs: int) -> dict[str, list[float]]:
             for t in range(T - 10 * r, T - 10 * r - 10, -1):     # the cursor stepping back
                 record(f"connectivity_row_cached_{name}", prepared[name].row, t)
             record(f"connectivity_full_{name}", input_connectivity, cell, x)
-        record("connectivity_full_rows_rnn_tanh", by_rows, *setups["rnn_tanh"])
+        if by_rows:
+            record("connectivity_full_rows_rnn_tanh", matrix_by_rows, *setups["rnn_tanh"])
     return out
 
 

@@ -134,8 +134,11 @@ class AppUnderTest:
         self.app.processEvents()
 
     # -- σ₁ slider ---------------------------------------------------------------------------
-    def slider_latencies(self, changes: int, heartbeat: Heartbeat | None = None) -> list[float]:
-        """ms from slider.setValue(new σ₁) to the new trace drawn, for `changes` changes."""
+    def slider_latencies(self, changes: int, heartbeat: Heartbeat | None = None,
+                         probe=None) -> list[float]:
+        """ms from slider.setValue(new σ₁) to the new trace drawn, for `changes` changes.
+        `probe` (the drawing floor's recorder): probe.begin(k, v) before each change,
+        probe.handled() once every view's handler has run, probe.end(k) after it is drawn."""
         from PySide6.QtCore import QEventLoop, QTimer
         slider = self.window.findChild(object, "sigma1")
         if slider is None:
@@ -147,9 +150,13 @@ class AppUnderTest:
         def on_analysis(a):
             if state["target"] is None or round(a.config.sigma1, 3) != state["target"]:
                 return                          # a superseded or unrelated result
+            if probe is not None:
+                probe.handled()
             self.flush()                        # posted events, then a synchronous full paint
             lat.append((time.perf_counter() - state["t0"]) * 1e3)
             state["target"] = None
+            if probe is not None:
+                probe.end(len(lat) - 1)
             loop.quit()
 
         self.session.analysis_changed.connect(on_analysis)
@@ -167,6 +174,8 @@ class AppUnderTest:
                     v = round(v + 0.001, 3)
                 state["target"], current = v, v
                 self.counter.reset()
+                if probe is not None:
+                    probe.begin(k, v)
                 state["t0"] = time.perf_counter()
                 slider.setValue(v)
                 if state["target"] is not None:     # not already drawn synchronously
@@ -198,12 +207,19 @@ class AppUnderTest:
         return out
 
 
-def run_gui(changes: int, play_steps: int, rss_steps: int) -> dict[str, object]:
+def run_gui(changes: int, play_steps: int, rss_steps: int, parts=("gui",)) -> dict[str, object]:
+    """parts: "gui" (every app metric) and/or "floor" (the drawing floor of the default slider
+    frames, recorded and replayed right after the timed slider pass on the same window)."""
     out: dict[str, object] = {}
     ut = AppUnderTest(Config())                       # what `python main.py` opens
     try:
         ut.slider_latencies(min(3, changes))          # warm-up
         out["slider_default"] = ut.slider_latencies(changes)
+        if "floor" in parts:
+            from .floor_bench import run_floor
+            out["floor_default"], out["floor_check"] = run_floor(ut, changes)
+        if "gui" not in parts:
+            return out
         ut.play_steps(min(30, play_steps), timed=False)
         out["play_default"] = ut.play_steps(play_steps)
         ut.play_steps(min(200, rss_steps), timed=False)    # warm-up: caches, pixmaps, fonts
