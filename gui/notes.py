@@ -7,6 +7,7 @@ import unicodedata
 from pathlib import Path
 
 from gatescope.core.resources import asset
+from gatescope.core.text import subscript, superscript
 
 NOTES_PATH = asset("notes.md")
 
@@ -18,19 +19,6 @@ SYMBOLS = {
     r"\begin{align}": "", r"\end{align}": "", r"\hat{g}": "ĝ", r"\tilde{C}": "C̃", r"\tilde{h}": "h̃",
     r"\times": "×", r"\leq": "≤", r"\geq": "≥", r"\Sigma": "Σ", r"\|": "‖",
 }
-SUP = dict(zip("0123456789+-−=()tTirhxjknᵀ", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ᵗᵀⁱʳʰˣʲᵏⁿᵀ"))
-SUB = dict(zip("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
-
-
-def _script(body: str, table: dict, mark: str) -> str:
-    """A super- or subscript in Unicode where every character has one (h_{t-1} → hₜ₋₁), else
-    written out: W^{(S)} → W^(S)."""
-    body = (body or "").strip()
-    if not body:
-        return ""
-    if all(c in table for c in body):
-        return "".join(table[c] for c in body)
-    return mark + (body if len(body) == 1 or body[0] in "([" else f"({body})")
 
 
 def latex_to_text(tex: str) -> str:
@@ -40,8 +28,8 @@ def latex_to_text(tex: str) -> str:
     s = re.sub(r"\\hat\{(\w)\}", lambda m: m.group(1) + "\u0302", s)
     for k in sorted(SYMBOLS, key=len, reverse=True):
         s = s.replace(k, SYMBOLS[k])
-    s = re.sub(r"\^\{([^{}]*)\}|\^(\S)", lambda m: _script(m.group(1) or m.group(2), SUP, "^"), s)
-    s = re.sub(r"_\{([^{}]*)\}|_([^\s{\\])", lambda m: _script(m.group(1) or m.group(2), SUB, "_"), s)
+    s = re.sub(r"\^\{([^{}]*)\}|\^(\S)", lambda m: superscript(m.group(1) or m.group(2)), s)
+    s = re.sub(r"_\{([^{}]*)\}|_([^\s{\\])", lambda m: subscript(m.group(1) or m.group(2)), s)
     for _ in range(4):   # \frac{a}{b}, innermost first
         s = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", s)
     s = s.replace("{", "").replace("}", "").replace("&", "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from gatescope.core.text import plain
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument, QTextOption
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -24,7 +25,7 @@ class Readout(QWidget):
         # with max_lines, the height grows (up to max_lines) when a text needs more lines and
         # shrinks back to `lines`: a re-layout only when the number of lines changes
         self.min_lines, self.max_lines = lines, max_lines or lines
-        self.plain = plain                  # True: the text is shown as is, no HTML
+        self.plain = plain                  # True: the text is shown as is, no HTML (core.text.plain)
         self._text = ""
         self._doc = QTextDocument(self)
         self._doc.setDocumentMargin(2)
@@ -53,7 +54,9 @@ class Readout(QWidget):
 
     def _layout_text(self, shrink: bool = False):
         if self.plain:
-            self._doc.setPlainText(self._text)
+            # user text too (tokens, file names): a lone surrogate, which Qt would drop silently,
+            # shows as U+FFFD, and a bidi override cannot reverse the rest of the line
+            self._doc.setPlainText(plain(self._text))
         else:
             self._doc.setHtml(self._text)
         self._doc.setTextWidth(max(1, self.width()))

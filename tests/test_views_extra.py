@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 from gatescope.core import Config, simulate
-from gatescope.core.theory import format_pow10
+from gatescope.core.text import format_pow10, format_value
 from gatescope.gui.session import Session
 from gatescope.gui.views.compare import CompareView
-from gatescope.gui.views.explain import ExplainView, fmt
+from gatescope.gui.views.explain import ExplainView
 
 KINDS = ("rnn", "lstm", "gru")
 
@@ -156,7 +156,7 @@ def test_explain_lstm_numbers_are_the_trace_at_t(make):
         assert v["log10_jac"] == ref.log10_jac_norm[t]
         assert v["log10_cell"] == ref.log10_cell_norm[t]
         html = view.findChild(object, "explain_text").toPlainText()
-        assert f"= {fmt(v['f'])}" in html and "forget gate" in html
+        assert f"= {format_value(v['f'])}" in html and "forget gate" in html
         assert format_pow10(ref.log10_jac_norm[t]) in html
     assert view.values()["f"] != ref.gates["f"][t - 1, 3]       # the unit really changed
 
@@ -195,7 +195,7 @@ def test_explain_rnn_slope_and_gradient(make):
     assert v["log10_jac"] == ref.log10_jac_norm[t]
     assert v["log10_sigma1t"] == pytest.approx(t * math.log10(1.3), abs=1e-12)
     text = view.text.toPlainText()
-    assert "φ'(at) = " + fmt(v["slope"]) in text
+    assert "φ'(at) = " + format_value(v["slope"]) in text
     assert "1.3²⁰" in text
     # the whole "what to notice" line is there (no HTML swallowed by a bare '<')
     assert ref.log10_jac_norm[t] < t * math.log10(1.3) - 0.3

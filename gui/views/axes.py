@@ -5,17 +5,9 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from gatescope.core.text import minus, plain, pow10_label  # pow10_label: still importable from here
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
-
-SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-
-
-def pow10_label(k: float) -> str:
-    """10^k for an integer k as "10³", "10⁻⁶⁰²"; other values as 10^x with one decimal."""
-    if abs(k - round(k)) < 1e-9:
-        return "10" + str(int(round(k))).translate(SUP)
-    return f"10^{k:.1f}"
 
 
 def _label_px(axis: pg.AxisItem) -> float:
@@ -97,9 +89,9 @@ class ReadableAxis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):
         if self.integer or all(abs(v - round(v)) < 1e-9 for v in values):
-            return [f"{round(v):d}".replace("-", "−") for v in values]
+            return [minus(f"{round(v):d}") for v in values]
         decimals = next((d for d in range(1, 5) if all(abs(round(v, d) - v) < 1e-9 for v in values)), 4)
-        return [f"{v:.{decimals}f}".replace("-", "−") for v in values]
+        return [minus(f"{v:.{decimals}f}") for v in values]
 
 
 class PowerOfTenAxis(ReadableAxis):
@@ -133,7 +125,8 @@ class TimeAxis(ReadableAxis):
         self._tokens: list[str] | None = None
 
     def set_tokens(self, tokens):
-        tokens = list(tokens) if tokens else None
+        # user text, shown as plain text: lone surrogates, control and bidi characters made safe
+        tokens = [plain(t) for t in tokens] if tokens else None
         if tokens == self._tokens:
             return                      # keep the cached drawing
         self._tokens = tokens
@@ -215,18 +208,6 @@ def set_range_if_changed(plot: pg.PlotItem, x: tuple, y: tuple):
         plot.setRange(xRange=x, yRange=y, padding=0)
 
 
-def nice_level(x: float) -> float:
-    """The next 1-2-5 number ≥ x (> 0): colour scales that change in steps, not every frame."""
-    if not (x > 0 and math.isfinite(x)):
-        return 1.0
-    e = math.floor(math.log10(x))
-    for m in (1.0, 2.0, 5.0, 10.0):
-        v = m * 10.0 ** e
-        if v >= x * (1 - 1e-12):
-            return v
-    return 10.0 ** (e + 1)
-
-
 def colour_bar(levels, cmap, widest: str | None = None) -> pg.ColorBarItem:
     """A fixed, non-interactive colour bar whose ticks sit 10 % inside its ends, so the labels of
     bars stacked in one column never collide."""
@@ -268,7 +249,7 @@ def label_colour_bar(bar: pg.ColorBarItem, levels, scale: float = 1.0, fmt=None)
     lo, hi = levels
     inset = 0.1 * (hi - lo)
     fmt = fmt or (lambda v: f"{v:g}")
-    ticks = [[(v, fmt(v * scale).replace("-", "−")) for v in (lo + inset, 0.5 * (lo + hi), hi - inset)]]
+    ticks = [[(v, minus(fmt(v * scale))) for v in (lo + inset, 0.5 * (lo + hi), hi - inset)]]
     if getattr(bar, "_gatescope_ticks", None) != ticks:
         bar._gatescope_ticks = ticks
         bar.axis.setTicks(ticks)

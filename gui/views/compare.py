@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from gatescope.core.theory import format_pow10, power_readout
+from gatescope.core.text import escape_html, format_pow10, format_scale, jacobian_norm_name, power_readout
+from gatescope.core.theory import state_bounded, state_level
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -20,7 +21,6 @@ from .axes import (
     colour_bar,
     finite_or_nan,
     fit_legend_columns,
-    nice_level,
 )
 from .image import Heatmap
 
@@ -29,7 +29,6 @@ KINDS = ("rnn", "lstm", "gru")
 #: lies on σ₁ᵗ (that is the point of the picture), so the dashes must stay distinguishable.
 SIGMA1_COMPARE = "#333333"
 CELL_PATH_COMPARE = style.PALETTE["CAROUSEL"][0]
-STATE_NAME = {"rnn": "‖∂hₜ/∂h₀‖", "lstm": "‖∂[h;C]ₜ/∂[h;C]₀‖", "gru": "‖∂hₜ/∂h₀‖"}
 # kind → (trace attribute or gate key, axis label, fixed levels, what it shows)
 KEY_GATE = {
     "rnn": ("slope", "φ'(a<sub>t</sub>)", (0.0, 1.0)),
@@ -53,6 +52,7 @@ class _Column:
         self.kind = kind
         self.gate_key, gate_label, self.gate_levels = KEY_GATE[kind]
         self.scale_text = "±1"
+        self.bounded = True          # h on the shared ±1 colour bar (else on its own scale)
         self.title = pg.LabelItem(justify="center")
         layout.addItem(self.title, row=0, col=col)
         self.state_axis = TimeAxis("bottom")
@@ -92,14 +92,12 @@ class _Column:
         tr = a.trace
         T, n = tr.steps, tr.h.shape[1]
         color = self.theme.KIND_COLORS[self.kind]
-        # states h_t (T+1, n): tanh-bounded states on the fixed [−1, 1] scale, else ±max|h|
+        # states h_t (T+1, n): bounded states (core.theory.state_bounded) on the shared colour
+        # bar's fixed ±1 (by design, not their own 1-2-5 level: the three columns read alike);
+        # unbounded ones on the 1-2-5 level above max |h| (as in Explore), capped for float32
         self.states = np.asarray(tr.h, dtype=np.float64)
-        bounded = self.kind != "rnn" or a.cell.nonlinearity in ("tanh", "sigmoid")
-        finite = self.states[np.isfinite(self.states)]
-        big = float(np.max(np.abs(finite))) if finite.size else 1.0
-        # unbounded states on a 1-2-5 level above max |h| (as in Explore); bounded ones on ±1,
-        # the shared colour bar's scale
-        m = 1.0 if bounded else float(min(nice_level(max(big, 1e-12)), _F32_SAFE))
+        self.bounded = bounded = state_bounded(self.kind, a.cell.nonlinearity)
+        m = 1.0 if bounded else float(min(state_level(self.states, False), _F32_SAFE))
         self.state_levels = (-m, m)
         img = np.clip(np.nan_to_num(self.states.T, nan=0.0, posinf=m, neginf=-m), -m, m)
         self.state_image.setImage(img.astype(np.float32), levels=self.state_levels, autoLevels=False)
@@ -114,7 +112,7 @@ class _Column:
             p.setRange(xRange=(-0.5, T + 0.5), yRange=(-0.5, n - 0.5), padding=0)
         self.state_axis.set_tokens(a.tokens)
         self.gate_axis.set_tokens(a.tokens)
-        self.scale_text = "±1" if bounded else f"±{format_pow10(np.log10(m))}"
+        self.scale_text = "±1" if bounded else f"±{format_scale(m)}"
         size = (style.BASE_POINT_SIZE + 2) * self.theme.scale
         small = (style.BASE_POINT_SIZE - 1) * self.theme.scale
         self.title.setText(f"<span style='color:{color}; font-size:{size:.0f}pt; font-weight:700'>"
@@ -261,7 +259,7 @@ class CompareView(QWidget):
         self._set_legend(comparison)
         keep = "near 0 (the notes' convention)" if comparison["gru"].cell.convention == "seed" \
             else "near 1 (PyTorch's convention)"
-        unbounded = [k.upper() for k in KINDS if self.columns[k].scale_text != "±1"]
+        unbounded = [k.upper() for k in KINDS if not self.columns[k].bounded]
         own = f" ({', '.join(unbounded)} on its own scale: φ is unbounded)" if unbounded else ""
         self.caption.setText(
             "Rows are units, columns time steps. Top: states h<sub>t</sub> on ±1" + own + ". "
@@ -283,8 +281,8 @@ class CompareView(QWidget):
     def _set_legend(self, comparison):
         self.legend.clear()
         for k in KINDS:
-            self.legend.addItem(self.curves[k], f"{k.upper()}  {STATE_NAME[k]}")
-        self.legend.addItem(self.cell_path, "LSTM cell path ‖∂Cₜ/∂C₀‖")
+            self.legend.addItem(self.curves[k], f"{k.upper()}  {jacobian_norm_name(k)}")
+        self.legend.addItem(self.cell_path, f"LSTM cell path {jacobian_norm_name('lstm', cell_path=True)}")
         self.legend.addItem(self.sigma1, f"σ₁ᵗ (σ₁ = {comparison['rnn'].sigma1:.4g})")
         fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
 
@@ -308,7 +306,7 @@ class CompareView(QWidget):
             col.set_step(t)
         parts = [f"<b>t = {t}</b>"]
         if a0.tokens and t > 0:
-            parts.append(f"token “{_esc(a0.tokens[t - 1])}”")
+            parts.append(f"token “{escape_html(a0.tokens[t - 1])}”")
         parts.append(f"σ₁<sup>t</sup>: {power_readout(round(a0.sigma1, 6), t)}")
         for k, y in zip(KINDS, ys):
             shown = format_pow10(y) if t <= comp[k].steps else \
@@ -321,6 +319,3 @@ class CompareView(QWidget):
     def readout_text(self) -> str:
         return self.readout.text()
 
-
-def _esc(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

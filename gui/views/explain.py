@@ -4,45 +4,25 @@ candidate, blend in the current convention; the RNN update and ∂h_t/∂h_0 = W
 what to notice. values() returns the exact floats shown (the HTML rounds them)."""
 from __future__ import annotations
 
-import html
-import math
-
-import numpy as np
-from gatescope.core.theory import format_pow10, power_readout
+from gatescope.core.analysis import explain_values
+from gatescope.core.text import (
+    escape_html,
+    format_factor,
+    format_pow10,
+    format_value,
+    jacobian_norm_name,
+    power_readout,
+)
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QTextBrowser, QVBoxLayout, QWidget
 
 from .. import style
 
 PHI = {"tanh": "tanh", "relu": "ReLU", "identity": "identity", "sigmoid": "σ"}
-SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def fmt(v: float) -> str:
-    """4 decimals (4 significant digits for tiny or huge values); a gate within 5·10⁻⁵ of 1 is
-    written 1 − ε, since ∏ f over many steps depends on exactly how close to 1 it is."""
-    v = float(v)
-    if not math.isfinite(v):
-        return "∞" if v > 0 else ("−∞" if v < 0 else "NaN")
-    if 0.99995 <= v < 1.0:
-        return f"1 − {_sci(1.0 - v)}"
-    if v != 0.0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
-        return _sci(v)
-    return f"{v:.4f}".replace("-", "−")
-
-
-def _sci(v: float) -> str:
-    m, e = f"{v:.3e}".split("e")
-    return f"{m}×10{str(int(e)).translate(SUP).replace('-', '⁻')}".replace("-", "−")
-
-
-def fmtp(v: float) -> str:
-    """fmt, in parentheses when negative (a factor of a product)."""
-    text = fmt(v)
-    return f"({text})" if text.startswith("−") else text
+HX = "[h<sub>t−1</sub>, x<sub>t</sub>]"
 
 
 def _b(v, color=style.PALETTE["MEASURED"][0]) -> str:
-    return f"<b style='color:{color}'>{fmt(v)}</b>"
+    return f"<b style='color:{color}'>{format_value(v)}</b>"
 
 
 def _line(step: str, eq: str, note: str = "") -> str:
@@ -118,22 +98,19 @@ class ExplainView(QWidget):
         a = self.session.analysis
         if a is None:
             return
-        tr = a.trace
-        t = min(max(0, self.session.step), tr.steps)
-        j = min(self.unit_spin.value(), a.cell.hidden_size - 1)
-        kind = a.cell.kind
+        ev = explain_values(a, self.session.step, self.unit_spin.value())
+        t, j, kind = ev.t, ev.unit, ev.kind
         head = (f"<p style='margin-bottom:2px'><b style='color:{self.theme.KIND_COLORS[kind]}; font-size:"
                 f"{(style.BASE_POINT_SIZE + 3) * self.theme.scale:.0f}pt'>{kind.upper()}</b>"
                 f"&nbsp; step <b>t = {t}</b>, unit <b>j = {j}</b>")
-        if a.tokens and t > 0:
-            head += f", token “{html.escape(a.tokens[t - 1])}”"
+        if ev.token is not None:
+            head += f", token “{escape_html(ev.token)}”"
         head += "</p>"
-        vals = {"t": t, "unit": j}
         if t == 0:
-            body = self._initial(a, j, vals)
+            body = self._initial(ev)
         else:
-            body = {"lstm": self._lstm, "gru": self._gru, "rnn": self._rnn}[kind](a, t, j, vals)
-        self._values = vals
+            body = {"lstm": self._lstm, "gru": self._gru, "rnn": self._rnn}[kind](ev)
+        self._values = ev.as_dict()
         notice = f"<p style='background:#fff4d6; padding:4px'><b>What to notice:</b> {self._notice}</p>"
         html_text = head + body + notice
         if self.isVisible():
@@ -149,82 +126,66 @@ class ExplainView(QWidget):
         super().showEvent(event)
 
     # -- per cell --------------------------------------------------------------------------------
-    def _gradient_lines(self, a, t, vals, name="‖∂h<sub>t</sub>/∂h<sub>0</sub>‖") -> str:
-        tr = a.trace
-        lj, ls = float(tr.log10_jac_norm[t]), float(a.sigma_curves[0][t])
-        vals.update(log10_jac=lj, log10_sigma1t=ls, sigma1=float(a.sigma1))
+    def _gradient_lines(self, ev) -> str:
+        v = ev.numbers
         # the measured norm in the gradient view's colour for it, σ₁ᵗ in σ₁'s
-        out = (f"{name} = <b style='color:{self.theme.MEASURED}'>{format_pow10(lj)}</b>"
+        out = (f"{jacobian_norm_name(ev.kind, rich=True)} = "
+               f"<b style='color:{self.theme.MEASURED}'>{format_pow10(v['log10_jac'])}</b>"
                f" &nbsp;vs&nbsp; σ₁<sup>t</sup> = <span style='color:{self.theme.SIGMA1}'>"
-               f"{power_readout(round(a.sigma1, 6), t)}</span>")
-        if tr.log10_cell_norm is not None:
-            lc = float(tr.log10_cell_norm[t])
-            vals["log10_cell"] = lc
-            out += (f"<br>cell path ‖∂C<sub>t</sub>/∂C<sub>0</sub>‖ = "
-                    f"<b style='color:{self.theme.CELL_PATH}'>{format_pow10(lc)}</b>")
+               f"{power_readout(round(v['sigma1'], 6), ev.t)}</span>")
+        if "log10_cell" in v:
+            out += (f"<br>cell path {jacobian_norm_name(ev.kind, rich=True, cell_path=True)} = "
+                    f"<b style='color:{self.theme.CELL_PATH}'>{format_pow10(v['log10_cell'])}</b>")
         return _line("Gradient back to step 0 (all units)", out)
 
-    def _initial(self, a, j, vals) -> str:
-        tr = a.trace
-        vals["h"] = float(tr.h[0, j])
-        eq = f"h<sub>0</sub>[j] = {_b(vals['h'])}"
-        if tr.c is not None:
-            vals["c"] = float(tr.c[0, j])
-            eq += f", &nbsp;C<sub>0</sub>[j] = {_b(vals['c'])}"
+    def _initial(self, ev) -> str:
+        v = ev.numbers
+        eq = f"h<sub>0</sub>[j] = {_b(v['h'])}"
+        if "c" in v:
+            eq += f", &nbsp;C<sub>0</sub>[j] = {_b(v['c'])}"
         self._notice = ("t = 0 is the initial state: no input has been read and no gate has acted yet, "
                         "and ∂s<sub>0</sub>/∂s<sub>0</sub> = I (norm 1). Step forward to see the equations.")
         return _line("The initial state", eq)
 
-    def _lstm(self, a, t, j, vals) -> str:
-        tr = a.trace
-        g = {k: float(tr.gates[k][t - 1, j]) for k in "ifgo"}
-        c_prev, c = float(tr.c[t - 1, j]), float(tr.c[t, j])
-        h_prev, h = float(tr.h[t - 1, j]), float(tr.h[t, j])
-        c_check = g["f"] * c_prev + g["i"] * g["g"]
-        h_check = g["o"] * math.tanh(c)
-        vals.update(f=g["f"], i=g["i"], c_tilde=g["g"], o=g["o"], c_prev=c_prev, c=c, h_prev=h_prev,
-                    h=h, c_check=c_check, h_check=h_check)
-        hx = "[h<sub>t−1</sub>, x<sub>t</sub>]"
+    def _lstm(self, ev) -> str:
+        v = ev.numbers
+        f, i, g, o = v["f"], v["i"], v["c_tilde"], v["o"]
         lines = [
-            _line("Step 1 · forget gate", f"f<sub>t</sub> = σ(W<sub>f</sub>·{hx} + b<sub>f</sub>) = {_b(g['f'])}"),
-            _line("Step 2 · input gate", f"i<sub>t</sub> = σ(W<sub>i</sub>·{hx} + b<sub>i</sub>) = {_b(g['i'])}"),
-            _line("Step 2 · candidate", f"C̃<sub>t</sub> = tanh(W<sub>C</sub>·{hx} + b<sub>C</sub>) = {_b(g['g'])}"),
+            _line("Step 1 · forget gate", f"f<sub>t</sub> = σ(W<sub>f</sub>·{HX} + b<sub>f</sub>) = {_b(f)}"),
+            _line("Step 2 · input gate", f"i<sub>t</sub> = σ(W<sub>i</sub>·{HX} + b<sub>i</sub>) = {_b(i)}"),
+            _line("Step 2 · candidate", f"C̃<sub>t</sub> = tanh(W<sub>C</sub>·{HX} + b<sub>C</sub>) = {_b(g)}"),
             _line("Step 3 · cell update",
                   f"C<sub>t</sub> = f<sub>t</sub> ⊙ C<sub>t−1</sub> + i<sub>t</sub> ⊙ C̃<sub>t</sub>"
-                  f" = {fmt(g['f'])} × {fmtp(c_prev)} + {fmt(g['i'])} × {fmtp(g['g'])} = {_b(c_check)}",
-                  f"simulated C<sub>t</sub> = {fmt(c)}"),
-            _line("Step 4 · output gate", f"o<sub>t</sub> = σ(W<sub>o</sub>·{hx} + b<sub>o</sub>) = {_b(g['o'])}"),
+                  f" = {format_value(f)} × {format_factor(v['c_prev'])} + {format_value(i)} × "
+                  f"{format_factor(g)} = {_b(v['c_check'])}",
+                  f"simulated C<sub>t</sub> = {format_value(v['c'])}"),
+            _line("Step 4 · output gate", f"o<sub>t</sub> = σ(W<sub>o</sub>·{HX} + b<sub>o</sub>) = {_b(o)}"),
             _line("Step 4 · output",
-                  f"h<sub>t</sub> = o<sub>t</sub> ⊙ tanh(C<sub>t</sub>) = {fmt(g['o'])} × tanh({fmt(c)})"
-                  f" = {_b(h_check)}", f"h<sub>t−1</sub> = {fmt(h_prev)}"),
-            self._gradient_lines(a, t, vals, "‖∂[h;C]<sub>t</sub>/∂[h;C]<sub>0</sub>‖"),
+                  f"h<sub>t</sub> = o<sub>t</sub> ⊙ tanh(C<sub>t</sub>) = {format_value(o)} × "
+                  f"tanh({format_value(v['c'])}) = {_b(v['h_check'])}",
+                  f"h<sub>t−1</sub> = {format_value(v['h_prev'])}"),
+            self._gradient_lines(ev),
         ]
-        f = g["f"]
-        if f >= 0.9:
-            s = (f"f = {fmt(f)} is near 1: this unit's cell state is carried almost unchanged (the "
+        fs = format_value(f)
+        if ev.keep_verdict == "keeps":
+            s = (f"f = {fs} is near 1: this unit's cell state is carried almost unchanged (the "
                  "conveyor belt). Along it ∂C<sub>t</sub>/∂C<sub>t−1</sub> = f<sub>t</sub>, so the "
                  "gradient is multiplied by ≈ 1 per step, not by σ₁.")
-        elif f <= 0.1:
-            s = (f"f = {fmt(f)} is near 0: this unit forgets C<sub>t−1</sub> here, and the gradient along "
+        elif ev.keep_verdict == "cuts":
+            s = (f"f = {fs} is near 0: this unit forgets C<sub>t−1</sub> here, and the gradient along "
                  "the cell path through it is cut.")
         else:
-            s = (f"f = {fmt(f)}: this unit keeps only part of C<sub>t−1</sub>; over k such steps the "
-                 f"cell path shrinks like f<sup>k</sup> (here {fmt(f)}<sup>10</sup> = {fmt(f ** 10)}).")
-        s += self._sigma_sentence(a, t, gated=True)
-        self._notice = s
+            s = (f"f = {fs}: this unit keeps only part of C<sub>t−1</sub>; over k such steps the "
+                 f"cell path shrinks like f<sup>k</sup> (here {fs}<sup>10</sup> = {format_value(v['f_pow10'])}).")
+        self._notice = s + self._sigma_sentence(ev)
         return "".join(lines)
 
-    def _gru(self, a, t, j, vals) -> str:
-        tr = a.trace
-        r, z, cand = (float(tr.gates[k][t - 1, j]) for k in "rzn")
-        h_prev, h = float(tr.h[t - 1, j]), float(tr.h[t, j])
-        seed = a.cell.convention == "seed"
-        keep = (1.0 - z) if seed else z
-        h_check = (1.0 - z) * h_prev + z * cand if seed else (1.0 - z) * cand + z * h_prev
-        vals.update(r=r, z=z, h_tilde=cand, h_prev=h_prev, h=h, h_check=h_check, keep=keep)
-        hx = "[h<sub>t−1</sub>, x<sub>t</sub>]"
+    def _gru(self, ev) -> str:
+        v = ev.numbers
+        r, z, cand, h_prev = v["r"], v["z"], v["h_tilde"], v["h_prev"]
+        seed = ev.convention == "seed"
         lines = [
-            _line("Step 1 · reset gate", f"r<sub>t</sub> = σ(W<sub>r</sub>·{hx}) = {_b(r)}",
+            _line("Step 1 · reset gate", f"r<sub>t</sub> = σ(W<sub>r</sub>·{HX}) = {_b(r)}",
                   "the notes print W<sub>z</sub> here: a typo for W<sub>r</sub>"),
         ]
         if seed:
@@ -235,108 +196,102 @@ class ExplainView(QWidget):
             lines.append(_line("Step 1 · candidate (PyTorch: r after the matmul)",
                                f"n<sub>t</sub> = tanh(W<sub>in</sub>x<sub>t</sub> + b<sub>in</sub> + r<sub>t</sub>"
                                f" ⊙ (W<sub>hn</sub>h<sub>t−1</sub> + b<sub>hn</sub>)) = {_b(cand)}"))
-        lines.append(_line("Step 2 · update gate", f"z<sub>t</sub> = σ(W<sub>z</sub>·{hx}) = {_b(z)}"))
+        lines.append(_line("Step 2 · update gate", f"z<sub>t</sub> = σ(W<sub>z</sub>·{HX}) = {_b(z)}"))
+        omz, zs = format_value(v["one_minus_z"]), format_value(z)
+        simulated = f"simulated h<sub>t</sub> = {format_value(v['h'])}"
         if seed:
             lines.append(_line("Step 2 · blend (the notes' convention)",
                                f"h<sub>t</sub> = (1 − z<sub>t</sub>) ⊙ h<sub>t−1</sub> + z<sub>t</sub> ⊙ h̃<sub>t</sub>"
-                               f" = {fmt(1 - z)} × {fmtp(h_prev)} + {fmt(z)} × {fmtp(cand)} = {_b(h_check)}",
-                               f"simulated h<sub>t</sub> = {fmt(h)}; here z → 0 keeps h<sub>t−1</sub>"))
+                               f" = {omz} × {format_factor(h_prev)} + {zs} × {format_factor(cand)}"
+                               f" = {_b(v['h_check'])}",
+                               f"{simulated}; here z → 0 keeps h<sub>t−1</sub>"))
         else:
             lines.append(_line("Step 2 · blend (PyTorch's convention)",
                                f"h<sub>t</sub> = (1 − z<sub>t</sub>) ⊙ n<sub>t</sub> + z<sub>t</sub> ⊙ h<sub>t−1</sub>"
-                               f" = {fmt(1 - z)} × {fmtp(cand)} + {fmt(z)} × {fmtp(h_prev)} = {_b(h_check)}",
-                               f"simulated h<sub>t</sub> = {fmt(h)}; here z → 1 keeps h<sub>t−1</sub> "
+                               f" = {omz} × {format_factor(cand)} + {zs} × {format_factor(h_prev)}"
+                               f" = {_b(v['h_check'])}",
+                               f"{simulated}; here z → 1 keeps h<sub>t−1</sub> "
                                "(the notes' z is PyTorch's 1 − z)"))
-        lines.append(self._gradient_lines(a, t, vals))
-        w = "1 − z" if seed else "z"
-        if keep >= 0.9:
-            s = (f"The weight on h<sub>t−1</sub> is {w} = {fmt(keep)}, near 1: this unit keeps its state, "
+        lines.append(self._gradient_lines(ev))
+        w, keep = ("1 − z" if seed else "z"), format_value(v["keep"])
+        if ev.keep_verdict == "keeps":
+            s = (f"The weight on h<sub>t−1</sub> is {w} = {keep}, near 1: this unit keeps its state, "
                  "like an LSTM forget gate near 1, and the gradient passes through it almost intact.")
-        elif keep <= 0.1:
-            s = (f"The weight on h<sub>t−1</sub> is {w} = {fmt(keep)}, near 0: this unit is overwritten by "
+        elif ev.keep_verdict == "cuts":
+            s = (f"The weight on h<sub>t−1</sub> is {w} = {keep}, near 0: this unit is overwritten by "
                  "the candidate, and the direct gradient path through it is cut.")
         else:
-            s = (f"The weight on h<sub>t−1</sub> is {w} = {fmt(keep)}: this unit mixes old state and "
+            s = (f"The weight on h<sub>t−1</sub> is {w} = {keep}: this unit mixes old state and "
                  "candidate; the direct gradient path shrinks by about that factor per step.")
-        s += self._sigma_sentence(a, t, gated=True)
-        self._notice = s
+        self._notice = s + self._sigma_sentence(ev)
         return "".join(lines)
 
-    def _rnn(self, a, t, j, vals) -> str:
-        tr = a.trace
-        phi = a.cell.nonlinearity
-        pre, slope = float(tr.preact[t - 1, j]), float(tr.slope[t - 1, j])
-        h_prev, h = float(tr.h[t - 1, j]), float(tr.h[t, j])
-        vals.update(a=pre, slope=slope, h_prev=h_prev, h=h)
+    def _rnn(self, ev) -> str:
+        v = ev.numbers
+        phi = ev.nonlinearity
         name = PHI[phi]
         lines = [
             _line("The RNN update (notes §2, φ = " + name + ")",
                   "h<sub>t</sub> = φ(W<sup>hh</sup>h<sub>t−1</sub> + W<sup>hx</sup>x<sub>t</sub> + b)"),
             _line("pre-activation", f"a<sub>t</sub> = W<sup>hh</sup>h<sub>t−1</sub> + W<sup>hx</sup>x<sub>t</sub>"
-                  f" + b = {_b(pre)}", f"h<sub>t−1</sub> = {fmt(h_prev)}"),
-            _line("new state", f"h<sub>t</sub> = {name}({fmt(pre)}) = {_b(h)}"),
-            _line("slope", f"φ'(a<sub>t</sub>) = {_b(slope)}",
+                  f" + b = {_b(v['a'])}", f"h<sub>t−1</sub> = {format_value(v['h_prev'])}"),
+            _line("new state", f"h<sub>t</sub> = {name}({format_value(v['a'])}) = {_b(v['h'])}"),
+            _line("slope", f"φ'(a<sub>t</sub>) = {_b(v['slope'])}",
                   "∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(φ'(a<sub>t</sub>)) W<sup>hh</sup>"),
             _line("Back to step 0",
                   "∂h<sub>t</sub>/∂h<sub>0</sub> = ∏<sub>i=1..t</sub> diag(φ'(a<sub>i</sub>)) W<sup>hh</sup>"
                   + (" = (W<sup>hh</sup>)<sup>t</sup> (φ' = 1: the notes' case)" if phi == "identity" else "")),
-            self._gradient_lines(a, t, vals),
+            self._gradient_lines(ev),
         ]
-        if phi == "identity":
-            s = "φ is the identity, so φ' = 1 everywhere and ∂h<sub>t</sub>/∂h<sub>0</sub> = W<sup>t</sup>. "
-        elif phi == "relu" and slope == 0.0:
-            s = ("This ReLU unit is off (a<sub>t</sub> ≤ 0, φ' = 0): no gradient flows back through it at "
-                 "this step. ")
-        elif slope <= 0.1:
-            s = (f"φ'(a<sub>t</sub>) = {fmt(slope)} is small: the unit saturates, and saturation shrinks the "
-                 "gradient through it on top of σ₁. ")
-        elif phi == "sigmoid":
-            s = (f"σ'(a<sub>t</sub>) = {fmt(slope)} ≤ ¼: even unsaturated, a sigmoid passes at most a "
-                 "quarter of the gradient back at each step. ")
-        else:
-            s = f"φ'(a<sub>t</sub>) = {fmt(slope)}: this unit is not saturated at this step. "
-        self._notice = s + self._sigma_sentence(a, t, gated=False)
+        slope = format_value(v["slope"])
+        s = {
+            "identity": "φ is the identity, so φ' = 1 everywhere and ∂h<sub>t</sub>/∂h<sub>0</sub> = W<sup>t</sup>. ",
+            "off": ("This ReLU unit is off (a<sub>t</sub> ≤ 0, φ' = 0): no gradient flows back through it at "
+                    "this step. "),
+            "saturated": (f"φ'(a<sub>t</sub>) = {slope} is small: the unit saturates, and saturation shrinks "
+                          "the gradient through it on top of σ₁. "),
+            "quarter": (f"σ'(a<sub>t</sub>) = {slope} ≤ ¼: even unsaturated, a sigmoid passes at most a "
+                        "quarter of the gradient back at each step. "),
+        }.get(ev.slope_verdict, f"φ'(a<sub>t</sub>) = {slope}: this unit is not saturated at this step. ")
+        self._notice = s + self._sigma_sentence(ev)
         return "".join(lines)
 
     @staticmethod
-    def _sigma_sentence(a, t, *, gated: bool) -> str:
-        s1 = a.sigma1
-        lj = float(a.trace.log10_jac_norm[t])
-        ls = float(a.sigma_curves[0][t])
-        if abs(s1 - 1.0) <= 1e-9:          # an orthogonal W is 1 only up to rounding
+    def _sigma_sentence(ev) -> str:
+        """σ₁'s trend, and how the measured norm compares with σ₁ᵗ (ev.trend, ev.comparison)."""
+        v = ev.numbers
+        s1, ls = v["sigma1"], v["log10_sigma1t"]
+        if ev.trend == "flat":             # an orthogonal W is 1 only up to rounding
             trend = "σ₁ = 1: σ₁<sup>t</sup> stays 1"
-        elif s1 < 1:
+        elif ev.trend == "vanishes":
             trend = f"σ₁ = {s1:.4g} &lt; 1: σ₁<sup>t</sup> = {format_pow10(ls)} shrinks towards 0 as t grows (vanishes)"
         else:
             trend = f"σ₁ = {s1:.4g} &gt; 1: σ₁<sup>t</sup> = {format_pow10(ls)} grows without bound (explodes)"
-        measured = f"the measured norm is {format_pow10(lj)}"
-        if not (np.isfinite(lj) and np.isfinite(ls)):
+        measured = f"the measured norm is {format_pow10(v['log10_jac'])}"
+        if ev.comparison is None:
             return f" {trend}; {measured}."
-        ratio = lj - ls
-        if abs(ratio) <= 0.3:
+        ratio = v["log10_ratio"]
+        if ev.comparison == "follows":
             how = ", close to σ₁ᵗ: the gradient follows σ₁ᵗ"
-        elif ratio < 0:
-            how = f", {format_pow10(-ratio)} times below σ₁ᵗ: " + ExplainView._why_below(a, gated)
+        elif ev.comparison == "below":
+            how = f", {format_pow10(-ratio)} times below σ₁ᵗ: " + ExplainView._why(ev)
         else:
-            how = f", {format_pow10(ratio)} times above σ₁ᵗ" + (": the gates, not σ₁, decide it" if gated else "")
+            how = f", {format_pow10(ratio)} times above σ₁ᵗ" + (": " + ExplainView._why(ev) if ev.reasons else "")
         return f" {trend}; {measured}{how}."
 
     @staticmethod
-    def _why_below(a, gated: bool) -> str:
-        """Why the measured norm is below σ₁ᵗ: the gates; a non-normal W (‖Wᵗ‖^(1/t) → ρ < σ₁);
-        saturation; switched-off ReLU units."""
-        if gated:
-            return "the gates, not σ₁, decide it"
-        reasons = []
-        if a.rho_below_sigma1:
-            reasons.append(f"W is not normal (U ≠ V), so ‖W<sup>t</sup>‖ ≤ σ₁<sup>t</sup> and "
-                           f"‖W<sup>t</sup>‖<sup>1/t</sup> → ρ = {a.spectral_radius:.4g}, the spectral radius")
-        phi = a.cell.nonlinearity
-        if phi == "sigmoid":
-            reasons.append("σ' ≤ ¼ at every step (γ = ¼ in Pascanu's bound (γσ₁)<sup>t</sup>), less where "
-                           "units saturate")
-        elif phi == "tanh":
-            reasons.append("saturation (φ' &lt; 1) has shrunk it")
-        elif phi == "relu":
-            reasons.append("switched-off ReLU units (φ' = 0) have cut paths")
+    def _why(ev) -> str:
+        """Why the measured norm is off σ₁ᵗ (ev.reasons): the gates; a non-normal W
+        (‖Wᵗ‖^(1/t) → ρ < σ₁); σ' ≤ ¼; saturation; switched-off ReLU units."""
+        text = {
+            "gates": "the gates, not σ₁, decide it",
+            "non_normal": (f"W is not normal (U ≠ V), so ‖W<sup>t</sup>‖ ≤ σ₁<sup>t</sup> and "
+                           f"‖W<sup>t</sup>‖<sup>1/t</sup> → ρ = {ev.numbers['spectral_radius']:.4g}, "
+                           "the spectral radius"),
+            "sigmoid": ("σ' ≤ ¼ at every step (γ = ¼ in Pascanu's bound (γσ₁)<sup>t</sup>), less where "
+                        "units saturate"),
+            "saturation": "saturation (φ' &lt; 1) has shrunk it",
+            "relu_off": "switched-off ReLU units (φ' = 0) have cut paths",
+        }
+        reasons = [text[r] for r in ev.reasons if r in text]
         return "; and ".join(reasons) if reasons else "rounding only"

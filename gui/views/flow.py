@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
+from gatescope.core.text import escape_html
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPen, QTextDocument
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -203,11 +204,7 @@ class FlowView(QWidget):
             return
         paths, nodes, caption, t, token = self._model()
         # the caption is laid out first, at the full width: the diagram gets the height left
-        step = f"t = {t}" + (f"  ·  token “{token}”" if token else "") + ("  ·  initial state" if t == 0 else "")
-        doc = QTextDocument()
-        doc.setDefaultFont(self.theme.font(1))
-        doc.setHtml(f"<b>{step}</b> — {caption}")
-        doc.setTextWidth(self.width() - 12)
+        doc = self._caption(caption, t, token)
         caption_h = doc.size().height() + 8
         # labels above the topmost line (ŷ, Cₜ₋₁) are drawn at screen size: room for one line
         top = QFontMetrics(self.theme.font(2)).height() * 0.6
@@ -227,6 +224,24 @@ class FlowView(QWidget):
         p.translate(6, top + H * k + 4)
         doc.drawContents(p)
         p.end()
+
+    def _caption(self, caption: str, t: int, token) -> QTextDocument:
+        """The caption under the diagram, laid out at the widget's width: the step, its token
+        (user text, escaped) and the equation with this step's numbers."""
+        step = (f"t = {t}" + (f"  ·  token “{escape_html(token)}”" if token else "")
+                + ("  ·  initial state" if t == 0 else ""))
+        doc = QTextDocument()
+        doc.setDefaultFont(self.theme.font(1))
+        doc.setHtml(f"<b>{step}</b> — {caption}")
+        doc.setTextWidth(self.width() - 12)
+        return doc
+
+    def caption_text(self) -> str:
+        """The caption as drawn, in plain text ("" before the first simulation)."""
+        if self.session.analysis is None:
+            return ""
+        _, _, caption, t, token = self._model()
+        return self._caption(caption, t, token).toPlainText()
 
     def _draw_path(self, p: QPainter, path: Path, k: float):
         width = 1.5 + 13.0 * max(0.0, min(1.0, path.amount))

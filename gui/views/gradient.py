@@ -7,9 +7,8 @@ import re
 
 import numpy as np
 import pyqtgraph as pg
-from gatescope.core.cells import GAMMA
-from gatescope.core.theory import format_norm, format_pow10, power_readout
-from PySide6.QtCore import Qt
+from gatescope.core.text import escape_html, format_norm, format_pow10, jacobian_norm_name, plain, power_readout
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -24,8 +23,6 @@ from .axes import (
     nice_ceil,
     set_range_if_changed,
 )
-
-STATE_NAME = {"rnn": "‖∂hₜ/∂h₀‖", "gru": "‖∂hₜ/∂h₀‖", "lstm": "‖∂[h;C]ₜ/∂[h;C]₀‖"}
 
 
 def distinct_rows(curves: np.ndarray, exclude: np.ndarray) -> np.ndarray:
@@ -89,6 +86,8 @@ class GradientView(QWidget):
         session.analysis_changed.connect(self._on_analysis)
         session.partial_analysis.connect(self._on_partial)
         session.step_changed.connect(self._on_step)
+        # the hover box shows one setup's numbers at one moment: gone as soon as they change
+        session.config_changed.connect(self.hide_hover)
 
     def _build_items(self):
         p = self.plot
@@ -122,6 +121,11 @@ class GradientView(QWidget):
         self.hover.hide()
         p.addItem(self.hover, ignoreBounds=True)
         self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse)
+        # the pointer leaving the plot (to another widget, or out of the window) moves nothing
+        # in the scene: the box is hidden on the Leave event itself
+        self._leave = _LeaveFilter(self.hide_hover, self)
+        self.plot_widget.installEventFilter(self._leave)
+        self.plot_widget.viewport().installEventFilter(self._leave)
 
     def apply_style(self, theme=None):
         if theme is not None:
@@ -166,6 +170,7 @@ class GradientView(QWidget):
     def _on_partial(self, a):
         """The first steps of a long run: the new curve's start is drawn at once, over the old
         picture's axes, and the whole curve follows with analysis_changed."""
+        self.hide_hover()
         t = np.arange(a.steps + 1, dtype=np.float64)
         show(self.measured, t, a.trace.log10_jac_norm)
         show(self.sigma1, t, a.sigma_curves[0])
@@ -173,6 +178,7 @@ class GradientView(QWidget):
 
     def _on_analysis(self, a):
         self.partial_steps = None
+        self.hide_hover()
         tr = a.trace
         T = tr.steps
         t = np.arange(T + 1, dtype=np.float64)
@@ -191,14 +197,13 @@ class GradientView(QWidget):
         show(self.measured, t, tr.log10_jac_norm)
         # Pascanu's bound (γσ₁)ᵗ: for the RNN; with γ = 1 (tanh, ReLU, identity) it is σ₁ᵗ itself,
         # so σ₁ᵗ's legend says so and no second, identical line is drawn
-        gamma = GAMMA[a.cell.nonlinearity] if kind == "rnn" else None
-        show_pascanu = gamma is not None and gamma != 1.0
+        show_pascanu = a.shows_pascanu
         show(self.pascanu, t, a.pascanu) if show_pascanu else show(self.pascanu)
         clip = a.config.clip
         show(self.clipped, t, a.clipped) if clip > 0 else show(self.clipped)
         # a non-normal W: ‖Wᵗ‖ ≤ σ₁ᵗ but ‖Wᵗ‖^(1/t) → ρ, so the plain RNN's curve ends up parallel
         # to ρᵗ, not to σ₁ᵗ (Gelfand's formula); drawn where it differs from σ₁ᵗ
-        self._rho = rho_curve = self.rho_curve(a)
+        rho_curve = a.rho_curve
         show(self.rho, t, rho_curve) if rho_curve is not None else show(self.rho)
         if kind == "lstm":
             show(self.cell_path, t, tr.log10_cell_norm)
@@ -206,7 +211,7 @@ class GradientView(QWidget):
         else:
             show(self.cell_path)
             show(self.carousel)
-        self._set_legend(kind, show_pascanu, clip > 0, gamma == 1.0, rho_curve is not None)
+        self._set_legend(kind, show_pascanu, clip > 0, a.gamma == 1.0, rho_curve is not None)
         self.time_axis.set_tokens(a.tokens)
         # fixed ranges: every curve but the faint ones, with a margin; at least 10^±1
         parts = [tr.log10_jac_norm, a.sigma_curves[0]]
@@ -245,20 +250,13 @@ class GradientView(QWidget):
         self._y_range = want
         return want
 
-    @staticmethod
-    def rho_curve(a):
-        """t · log10 ρ for a plain RNN whose W is not normal and ρ < σ₁, else None."""
-        if a.cell.kind != "rnn" or not a.rho_below_sigma1:
-            return None
-        return np.arange(a.steps + 1) * math.log10(a.spectral_radius)
-
     def _set_legend(self, kind, pascanu, clipped, sigma1_is_bound=False, rho=False):
         key = (kind, pascanu, clipped, sigma1_is_bound, rho, self.theme.scale)
         if key == getattr(self, "_legend_key", None):
             return
         self._legend_key = key
         self.legend.clear()
-        names = [(self.measured, f"{STATE_NAME[kind]} ({kind.upper()})")]
+        names = [(self.measured, f"{jacobian_norm_name(kind)} ({kind.upper()})")]
         if kind == "lstm":
             names += [(self.cell_path, "‖∂Cₜ/∂C₀‖ (cell path)"), (self.carousel, "∏ fₜ (carousel)")]
         names += [(self.sigma1, "σ₁ᵗ = Pascanu's bound (γ = 1)" if sigma1_is_bound else "σ₁ᵗ"),
@@ -274,6 +272,7 @@ class GradientView(QWidget):
         fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
 
     def _on_step(self, t: int):
+        self.hide_hover()
         a = self.session.analysis
         if a is None:
             return
@@ -288,18 +287,18 @@ class GradientView(QWidget):
         s1 = a.sigma1
         kind = a.cell.kind
         parts = [f"t = {t}", f"σ₁<sup>t</sup>: {power_readout(round(s1, 6), t)}",
-                 f"{STATE_NAME[kind]} = <b style='color:{self.theme.MEASURED}'>{format_norm(y, a.smooth)}</b>"]
+                 f"{jacobian_norm_name(kind)} = <b style='color:{self.theme.MEASURED}'>{format_norm(y, a.smooth)}</b>"]
         if kind == "lstm":
             parts.append("‖∂Cₜ/∂C₀‖ = "
                          f"<b style='color:{self.theme.CELL_PATH}'>{format_norm(tr.log10_cell_norm[t], a.smooth)}</b>")
-        rho = getattr(self, "_rho", None)
+        rho = a.rho_curve
         if rho is not None and len(rho) > t:
             parts.append(f"ρ<sup>t</sup> = <b style='color:{self.theme.RHO}'>{format_pow10(rho[t])}</b>")
         if a.config.clip > 0:
             parts.append(f"clipped = <b style='color:{self.theme.CLIPPED}'>{format_pow10(a.clipped[t])}</b>"
                          f" (threshold {a.config.clip:g})")
         if a.tokens and t > 0:
-            parts.append(f"token “{a.tokens[t - 1]}”")
+            parts.append(f"token “{escape_html(a.tokens[t - 1])}”")
         warning = None
         if tr.overflow_step is not None:       # long: may wrap, and comes first so it is seen
             warning = (f"<span style='color:#b00000'>h leaves float64 range at t = {tr.overflow_step}: "
@@ -312,8 +311,8 @@ class GradientView(QWidget):
         """Exact values at step t, as shown when hovering the plot."""
         a = self.session.analysis
         tr = a.trace
-        lines = [f"t = {t}" + (f"  “{a.tokens[t - 1]}”" if a.tokens and t > 0 else ""),
-                 f"{STATE_NAME[a.cell.kind]} = {format_norm(tr.log10_jac_norm[t], a.smooth)}"
+        lines = [f"t = {t}" + (f"  “{plain(a.tokens[t - 1])}”" if a.tokens and t > 0 else ""),
+                 f"{jacobian_norm_name(a.cell.kind)} = {format_norm(tr.log10_jac_norm[t], a.smooth)}"
                  f"  (log10 {tr.log10_jac_norm[t]:.6g})",
                  f"σ₁ᵗ = {format_pow10(a.sigma_curves[0][t])}"]
         if tr.log10_cell_norm is not None:
@@ -321,7 +320,7 @@ class GradientView(QWidget):
             lines.append(f"∏ fₜ = {format_pow10(tr.log10_carousel[t])}")
         if a.cell.kind == "rnn":
             lines.append(f"(γσ₁)ᵗ = {format_pow10(a.pascanu[t])}")
-            rho = self.rho_curve(a)
+            rho = a.rho_curve
             if rho is not None:
                 lines.append(f"ρᵗ = {format_pow10(rho[t])}  (ρ = {a.spectral_radius:.4g})")
         if a.config.clip > 0:
@@ -344,7 +343,29 @@ class GradientView(QWidget):
         self.hover.setPos(pt.x(), pt.y())
         self.hover.show()
 
+    def hide_hover(self, *_):
+        """Take the hover box away (the pointer left the plot, or the numbers it shows changed)."""
+        if self.hover.isVisible():
+            self.hover.hide()
+
+    def hover_shown(self) -> str | None:
+        """The hover box's text as shown, or None when it is hidden."""
+        return self.hover.textItem.toPlainText() if self.hover.isVisible() else None
+
     def readout_text(self) -> str:
         """The readout as shown (plain text)."""
         return self.readout.plain_text()
+
+
+class _LeaveFilter(QObject):
+    """Calls `on_leave` when the watched widget gets a Leave event (the pointer left it)."""
+
+    def __init__(self, on_leave, parent=None):
+        super().__init__(parent)
+        self._on_leave = on_leave
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Leave:
+            self._on_leave()
+        return False
 

@@ -1,10 +1,9 @@
 """States: h_t (and the LSTM's C_t) over time as heatmaps (units × time), with a cursor at t."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
+from gatescope.core.text import WIDEST_TICK, format_scale, format_tick
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPalette
 
@@ -17,38 +16,10 @@ from .axes import (
     clipped32,
     colour_bar,
     label_colour_bar,
-    nice_level,
     set_range_if_changed,
     style_colour_bar,
 )
 from .image import Heatmap
-
-
-def scale_text(m: float) -> str:
-    """The colour scale's end as the notes write numbers: 20, 5000, 2.00×10³⁰."""
-    from gatescope.core.theory import format_pow10
-    return f"{m:g}" if 1e-3 <= m < 1e5 else format_pow10(float(np.log10(m)))
-
-
-SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-#: the widest tick label an unbounded state's colour bar can show (its width is set for it once)
-WIDEST_TICK = "−1.6×10²⁹⁹"
-
-
-def tick_text(v: float) -> str:
-    """A colour-bar tick, short: 0.8, 80, −1.6×10³⁰ (the ticks are 0.8 × a 1-2-5 level)."""
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if 1e-3 <= a < 1e5:
-        body = f"{a:g}"
-    else:
-        e = math.floor(math.log10(a))
-        mant = round(a / 10.0 ** e, 1)
-        if mant >= 10:
-            mant, e = mant / 10, e + 1
-        body = f"{mant:g}×10" + str(e).translate(SUP)
-    return ("−" if v < 0 else "") + body
 
 
 class _StateRow:
@@ -70,24 +41,20 @@ class _StateRow:
         self.levels = (-1.0, 1.0)
         self.plot.setMouseEnabled(x=True, y=False)
 
-    def set_data(self, states: np.ndarray, tokens, fixed_unit_range: bool):
-        """states (T+1, n), column t = state at step t."""
+    def set_data(self, states: np.ndarray, tokens, level: tuple[bool, float]):
+        """states (T+1, n), column t = state at step t; level = (bounded, m) from the analysis
+        (Analysis.state_levels): the symmetric 1-2-5 scale ±m, never beyond ±1 if bounded."""
         T1, n = states.shape
-        finite = np.isfinite(states)
-        big = float(np.max(np.abs(states[finite]))) if finite.any() else 1.0
-        # a symmetric 1-2-5 range around the largest |state|; tanh-bounded states never beyond ±1
-        m = nice_level(max(big, 1e-12))
-        if fixed_unit_range:
-            m = min(m, 1.0)
+        bounded, m = level
         self.levels = (-m, m)
         # the bar's ticks read in units of the state (−0.8·m, 0, 0.8·m), not of the image; a
         # bounded state's labels are short, so its bar is narrow (width set only when this changes)
         # two width classes, by the kind of state: a dragged σ₁ never re-lays the plot out
-        widest = "−0.8" if fixed_unit_range else WIDEST_TICK
+        widest = "−0.8" if bounded else WIDEST_TICK
         if widest != self.bar._gatescope_widest:
             self.bar._gatescope_widest = widest
             style_colour_bar(self.bar, self.theme)
-        label_colour_bar(self.bar, (-1.0, 1.0), m, tick_text)
+        label_colour_bar(self.bar, (-1.0, 1.0), m, format_tick)
         # the image holds h/m in [−1, 1] (float32-safe even when h reaches 10³⁰⁰) on the colour
         # bar's fixed [−1, 1]; the scale m is written beside it (StatesView.scale_label), so an
         # exploding state never re-renders the colour bar
@@ -119,19 +86,19 @@ class StatesView(pg.GraphicsLayoutWidget):
 
     def _on_analysis(self, a):
         tr = a.trace
-        bounded = a.cell.kind != "rnn" or a.cell.nonlinearity in ("tanh", "sigmoid")
-        self.h_row.set_data(tr.h, a.tokens, bounded)
+        levels = a.state_levels
+        self.h_row.set_data(tr.h, a.tokens, levels["h"])
         lstm = tr.c is not None
         scales = [("h", self.h_row.levels[1])] + ([("C", 0.0)] if lstm else [])
         self.c_row.plot.setVisible(lstm)
         self.c_row.bar.setVisible(lstm)
         if lstm:
-            self.c_row.set_data(tr.c, a.tokens, False)
+            self.c_row.set_data(tr.c, a.tokens, levels["c"])
             scales[1] = ("C", self.c_row.levels[1])
             self.ci.layout.setRowStretchFactor(2, 1)
         else:
             self.ci.layout.setRowStretchFactor(2, 0)
-        text = "scale: " + ", ".join(f"{k} ±{scale_text(m)}" for k, m in scales)
+        text = "scale: " + ", ".join(f"{k} ±{format_scale(m)}" for k, m in scales)
         if self.scale_label.text() != text:
             self.scale_label.setText(text)
         self._on_step(self.session.step)
