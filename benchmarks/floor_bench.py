@@ -284,7 +284,7 @@ def coverage(frames: list[Frame], painted: list[dict], skipped: int = 0) -> str:
     real_a = sum(area(r) for f in frames for r in f.painted.values())
     floor_a = sum(area(r) for p in painted for r in p.values())
     calls = sum(len(f.calls) for f in frames) / n
-    top = ", ".join(f"{k} {v / n:.0f}" for k, v in only_real.most_common(6)) or "none"
+    top = ", ".join(f"{k} {v / n:.1f}" for k, v in only_real.most_common(6)) or "none"
     return (f"floor check ({len(frames)} frames): {calls:.0f} pyqtgraph calls a frame replayed "
             f"({skipped / n:.0f} more on hidden items not); widgets painted a frame: real "
             f"{real_w:.0f}, replay {floor_w:.0f}; painted area replay / real = "

@@ -209,6 +209,7 @@ def collect(args, groups: list[str]) -> tuple[dict[str, float], dict[str, list[f
                                                 timeout_s=30.0 if quick else startup_bench.TIMEOUT_S)
         notes += more
         metrics.update({name: float(np.median(ts)) for name, ts in times.items()})
+        notes += [f"{name}: launches {', '.join(f'{t:.3f}' for t in ts)} s" for name, ts in times.items()]
         timed("startup")
     if "directions" in groups:
         t_group = time.perf_counter()
