@@ -11,16 +11,17 @@ i.e. row i of X_t = Σ_{k≥i} R_t[i,k] 2^{e_k} B_k: computed as 2^{e_i} Σ_k (R
 with e non-increasing, so no factor exceeds 1 and a row far below the others never meets a
 larger number than itself. The exponents are exact powers of two (no rounding, any range); rows
 are re-normalised (and re-sorted, which permutes Q's columns: P unchanged) every few steps.
-σᵢ(P_t) = σᵢ(X_t). X_t is row-graded: rows sorted by scale, LAPACK's SVD (Householder
-bidiagonalisation) keeps each row's relative accuracy, so
+σᵢ(P_t) = σᵢ(X_t). X_t is row-graded (rows sorted by scale); it is right-reduced,
+X = D L Wᵀ (QR of Bᵀ: an orthogonal transform from the right, harmless for a row-graded
+matrix), L lower triangular, and LAPACK's SVD (Householder bidiagonalisation) of the row-graded
+D L keeps each value's relative accuracy (the SVD of the dense D B can lose κ(B)·ε):
 
-- rows spanning ≤ ONE_SVD_BITS: one SVD of 2^{e−e₀}·B (sorted rows), float range is enough;
-- wider: right-reduce X = D L Wᵀ (QR of Bᵀ: an orthogonal transform from the right, harmless
-  for a row-graded matrix), L lower triangular. Then (DL)(DL)ᵀ = D A D with A = LLᵀ and the Schur
-  complement of any leading block of D A D is exactly D₂ L₂₂ L₂₂ᵀ D₂: a window of rows/columns
-  [k₀, k₁) of D L has the singular values of the whole up to ≈ (2^{−MARGIN_BITS})² relative for
-  every index at least MARGIN_BITS (in scale) inside it. Overlapping windows, each within float
-  range, cover all indices.
+- rows spanning ≤ ONE_SVD_BITS: one SVD of 2^{e−e₀}·L, float range is enough;
+- wider: (DL)(DL)ᵀ = D A D with A = LLᵀ, and the Schur complement of any leading block of
+  D A D is exactly D₂ L₂₂ L₂₂ᵀ D₂: a window of rows/columns [k₀, k₁) of D L has the singular
+  values of the whole up to ≈ (2^{−margin})² relative for every index at least `margin` (in
+  scale) inside it (checked afterwards on the values: SAFE_BITS). Overlapping windows, each
+  within float range, cover all indices.
 
 Rows are kept (nearly) sorted, so the state's rows may be a few bits out of order: the windows'
 margins widen by that much, and a state further out of order is sorted before its SVD.
@@ -57,6 +58,9 @@ ONE_SVD_BITS = 600.0
 #: span (bits) of one window, and the margin kept on each side of the values taken from it
 WINDOW_BITS = 280.0
 MARGIN_BITS = 56.0
+#: every value taken from a window lies at least this far (bits) from the cuts, checked on the
+#: values themselves (the decoupling error is then ≲ 2^(−2·SAFE_BITS) relative)
+SAFE_BITS = 30.0
 #: rows out of order by at most this many bits are left as they are (LAPACK's SVD and the
 #: windows tolerate it: the margins widen by it); states with larger inversions are sorted
 INVERSION_BITS = 8.0
@@ -114,6 +118,8 @@ def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None
     Bs = np.empty((min(chunk, max(T, 1)), m, m))
     Es = np.empty((Bs.shape[0], m))
     M = np.empty((m, m))
+    # C (upper triangular) times B by row blocks, each with the columns it has: ≈ 5/8 of the work
+    rb = [(r, min(m, r + 32)) for r in range(0, m, 32)] if m >= 64 else [(0, m)]
     hi = lo = 0.0                    # log2 bounds on the rows' growth / shrinkage since renorm
     since = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -128,7 +134,10 @@ def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None
                     raise FloatingPointError(f"the Jacobian at step {a + j + 1} is not finite")
                 dmin = min(map(abs, R.diagonal().tolist()))  # row i ⟂ rows below: × |R_ii|
                 np.multiply(R, S, out=M)                     # R[i,k] 2^{e_k − e_i}, upper part
-                B = np.matmul(M, B, out=Bs[j])
+                out = Bs[j]
+                for r0, r1 in rb:                            # X ← R X
+                    np.matmul(M[r0:r1, r0:], B[r0:], out=out[r0:r1])
+                B = out
                 Es[j] = e
                 since += 1
                 hi += 0.5 * math.log2(m * row2) if row2 > 0.0 else 0.0
@@ -201,18 +210,50 @@ def _bucket(size: int) -> int:
     return size if size <= 8 or size > 32 else -(-size // 8) * 8
 
 
-def _windowed(B, u, extra, e, nz):
-    """log2 σ of each state through overlapping windows of the right-reduced lower-triangular
-    form X = diag(2^e) L Wᵀ, Bᵀ = W Lᵀ (QR: Householder is column-wise stable, so the rows' own
-    scales need no equalising first). u: non-increasing envelope of the row scales (suffix
-    maximum), which exceeds a row's own scale by at most `extra` bits (the margins widen by
-    it). → (C, m), unsorted."""
-    C, m, _ = B.shape
-    L = _qr_r_lower(B)                                      # lower triangle: L; above: reflectors
+def _windowed(L, u, extra, e, nz):
+    """log2 σ of each state X = diag(2^e) L Wᵀ (L: `_qr_r_lower`) through overlapping windows
+    of L. u: non-increasing envelope of the row scales (suffix maximum), which exceeds a row's
+    own scale by at most `extra` bits (the margins widen by it). → (C, m), unsorted.
+
+    The margins are set on row scales; the decoupling needs them between singular values, which
+    lie below their rows' scales where L's rows are nearly dependent. So every cut is checked
+    afterwards (the values kept at least SAFE_BITS from the excluded rows' scales, and from the
+    smallest value above) and a state that fails is solved again with margins that wide."""
+    C, m, _ = L.shape
+    margin = MARGIN_BITS + extra
     out = np.full((C, m), -np.inf)
+    todo = np.arange(C)
+    for _ in range(4):
+        wins = _solve_windows(L, u, margin, e, nz, todo, out)
+        short = {c: _shortfall(out[c], u[c], nz[c], w) for c, w in wins.items()}
+        todo = np.array([c for c, d in short.items() if d > 0], dtype=int)
+        if not todo.size:
+            break
+        margin = margin.copy()
+        margin[todo] += np.array([short[c] for c in todo]) + 8.0
+    return out
+
+
+def _shortfall(l, u, nz, wins) -> float:
+    """By how many bits the cuts of one state's windows miss SAFE_BITS (0: none): the values kept
+    from a window against the scale of the first row below it and against the smallest value
+    above it."""
+    k0, k1, lo, _ = np.array(wins).T
+    kept = np.minimum.reduceat(l[:nz], lo)                 # the (lo, hi) ranges tile 0..nz−1
+    above = np.minimum.accumulate(l[:nz])
+    below = np.where(k1 < nz, kept - u[np.minimum(k1, nz - 1)], np.inf)
+    over = np.where(k0 > 0, above[np.maximum(k0 - 1, 0)] - u[lo], np.inf)
+    return max(0.0, SAFE_BITS - float(min(below.min(), over.min())))
+
+
+def _solve_windows(L, u, margin, e, nz, todo, out) -> dict:
+    """Values of states `todo` into `out` (one batched SVD per window size); → their windows."""
+    C, m, _ = L.shape
     jobs: dict[int, list] = {}
-    for c in range(C):
-        for k0, k1, lo, hi in windows(u[c, :nz[c]], None, MARGIN_BITS + extra[c]):
+    wins = {}
+    for c in todo:
+        wins[c] = windows(u[c, :nz[c]], max(WINDOW_BITS, 2 * margin[c] + 16), margin[c])
+        for k0, k1, lo, hi in wins[c]:
             size = _bucket(k1 - k0)
             jobs.setdefault(size if k0 + size <= m else k1 - k0, []).append((c, k0, k1, lo, hi))
     sc, sr, sk = L.strides
@@ -225,13 +266,14 @@ def _windowed(B, u, extra, e, nz):
         top = u[cs, k0]
         d = np.clip(e[cs[:, None], np.minimum(rows, m - 1)] - top[:, None], -2200.0, 2200.0)
         d = np.where(rows < k1[:, None], d, -2200.0).astype(np.int32)
-        Z *= np.ldexp(_lower(size)[None], d[:, :, None])    # rows scaled, padding and reflectors 0
+        Z *= _lower(size)                                   # reflectors 0
+        np.ldexp(Z, d[:, :, None], out=Z)                   # rows scaled, padding 0
         with np.errstate(divide="ignore"):
             sv = np.log2(np.linalg.svd(Z, compute_uv=False)) + top[:, None]
         q = np.repeat(np.arange(len(cs)), hi - lo)            # every (window, kept value)
         pos = np.arange(q.shape[0]) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo)
         out[cs[q], lo[q] + pos] = sv[q, lo[q] - k0[q] + pos]
-    return out
+    return wins
 
 
 _LOWER: dict[int, np.ndarray] = {}
@@ -264,23 +306,30 @@ def _envelope(B, e):
 def log2_singular_values(B: np.ndarray, e: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """log2 σᵢ(diag(2^e) B), descending, for a batch: B (C, m, m), e (C, m) → (C, m).
     The exponents (integers) may lie far outside float range; −inf marks a zero value.
-    overwrite: B may be used as scratch space."""
+    overwrite: B may be used as scratch space.
+
+    Always through the right-reduced X = diag(2^e) L Wᵀ (Bᵀ = W Lᵀ, Householder QR, which is
+    column-wise stable: the rows' own scales need no equalising first): LAPACK's SVD of the
+    row-graded lower-triangular D L keeps full relative accuracy where the SVD of the dense D B
+    can lose κ(B)·ε (seen: 5e-9 for an LSTM state with κ(B) = 2e4)."""
     B = np.asarray(B, dtype=np.float64)
     e = np.asarray(e, dtype=np.float64)
     C, m, _ = B.shape
+    B0 = B
     B, e, u, extra, nz = _envelope(B, e)
+    L = _qr_r_lower(B if (overwrite or B is not B0) else B.copy())   # lower: L; above: reflectors
     out = np.full((C, m), -np.inf)
     low = np.where(nz > 0, np.take_along_axis(u, np.maximum(nz - 1, 0)[:, None], 1)[:, 0], 0.0)
     one = (nz > 0) & (u[:, 0] - low <= ONE_SVD_BITS)
     rest = (nz > 0) & ~one
     if one.any():
         sel = slice(None) if one.all() else one
-        X = _scaled(B[sel], e[sel], u[sel, 0])
+        d = np.clip(e[sel] - u[sel, :1], -2200.0, 2200.0).astype(np.int32)
+        X = np.ldexp(L[sel] * _lower(m), d[:, :, None])        # reflectors 0, rows scaled
         with np.errstate(divide="ignore"):
             out[sel] = np.log2(np.linalg.svd(X, compute_uv=False)) + u[sel, :1]
-    if rest.any():                                          # the QR overwrites its input
-        Br = (B if overwrite else B.copy()) if rest.all() else B[rest]
-        out[rest] = _windowed(Br, u[rest], extra[rest], e[rest], nz[rest])
+    if rest.any():
+        out[rest] = _windowed(L if rest.all() else L[rest], u[rest], extra[rest], e[rest], nz[rest])
     return -np.sort(-out, axis=1)
 
 
@@ -337,23 +386,21 @@ def graded_svd(state: GradedState):
     nz = int(np.count_nonzero(e_true > NEG / 2))
     l = np.full(m, -np.inf)
     UL, VL = np.eye(m), np.eye(m)
-    if nz and e_true[0] - e_true[nz - 1] <= ONE_SVD_BITS:  # one SVD of the sorted rows
-        u, s, vt = np.linalg.svd(_scaled(B, e, e_true[0]))
+    W, R1 = np.linalg.qr(B.T)                               # X_sorted = D L Wᵀ, L = R1ᵀ
+    L = R1.T
+    if nz and e_true[0] - e_true[nz - 1] <= ONE_SVD_BITS:
+        spans = [(0, m, 0, nz)]                             # one SVD of all of D L
+    else:
+        spans = windows(e_true[:nz]) if nz else []
+    for k0, k1, lo, hi in spans:
+        u, s, vt = np.linalg.svd(_scaled(L[k0:k1, k0:k1], e[k0:k1], e_true[k0]))
         with np.errstate(divide="ignore"):
-            l = np.log2(s) + e_true[0]
-        UL, VL = u, vt.T
-    elif nz:                                                # windows of X = D L Wᵀ
-        W, R1 = np.linalg.qr(B.T)
-        L = R1.T
-        for k0, k1, lo, hi in windows(e_true[:nz]):
-            u, s, vt = np.linalg.svd(_scaled(L[k0:k1, k0:k1], e[k0:k1], e_true[k0]))
-            with np.errstate(divide="ignore"):
-                l[lo:hi] = np.log2(s[lo - k0:hi - k0]) + e_true[k0]
-            UL[:, lo:hi] = 0.0
-            VL[:, lo:hi] = 0.0
-            UL[k0:k1, lo:hi] = u[:, lo - k0:hi - k0]
-            VL[k0:k1, lo:hi] = vt.T[:, lo - k0:hi - k0]
-        VL = W @ VL                                         # zero rows: σ = 0, any completion
+            l[lo:hi] = np.log2(s[lo - k0:hi - k0]) + e_true[k0]
+        UL[:, lo:hi] = 0.0
+        VL[:, lo:hi] = 0.0
+        UL[k0:k1, lo:hi] = u[:, lo - k0:hi - k0]
+        VL[k0:k1, lo:hi] = vt.T[:, lo - k0:hi - k0]
+    VL = W @ VL                                             # zero rows: σ = 0, any completion
     U = np.empty((m, m))
     U[order] = UL                                           # X = Πᵀ X_sorted
     idx = np.argsort(-l, kind="stable")
