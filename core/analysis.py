@@ -3,9 +3,15 @@
 Analysis = the cell, its trace, and the closed-form companions of the measured curve:
 σ_iᵗ of the recurrent weights (as t·log10 σ_i), Pascanu's bound (γσ₁)ᵗ, the clipped norm, ρᵗ,
 the states' colour scales; `explain_values` gives every number the Explain panel shows.
+
+A whole model (core.models.Model: layers × directions, a readout) is drawn one cell at a time:
+`analyse_model` gives the Analysis of the selected layer and direction — its Cell and Trace, so
+every view works unchanged — with the stack's extras as optional attributes (layer_label,
+stack_log10_jac_norm, predictions, readout, model_line).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -30,10 +36,25 @@ class Analysis:
     pascanu: np.ndarray            # (T+1,): log10 (γσ₁)ᵗ
     clipped: np.ndarray            # (T+1,): log10 min(‖∂s_t/∂s_0‖, threshold)
     weights_name: str | None = None
+    # -- a layer of a model (analyse_model); None / 0 for a single cell -------------------------
+    layer: int = 0                 # the layer drawn (0-based)
+    reverse: bool = False          # its reverse direction: trace and tokens in the reverse's time
+    layer_label: str | None = None              # "layer 2 of 3 (reverse)"
+    stack_log10_jac_norm: np.ndarray | None = None   # (T+1,) log10 ‖∂S_t/∂S_0‖₂, whole stack
+    predictions: list | None = None   # [(token, word, p)] per input position, forward time
+    readout: object | None = None     # core.models.Readout reading this cell's h_t, or None
+    model_line: str | None = None     # "name: LSTM, 2 layers, n = 32, d = 16, readout 4 (softmax)"
 
     @property
     def steps(self) -> int:
         return self.trace.steps
+
+    def prediction_at(self, t: int):
+        """(token, word, p) after the input the drawn direction read at its step t (1..T; the
+        reverse direction's step t is input position T − t + 1), or None (t = 0, no readout)."""
+        if not self.predictions or not 1 <= t <= len(self.predictions):
+            return None
+        return self.predictions[len(self.predictions) - t if self.reverse else t - 1]
 
     @property
     def top_block(self) -> str:
@@ -95,14 +116,20 @@ def normal_matrix(w: np.ndarray, sigma1: float) -> bool:
 
 
 def analyse(config: Config, cell: Cell | None = None, *, weights_name=None,
-            progress=None, steps: int | None = None) -> Analysis:
+            progress=None, steps: int | None = None, inputs=None) -> Analysis:
     """Build (or take) the cell and inputs for `config`, simulate, and add the theory curves.
-    `steps`: only the first steps of the sequence (a causal prefix: the same numbers)."""
+    `steps`: only the first steps of the sequence (a causal prefix: the same numbers);
+    `inputs`: (T, d) vectors to read instead of the setup's sentence or signal."""
     cell = config.build_cell() if cell is None else cell
-    x, tokens = config.build_inputs(cell.input_size)
+    x, tokens = config.build_inputs(cell.input_size) if inputs is None else (inputs, None)
     if steps is not None:
         x, tokens = x[:steps], (tokens[:steps] if tokens else tokens)
     trace = simulate(cell, x, progress=progress)
+    return assemble(config, cell, trace, tokens, weights_name)
+
+
+def assemble(config: Config, cell: Cell, trace: Trace, tokens, weights_name=None, **extra) -> Analysis:
+    """The Analysis of a computed trace: the spectra of its recurrent blocks and the curves."""
     blocks = cell.recurrent_blocks()
     svals = {k: np.linalg.svd(w, compute_uv=False) for k, w in blocks.items()}
     eigs = {k: np.linalg.eigvals(w) for k, w in blocks.items()}
@@ -113,7 +140,81 @@ def analyse(config: Config, cell: Cell | None = None, *, weights_name=None,
     return Analysis(config, cell, trace, tokens, svals, eigs, s1, power_curves(svals[top], T),
                     pascanu_bound(s1, T, gamma_kind), clipped_log_norm(trace.log10_jac_norm,
                                                                        config.clip or None),
-                    weights_name)
+                    weights_name, **extra)
+
+
+# ----------------------------------------------------------------------------------------------
+# A layer of a model
+
+def model_inputs(config: Config, model, inputs=None):
+    """(T, d) inputs and tokens (or None) for a model: `inputs` as given; a sentence through the
+    model's own encoding (a trained model: the vectors it was trained on), else the setup's."""
+    if inputs is not None:
+        return inputs, None
+    if config.source == "text" and model.encoding:
+        return model.encode(config.text)
+    return config.build_inputs(model.stack.input_size)
+
+
+def _predictions(model, run) -> list | None:
+    """(token, word, p) at every input position: the most probable class of the readout."""
+    probs = run.probabilities
+    if probs is None:
+        return None
+    names = model.classes or tuple(str(k) for k in range(probs.shape[1]))
+    best = np.argmax(probs, axis=1)
+    tokens = run.tokens or [None] * len(best)
+    return [(tok, names[k], float(probs[t, k])) for t, (tok, k) in enumerate(zip(tokens, best))]
+
+
+def _cell_readout(model, layer: int, d):
+    """The readout as a function of the drawn cell's h_t, when it reads that cell alone: the last
+    layer of a stack that is one-directional there (a projected LSTM: W_out W_hr on h̄_t)."""
+    from .models.readout import make_readout
+    ro, stack = model.readout, model.stack
+    if ro is None or layer != stack.num_layers - 1 or len(stack.layers[-1]) != 1:
+        return None
+    if d.weight_hr is None:
+        return ro
+    return make_readout(ro.weight @ d.weight_hr, ro.bias, ro.activation, ro.classes)
+
+
+def analyse_model(config: Config, model, *, layer: int = 0, reverse: bool = False, inputs=None,
+                  run=None, progress=None, steps: int | None = None):
+    """(Analysis of layer `layer`, direction `reverse`, ModelRun) of a core.models.Model.
+
+    inputs: (T, d) or None (`model_inputs`); run: a ModelRun of the same model and inputs to
+    reuse (switching layers computes nothing again); steps: only the first steps.
+    The Analysis's cell is the direction's Cell — for an LSTM with a projection the equivalent
+    unprojected LSTM on h̄ = o ⊙ tanh(c) (core.stack.equivalent_cell), whose trace is simulated
+    here — and its trace that direction's own (‖∂s_t/∂s_0‖ of that layer on its own); a reverse
+    direction's trace and tokens run in its own time (x_T first)."""
+    from .stack import equivalent_cell
+    stack = model.stack
+    if not (0 <= layer < stack.num_layers and (not reverse or len(stack.layers[layer]) == 2)):
+        raise ValueError(f"the model has no layer {layer + 1}{' (reverse)' if reverse else ''}")
+    if run is None:
+        x, tokens = model_inputs(config, model, inputs)
+        if steps is not None:
+            x, tokens = x[:steps], (tokens[:steps] if tokens else tokens)
+        run = model.run(x, progress=progress)
+        if tokens is not None:
+            run = dataclasses.replace(run, tokens=list(tokens))
+    d = stack.direction(layer, reverse)
+    trace = run.trace.traces[layer][1 if reverse else 0]
+    cell = equivalent_cell(d)
+    if d.cell is None:
+        trace = simulate(cell, trace.inputs)
+    tokens = run.tokens[::-1] if reverse and run.tokens else run.tokens
+    label = f"layer {layer + 1} of {stack.num_layers}" + (" (reverse)" if reverse else "")
+    if d.weight_hr is not None:
+        label += f", h̄ = o ⊙ tanh(c) before the projection to {d.output_size}"
+    stacked = run.trace.log10_jac_norm if stack.num_layers > 1 else None
+    analysis = assemble(config, cell, trace, tokens, model.name or None, layer=layer,
+                        reverse=bool(reverse), layer_label=label, stack_log10_jac_norm=stacked,
+                        predictions=_predictions(model, run), readout=_cell_readout(model, layer, d),
+                        model_line=model.describe())
+    return analysis, run
 
 
 # ----------------------------------------------------------------------------------------------

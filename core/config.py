@@ -75,6 +75,8 @@ FIELDS = (
     Field("length", int, 365, 1, MAX_STEPS, help="sequence length T of a synthetic signal",
           unit="steps"),
     Field("clip", float, 0.0, 0.0, 1e6, help="gradient-clipping threshold (0 = off)"),
+    Field("model", str, "", help="a trained model shipped with Gatescope (the trained-… presets) "
+                                 "instead of the cell built from this setup; empty = none"),
 )
 FIELD = {f.name: f for f in FIELDS}
 
@@ -155,6 +157,7 @@ class Config:
     signal: str = FIELD["signal"].default
     length: int = FIELD["length"].default
     clip: float = FIELD["clip"].default
+    model: str = FIELD["model"].default
 
     def __post_init__(self):
         for f in FIELDS:

@@ -1,11 +1,16 @@
 """The document the Session owns: the session file, the loaded weights, the recent files and the
 last session. Every method validates everything first and raises DocumentError (a short message
-naming the file) with nothing changed, or applies the whole file; no widgets here."""
+naming the file) with nothing changed, or applies the whole file; no widgets here.
+
+Weight files are whatever core.models.load_weights_or_model reads: a one-layer PyTorch .npz, whole
+PyTorch modules (.npz, .safetensors, .pt with torch), Keras 3 .keras files, Gatescope's trained
+models and the .npz the Training lab saves."""
 from __future__ import annotations
 
 import os
 
 from gatescope.core.config import ConfigError, ViewState
+from gatescope.core.models import load_weights_or_model
 from gatescope.core.session_file import (
     SessionFileError,
     parse_session_doc,
@@ -13,7 +18,7 @@ from gatescope.core.session_file import (
     session_json,
     write_session,
 )
-from gatescope.core.weights import WeightsError, load_weights
+from gatescope.core.weights import WeightsError
 
 from .settings_store import SettingsStore
 
@@ -42,11 +47,10 @@ class Document:
             if isinstance(path, bytes) or "\0" in os.fspath(path):
                 raise DocumentError(f"{_name(path)}: not a valid file name")
             doc = read_session_doc(path)
-            cell = None
-            if doc.weights:          # validate the weights too before anything changes
-                cell = load_weights(doc.weights, nonlinearity=doc.config.activation,
-                                    convention=doc.config.convention)
-            self.session.apply_document(doc.config, doc.view, cell=cell, weights_path=doc.weights)
+            model = None
+            if doc.weights:          # validate the weights too before anything changes; the
+                model = load_weights_or_model(doc.weights)   # setup's φ / GRU form then apply
+            self.session.apply_document(doc.config, doc.view, cell=model, weights_path=doc.weights)
         except (SessionFileError, WeightsError, ConfigError) as exc:
             raise DocumentError(str(exc) if _name(path) in str(exc) or not isinstance(exc, ConfigError)
                                 else f"{_name(path)}: {exc}") from None
@@ -66,12 +70,13 @@ class Document:
 
     # -- weights --------------------------------------------------------------------------------
     def open_weights(self, path) -> None:
-        c = self.session.config
+        """Load a weight file as the session's model (a PyTorch RNN file runs with tanh, PyTorch's
+        default, until the setup's activation is changed)."""
         try:
             if isinstance(path, bytes) or "\0" in os.fspath(path):
                 raise DocumentError(f"{_name(path)}: not a valid file name")
-            cell = load_weights(path, nonlinearity=c.activation, convention=c.convention)
-            self.session.set_weights(cell, os.path.basename(path), os.path.abspath(path))
+            model = load_weights_or_model(path)
+            self.session.set_model(model, os.path.basename(path), os.path.abspath(path))
         except WeightsError as exc:
             raise DocumentError(str(exc)) from None
         except ConfigError as exc:

@@ -1,18 +1,37 @@
-"""The one owner of Gatescope's mutable state: the setup (Config), the computed Analysis and the
-current step t. Views subscribe to its signals and change things only through its methods.
+"""The one owner of Gatescope's mutable state: the setup (Config), the loaded model (weights from a
+file, a shipped trained model, the lab's), the layer and direction drawn, the computed Analysis and
+the current step t. Views subscribe to its signals and change things only through its methods.
 
 Signals fire only when a value really changes. Simulation runs on a worker thread; bursts of
 changes (a dragged slider) are coalesced: while one computation runs, only the newest pending
-setup is computed next, and results of superseded setups are dropped.
+setup is computed next, and results of superseded setups are dropped. Every refusal (ConfigError,
+ModelError / WeightsError, ValueError) is raised before anything changes; a computation that fails
+or is cancelled puts back what is on screen (setup, model and layer alike).
+
+A model (core.models.Model: layers × directions, maybe a readout) is drawn one cell at a time: the
+Analysis of the selected layer and direction (core.analysis.analyse_model), so every view keeps
+working; switching layers reuses the model's last run (nothing is computed again).
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
-from gatescope.core.analysis import Analysis, analyse
+import numpy as np
+from gatescope.core.analysis import Analysis, analyse, analyse_model
 from gatescope.core.cells import Cell
 from gatescope.core.config import Config, ConfigError, ViewState
 from gatescope.core.inputs import tokenize
+from gatescope.core.models import (
+    Model,
+    ModelError,
+    load_model,
+    load_weights_or_model,
+    model_from_cell,
+    single_cell,
+    with_options,
+)
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from .document import Document
@@ -22,31 +41,133 @@ from .worker import Worker
 INLINE_COST = 4e6
 #: Long runs first deliver this many steps (see `partial_analysis`).
 PREFIX_STEPS = 96
+#: The setup fields that change a model's inputs (a cached run is reused only when none changed).
+INPUT_FIELDS = ("source", "text", "signal", "length", "seed", "input_size")
+KINDS = ("rnn", "lstm", "gru")
 
 
-def _analysis_job(config: Config, cell: Cell | None, weights_name, compare: bool):
-    """The simulation job for the Worker: (Analysis, {kind: Analysis} or None)."""
+@dataclass(frozen=True)
+class Plan:
+    """What one computation needs (captured on the GUI thread, read on the worker)."""
+    config: Config
+    model: Model | None = None           # the effective model (options applied), or None
+    name: str | None = None
+    layer: int = 0
+    reverse: bool = False
+    inputs: np.ndarray | None = None     # custom (T, d) inputs instead of the setup's
+    run: object | None = None            # a ModelRun of the same model and inputs, to reuse
+    compare: bool = False
+
+    @property
+    def plain_cell(self) -> Cell | None:
+        """A loaded one-layer cell without readout or encoding: drawn exactly as before models."""
+        m = self.model
+        if m is None or m.readout is not None or m.encoding:
+            return None
+        return single_cell(m)
+
+
+def _one(plan: Plan, config: Config, progress=None, steps=None):
+    """(Analysis, ModelRun or None) of the plan's own cell or model layer."""
+    cell = plan.plain_cell
+    if plan.model is None or cell is not None:
+        a = analyse(config, cell, weights_name=plan.name, progress=progress, steps=steps,
+                    inputs=plan.inputs)
+        if plan.model is not None:
+            a = replace(a, model_line=plan.model.describe(), layer_label="layer 1 of 1")
+        return a, None
+    if plan.run is None:
+        from gatescope.core.cli.model import check_work
+        T = (len(plan.inputs) if plan.inputs is not None else _steps(config))
+        check_work(plan.model, T if steps is None else min(T, steps))
+    return analyse_model(config, plan.model, layer=plan.layer, reverse=plan.reverse,
+                         inputs=plan.inputs, run=plan.run if steps is None else None,
+                         progress=progress, steps=steps)
+
+
+def _steps(config: Config) -> int:
+    return len(tokenize(config.text)) if config.source == "text" else config.length
+
+
+def _analysis_job(plan: Plan):
+    """The simulation job for the Worker: (Analysis, {kind: Analysis} or None, ModelRun or None)."""
+    config = plan.config
+
     def job(ctx):
-        if compare:
+        if plan.compare:
             # the three kinds on the same input and spectrum, each a third of the progress
-            results = {}
-            for k, kind in enumerate(("rnn", "lstm", "gru")):
+            mine = None if plan.model is None else plan.model.stack.direction(plan.layer, plan.reverse).kind
+            results, run = {}, None
+            for k, kind in enumerate(KINDS):
                 def part(frac, k=k):
                     return ctx.progress((k + frac) / 3)
-                mine = cell is not None and cell.kind == kind
-                results[kind] = analyse(config.replace(cell=kind), cell if mine else None,
-                                        weights_name=weights_name if mine else None, progress=part)
-            return (results[config.cell] if cell is None else results[cell.kind]), results
-        T = len(tokenize(config.text)) if config.source == "text" else config.length
-        if T > 2 * PREFIX_STEPS and not ctx.cancelled:
+                if kind == mine:
+                    results[kind], run = _one(plan, config.replace(cell=kind), part)
+                else:
+                    results[kind] = analyse(config.replace(cell=kind), progress=part, inputs=plan.inputs)
+            return results[mine or config.cell], results, run
+        T = len(plan.inputs) if plan.inputs is not None else _steps(config)
+        one_way = plan.model is None or not plan.model.stack.bidirectional
+        if T > 2 * PREFIX_STEPS and plan.run is None and one_way and not ctx.cancelled:
             # the first steps first: the curve's start is drawn while the rest is computed
-            ctx.partial(analyse(config, cell, weights_name=weights_name, steps=PREFIX_STEPS))
-        return analyse(config, cell, weights_name=weights_name, progress=ctx.progress), None
+            ctx.partial(_one(plan, config, steps=PREFIX_STEPS)[0])
+        a, run = _one(plan, config, ctx.progress)
+        return a, None, run
     return job
 
 
+def _options_of(model: Model) -> dict:
+    """The setup's activation / convention as the model has them (the first RNN / GRU direction)."""
+    out = {}
+    for _, _, d in model.stack.directions():
+        if d.kind == "rnn":
+            out.setdefault("activation", d.nonlinearity)
+        if d.kind == "gru":
+            out.setdefault("convention", d.convention)
+    return out
+
+
+def _sizes_of(model: Model) -> dict:
+    d = model.stack.direction(0)
+    return {"cell": d.kind, "hidden": d.hidden_size, "input_size": model.stack.input_size}
+
+
+def as_model(obj, name: str | None = None) -> Model:
+    """A core.models.Model from a Model, a Cell, a file path, a mapping of arrays (a state_dict)
+    or a live module (duck-typed: anything with state_dict()). ModelError if it is none of these."""
+    if isinstance(obj, Model):
+        return obj
+    if isinstance(obj, Cell):
+        return model_from_cell(obj, name or "")
+    if isinstance(obj, (str, os.PathLike)):
+        return load_weights_or_model(obj)
+    if isinstance(obj, Mapping) or hasattr(obj, "state_dict"):
+        return replace(load_model(obj), name=str(name or type(obj).__name__)[:80])
+    raise ModelError(f"cannot show a {type(obj).__name__}: give a file, a state_dict or a module")
+
+
+@dataclass(frozen=True, eq=False)
+class Loaded:
+    """The loaded model as the user chose it: the model as read, the setup's activation and
+    convention it came with (a different choice in the setup overrides every RNN / GRU layer),
+    its name and file, the layer and direction drawn, and custom inputs."""
+    base: Model | None = None
+    options: tuple = (None, None)
+    name: str | None = None
+    path: str | None = None
+    layer: int = 0
+    reverse: bool = False
+    inputs: np.ndarray | None = None
+
+    def same(self, other: Loaded) -> bool:
+        """The same model object, options, names, layer and inputs object."""
+        return (self.base is other.base and self.inputs is other.inputs and
+                (self.options, self.name, self.path, self.layer, self.reverse)
+                == (other.options, other.name, other.path, other.layer, other.reverse))
+
+
 class Session(QObject):
-    config_changed = Signal(object)      # Config
+    config_changed = Signal(object)      # Config (also when the loaded model changes)
     analysis_changed = Signal(object)    # Analysis (a new trace)
     comparison_changed = Signal(object)  # {"rnn": Analysis, "lstm": …, "gru": …} in compare mode
     compare_mode_changed = Signal(bool)
@@ -58,15 +179,25 @@ class Session(QObject):
     speed_changed = Signal(float)
     view_changed = Signal(object)        # ViewState (tab, scale, theme; the step has step_changed)
     partial_analysis = Signal(object)    # the first steps of a long run, before analysis_changed
+    model_changed = Signal(object)       # the loaded core.models.Model, or None
+    layer_changed = Signal(int, bool)    # the layer (0-based) and direction drawn
 
     def __init__(self, config: Config | None = None, parent=None, *, view: ViewState | None = None,
                  store=None):
         super().__init__(parent)
-        self._config = config or Config()
+        config = config or Config()
+        self._loaded = Loaded()
+        if config.model:
+            try:
+                config, self._loaded = self._trained(config)
+            except (ModelError, ConfigError):
+                config = config.replace(model="")          # start cleanly without it
+        self._config = config
         self._view = view or ViewState()
-        self._cell: Cell | None = None            # loaded weights replace the built cell
-        self._weights_name: str | None = None
-        self._weights_path: str | None = None
+        self._effective: tuple = (None, None)     # (key, Model) cache of the options applied
+        self._run_cache: tuple = (None, None)     # (key, ModelRun) of the last model run
+        self._job_key = None
+        self._shown: tuple | None = None          # (Config, Loaded) on screen
         self._analysis: Analysis | None = None
         self._comparison: dict | None = None
         self._compare = self._view.tab == "compare"
@@ -139,47 +270,186 @@ class Session(QObject):
 
     @property
     def weights_name(self) -> str | None:
-        return self._weights_name
+        """The loaded model's name (a file's name, a trained model's, "trained in the lab"), or None."""
+        return self._loaded.name if self._loaded.base is not None else None
 
     @property
     def weights_path(self) -> str | None:
-        return self._weights_path
+        return self._loaded.path
+
+    @property
+    def model(self) -> Model | None:
+        """The loaded model with the setup's activation / convention applied, or None (the cell
+        built from the setup)."""
+        return self._model_for(self._config, self._loaded)
+
+    @property
+    def layer(self) -> int:
+        return self._loaded.layer
+
+    @property
+    def reverse(self) -> bool:
+        return self._loaded.reverse
+
+    def layer_choices(self) -> list[tuple[int, bool, str]]:
+        """(layer, reverse, label) of every direction of the loaded model (one entry without one)."""
+        base = self._loaded.base
+        if base is None:
+            return [(0, False, "layer 1 of 1")]
+        L = base.stack.num_layers
+        return [(layer, rev, f"layer {layer + 1} of {L}" + (" (reverse)" if rev else "")
+                 + f": {d.kind.upper()} n = {d.hidden_size}") for layer, rev, d in base.stack.directions()]
+
+    def prediction(self, t: int | None = None):
+        """(token, predicted word, probability) after the input read at step t (default: the
+        current step) by the direction drawn, or None (t = 0, or a model without a readout)."""
+        a = self._analysis
+        return None if a is None else a.prediction_at(self._step if t is None else int(t))
 
     # -- changing the setup ----------------------------------------------------------------------
     def update(self, **changes) -> bool:
-        """Change setup properties (validated first: ConfigError leaves everything as it was).
-        The current step is kept (clamped to the new length)."""
+        """Change setup properties (validated first: ConfigError, or ModelError for an unknown
+        trained model, leaves everything as it was). The current step is kept (clamped). With a
+        model loaded, its kind and sizes stay the model's."""
         new = self._config.replace(**changes)
-        if new == self._config and self._analysis is not None:
+        loaded = self._loaded
+        if new.model != self._config.model:
+            if new.model:
+                new, loaded = self._trained(new)
+            elif loaded.base is not None and self._config.model:
+                loaded = Loaded()                         # the trained model is dropped
+        elif loaded.base is not None:
+            new = new.replace(**_sizes_of(loaded.base))
+        if loaded.inputs is not None and any(getattr(new, k) != getattr(self._config, k)
+                                             for k in INPUT_FIELDS):
+            loaded = replace(loaded, inputs=None)         # custom inputs give way to the setup's
+        if new == self._config and loaded.same(self._loaded) and self._analysis is not None:
             return False
-        self._config = new
-        self.config_changed.emit(new)
+        self._commit(new, loaded)
         self._request()
         return True
 
-    def set_config(self, config: Config, *, keep_weights: bool = False, cell: Cell | None = None,
+    def set_config(self, config: Config, *, keep_weights: bool = False, cell=None,
                    weights_path: str | None = None, step: int | None = -1) -> bool:
-        """Replace the whole setup (a preset or a session file, with the session's loaded cell if it
-        had one). `step` (−1 = the last, None = keep) is where the view goes once computed."""
+        """Replace the whole setup (a preset or a session file, with the session's loaded weights
+        if it had them: `cell` a Cell or a core.models.Model). `step` (−1 = the last, None = keep)
+        is where the view goes once computed. A `model` named in the setup is loaded."""
         if cell is not None:
-            config = config.replace(**self._sizes_of(cell))      # ConfigError: nothing changed
-            self._cell, self._weights_path = cell, weights_path
-            self._weights_name = os.path.basename(weights_path) if weights_path else "weights"
-        elif not keep_weights:
-            self._cell, self._weights_name, self._weights_path = None, None, None
+            model = as_model(cell, os.path.basename(weights_path) if weights_path else "weights")
+            config = config.replace(**_sizes_of(model), model="")   # ConfigError: nothing changed
+            name = os.path.basename(weights_path) if weights_path else (model.name or "weights")
+            loaded = Loaded(model, self._options_tuple(model), name, weights_path)
+        elif config.model:
+            config, loaded = self._trained(config, keep=self._loaded)
+        elif keep_weights and self._loaded.base is not None:
+            config = config.replace(**_sizes_of(self._loaded.base))
+            loaded = replace(self._loaded, inputs=None)
+        else:
+            loaded = Loaded()
         self._target_step = step
-        self._config = config
-        self.config_changed.emit(self._config)
+        self._commit(config, loaded, force=True)
         self._request()
         return True
 
-    def apply_document(self, config: Config, view: ViewState, *, cell: Cell | None = None,
+    def apply_document(self, config: Config, view: ViewState, *, cell=None,
                        weights_path: str | None = None):
         """A whole document (a session file or the last session): setup, weights and view."""
         if cell is not None:
-            config.replace(**self._sizes_of(cell))               # ConfigError: nothing changed
+            config.replace(**_sizes_of(as_model(cell)))          # ConfigError: nothing changed
+        elif config.model:
+            self._trained(config)                                # ModelError: nothing changed
         self.set_view(view.replace(step=self._view.step))
         self.set_config(config, cell=cell, weights_path=weights_path, step=view.step)
+
+    def set_weights(self, cell: Cell | None, name: str | None = None, path: str | None = None):
+        """Use a loaded cell (or None for the cell built from the setup). The setup takes the
+        cell's kind and sizes; ConfigError (e.g. a hidden size above the app's limit) changes nothing."""
+        if cell is None:
+            if self._loaded.base is None and not self._config.model:
+                return
+            self._target_step = None
+            self._commit(self._config.replace(model=""), Loaded())
+            self._request()
+            return
+        self.set_model(cell, name, path)
+
+    def set_model(self, model, name: str | None = None, path: str | None = None):
+        """Load a model: a core.models.Model, a Cell, a file path, a state_dict mapping or a live
+        module (anything with state_dict(), e.g. torch.nn.LSTM). The setup takes its kind, sizes,
+        activation and GRU form; everything is validated first (ModelError, ConfigError: nothing
+        changes). The view goes to layer 1."""
+        if isinstance(model, (str, os.PathLike)) and path is None:
+            path = os.path.abspath(model)
+        m = as_model(model, name)
+        config = self._config.replace(**_sizes_of(m), **_options_of(m), model="")
+        label = name or (os.path.basename(path) if path else None) or m.name or "model"
+        self._target_step = None
+        self._commit(config, Loaded(m, self._options_tuple(m), label, path))
+        self._request()
+
+    def set_inputs(self, inputs):
+        """Read these (T, d) vectors (an array or an .npy path) instead of the setup's sentence or
+        signal (None: the setup's again); d = the model's (or the setup's) input size. Refused with
+        ModelError before anything changes; a change of the setup's input drops them."""
+        if inputs is None:
+            x = None
+        else:
+            from gatescope.core.cli.model import load_inputs
+            x = load_inputs(inputs, self._config.input_size)
+            x.flags.writeable = False
+        self._commit(self._config, replace(self._loaded, inputs=x))
+        self._request()
+
+    def set_layer(self, layer: int, reverse: bool = False) -> bool:
+        """Draw another layer / direction of the loaded model (ValueError if it has none such:
+        nothing changes). Reuses the model's last run."""
+        layer, reverse = int(layer), bool(reverse)
+        if (layer, reverse) not in {(c[0], c[1]) for c in self.layer_choices()}:
+            raise ValueError(f"the model has no layer {layer + 1}{' (reverse)' if reverse else ''}")
+        if (layer, reverse) == (self._loaded.layer, self._loaded.reverse):
+            return False
+        self._target_step = None
+        self._commit(self._config, replace(self._loaded, layer=layer, reverse=reverse))
+        self._request()
+        return True
+
+    def _trained(self, config: Config, keep: Loaded | None = None) -> tuple[Config, Loaded]:
+        """(setup with the trained model's sizes, Loaded) for config.model (ModelError if unknown)."""
+        if keep is not None and keep.base is not None and keep.path is None and keep.name == config.model:
+            base = keep.base
+        else:
+            from gatescope.core.models.trained import load_trained
+            base = load_trained(config.model)
+        config = config.replace(**_sizes_of(base))
+        return config, Loaded(base, self._options_tuple(base), config.model, None)
+
+    @staticmethod
+    def _options_tuple(model: Model) -> tuple:
+        o = _options_of(model)
+        return o.get("activation"), o.get("convention")
+
+    def _commit(self, config: Config, loaded: Loaded, *, force: bool = False):
+        """Make (config, loaded) the state; signals for what changed."""
+        old_config, old = self._config, self._loaded
+        self._config, self._loaded = config, loaded
+        if old.base is not loaded.base:
+            self.model_changed.emit(loaded.base)
+        if (old.layer, old.reverse) != (loaded.layer, loaded.reverse):
+            self.layer_changed.emit(loaded.layer, loaded.reverse)
+        if force or config != old_config or old.base is not loaded.base or old.name != loaded.name:
+            self.config_changed.emit(config)
+
+    def _model_for(self, config: Config, loaded: Loaded) -> Model | None:
+        base = loaded.base
+        if base is None:
+            return None
+        act0, conv0 = loaded.options
+        nl = config.activation if act0 is not None and config.activation != act0 else None
+        cv = config.convention if conv0 is not None and config.convention != conv0 else None
+        key = (id(base), nl, cv)
+        if self._effective[0] != key:
+            self._effective = (key, with_options(base, nl, cv))
+        return self._effective[1]
 
     # -- view state ------------------------------------------------------------------------------
     @property
@@ -204,34 +474,23 @@ class Session(QObject):
     def set_high_contrast(self, on: bool):
         self.set_view(self._view.replace(high_contrast=bool(on)))
 
-    def set_weights(self, cell: Cell | None, name: str | None = None, path: str | None = None):
-        """Use a loaded cell (or None for the cell built from the setup). The setup takes the
-        cell's kind and sizes; ConfigError (e.g. a hidden size above the app's limit) changes nothing."""
-        config = self._config if cell is None else self._config.replace(**self._sizes_of(cell))
-        self._cell, self._weights_name = cell, name
-        self._weights_path = path if cell is not None else None
-        self._target_step = None
-        self._config = config
-        self.config_changed.emit(self._config)
-        self._request()
-
-    @staticmethod
-    def _sizes_of(cell: Cell) -> dict:
-        return {"cell": cell.kind, "hidden": cell.hidden_size, "input_size": cell.input_size}
-
     def refresh(self):
         """(Re)compute the current setup."""
         self._request()
 
-    def _effective_cell(self):
-        if self._cell is None:
-            return None
-        c = self._cell
-        if c.nonlinearity != self._config.activation or c.convention != self._config.convention:
-            from gatescope.core.cells import make_cell
-            c = make_cell(c.kind, c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh,
-                          nonlinearity=self._config.activation, convention=self._config.convention)
-        return c
+    # -- computing -------------------------------------------------------------------------------
+    def _plan(self) -> Plan:
+        c, ld = self._config, self._loaded
+        model = self._model_for(c, ld)
+        run = None
+        key = None
+        if model is not None:
+            key = (id(model), tuple(getattr(c, k) for k in INPUT_FIELDS), id(ld.inputs))
+            if self._run_cache[0] == key:
+                run = self._run_cache[1]
+        self._job_key = key
+        return Plan(c, model, ld.name if model is not None else None, ld.layer, ld.reverse,
+                    ld.inputs, run, self._compare)
 
     def _request(self):
         self._gen += 1
@@ -244,15 +503,24 @@ class Session(QObject):
     def _start(self):
         self._pending = False
         self._set_busy(True)
-        cell = self._effective_cell()
-        job = _analysis_job(self._config, cell, self._weights_name, self._compare)
-        self._worker.start(self._gen, job, inline=self.cost(cell) < INLINE_COST)
+        plan = self._plan()
+        # a layer switch on the model's last run only takes the SVDs of the layer's blocks
+        reuse = (plan.run is not None and not plan.compare
+                 and plan.model.stack.direction(plan.layer, plan.reverse).cell is not None)
+        self._worker.start(self._gen, _analysis_job(plan), inline=reuse or self.cost() < INLINE_COST)
 
     def cost(self, cell=None) -> float:
-        """A work estimate for the current setup: T·m³ multiply-adds (m = state size), ×3 when
-        comparing. Below INLINE_COST (a few ms here) it is computed on the GUI thread."""
-        c = self._config
-        T = len(tokenize(c.text)) if c.source == "text" else c.length
+        """A work estimate for the current setup: T·m³ multiply-adds (m = state size; a model:
+        every direction's, and the stacked state's), ×3 when comparing. Below INLINE_COST (a few
+        ms here) it is computed on the GUI thread."""
+        c, ld = self._config, self._loaded
+        T = len(ld.inputs) if ld.inputs is not None else _steps(c)
+        if ld.base is not None and cell is None:
+            stack = ld.base.stack
+            work = sum(d.state_size ** 3 for _, _, d in stack.directions())
+            if stack.num_layers > 1 and not stack.bidirectional:
+                work += stack.state_size ** 3
+            return T * work * (3 if self._compare else 1)
         n = cell.hidden_size if cell is not None else c.hidden
         kind = cell.kind if cell is not None else c.cell
         m = 2 * n if kind == "lstm" or self._compare else n
@@ -265,10 +533,13 @@ class Session(QObject):
             self._set_busy(False)
 
     def _on_finished(self, gen: int, payload):
-        result, comparison = payload
+        result, comparison, run = payload
         if gen == self._gen:
             first = self._analysis is None
             self._analysis = result
+            if run is not None:
+                self._run_cache = (self._job_key, run)
+            self._shown = (self._config, self._loaded)
             T = result.steps
             target = self._target_step
             if target is None:
@@ -296,10 +567,10 @@ class Session(QObject):
         self._after_run()
 
     def _revert(self):
-        """Back to the setup that is on screen (after a failed or cancelled computation)."""
-        if self._analysis is not None and self._config != self._analysis.config:
-            self._config = self._analysis.config
-            self.config_changed.emit(self._config)
+        """Back to what is on screen (after a failed or cancelled computation): setup and model."""
+        if self._shown is not None and not (self._config == self._shown[0]
+                                            and self._loaded.same(self._shown[1])):
+            self._commit(*self._shown)
 
     def cancel(self):
         """Stop a long computation; the views keep the last computed setup."""
@@ -395,4 +666,4 @@ class Session(QObject):
         self._worker.wait(timeout_s)
 
 
-__all__ = ["Session", "ConfigError"]
+__all__ = ["ConfigError", "ModelError", "Session", "as_model"]

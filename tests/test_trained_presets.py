@@ -10,7 +10,14 @@ import pytest
 from gatescope.core import Config
 from gatescope.core.cli.model import run_trained, summary_lines
 from gatescope.core.models import ModelError
-from gatescope.core.models.trained import list_trained, load_trained, predict, predict_last, preset_info
+from gatescope.core.models.trained import (
+    list_trained,
+    load_trained,
+    predict,
+    predict_last,
+    preset_info,
+    prompt_text,
+)
 from gatescope.core.resources import asset
 from gatescope.core.simulate import forward
 from gatescope.core.training import train_presets as tp
@@ -158,3 +165,56 @@ def test_run_model_on_text_uses_the_models_encoding(tmp_path):
 def test_bad_sentences_give_one_line(text, msg):
     with pytest.raises(ModelError, match=msg):
         predict(load_trained("trained-rnn-clouds"), text)
+
+
+# ----------------------------------------------------------------------------------------------
+# The trained presets (assets/presets/trained-*.json): Explore's way in to the shipped models
+
+def trained_presets():
+    from gatescope.core.presets import list_presets
+    return {p.name: p for p in list_presets() if p.config.model}
+
+
+def test_every_shipped_model_has_a_preset_that_runs_it_as_loaded():
+    presets = trained_presets()
+    assert sorted(presets) == NAMES and all(p.name == p.config.model for p in presets.values())
+    for name, p in presets.items():
+        m, c = load_trained(name), p.config
+        top = m.stack.direction(0)
+        # the preset's setup is exactly the model's, so loading it changes nothing in the setup
+        assert (c.cell, c.hidden, c.input_size, c.source) == (top.kind, top.hidden_size,
+                                                            m.stack.input_size, "text")
+        assert c.seed == m.encoding["seed"] and c.text == prompt_text(m, m.meta["text"]).strip()
+        info = preset_info(name)
+        assert p.title == info["title"] and p.description.startswith(info["description"])
+
+
+def test_trained_preset_descriptions_hold():
+    presets = trained_presets()
+    for name in ("trained-lstm-france", "trained-gru-france", "trained-rnn-france"):
+        m = load_trained(name)
+        steps = predict(m, presets[name].config.text)
+        assert steps[-1][:2] == ("fluent", "French") and "ends at 'fluent'" in presets[name].description
+    clouds = load_trained("trained-rnn-clouds")
+    assert predict(clouds, presets["trained-rnn-clouds"].config.text)[-1][:2] == ("the", "sky")
+    assert predict(clouds, "the fish are in the")[-1][1] == "sea"
+    # the cereal model: 'Amazing!' → positive, 'Awful!' → negative; definitely → never changes the
+    # gates at that word, the short sentence reads negative, the whole review stays positive
+    c = load_trained("trained-lstm-cereal")
+    review = presets["trained-lstm-cereal"].config.text
+    assert predict(c, "Amazing!")[-1][1] == "positive" and predict(c, "Awful!")[-1][1] == "negative"
+    assert predict(c, review)[-1][1] == "positive"
+    short = "I only ate half of it but will definitely be buying again!"
+    assert predict(c, short)[-1][1] == "positive"
+    assert predict(c, short.replace("definitely", "never"))[-1][1] == "negative"
+    swapped = review.replace("definitely", "never")
+    assert predict(c, swapped)[-1][1] == "positive"
+    a, b = c.run(review), c.run(swapped)
+    k = a.tokens.index("definitely")
+    assert b.tokens[k] == "never"
+    ga, gb = a.trace.traces[0][0].gates, b.trace.traces[0][0].gates
+    assert all(np.array_equal(ga[g][:k], gb[g][:k]) for g in "ifo")          # the same before it
+    assert max(np.abs(ga[g][k] - gb[g][k]).mean() for g in "ifo") > 0.05      # visibly at it
+    d = presets["trained-lstm-cereal"].description
+    assert "generates" in d and "'definitely' for 'never'" in d and "positive cues still win" in d
+    assert f"{100 * c.meta['test_accuracy']:.1f} %" in d

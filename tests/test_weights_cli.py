@@ -17,7 +17,8 @@ def run_main(*args, cwd=None):
 
 
 def test_core_imports_no_qt():
-    code = ("import sys, gatescope.core, gatescope.core.cli.simulate, gatescope.core.presets, gatescope.core.cli.train, gatescope.core.cli.sweep; "
+    code = ("import sys, gatescope.core, gatescope.core.cli.simulate, gatescope.core.presets, "
+            "gatescope.core.cli.train, gatescope.core.cli.sweep; "
             "bad = [m for m in sys.modules if m.split('.')[0] in "
             "('PySide6', 'PyQt5', 'PyQt6', 'shiboken6', 'pyqtgraph', 'qtpy', 'superqt', 'gui')]; "
             "print(bad); sys.exit(1 if bad else 0)")
@@ -119,7 +120,7 @@ def test_cli_simulate_with_weights_and_inputs(tmp_path):
     (["simulate", "--inputs", "nope.npy"], "not a readable"),
     (["simulate", "--out", "trace.txt"], "use a .npz or .csv"),
     (["simulate", "--text", "   "], "empty"),
-    (["simulate", "--hidden", "x"], "invalid int"),
+    (["simulate", "--hidden", "x"], "expected a whole number"),
     (["--preset", "nosuch"], "unknown preset"),
     (["--frobnicate"], "unrecognized"),
 ])
@@ -154,3 +155,140 @@ def test_app_without_a_display_says_so(tmp_path):
                        timeout=60)
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "no display" in r.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# simulate --weights on whole models, and --preset trained-…: in process through the launcher
+
+DATA = ROOT / "tests" / "data" / "models"
+
+
+def simulate_main(*args):
+    """The launcher's `simulate` in this process → (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from gatescope.launcher import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = main(["simulate", *map(str, args)])
+        except SystemExit as exc:
+            rc = exc.code
+    return rc, out.getvalue(), err.getvalue()
+
+
+def expected(case):
+    with np.load(DATA / f"{case}.expected.npz") as f:
+        return {k: f[k] for k in f.files}
+
+
+def test_rnn_file_runs_with_tanh_unless_activation_is_given(tmp_path):
+    """A ReLU nn.RNN saved by PyTorch (the file does not say ReLU): tanh by default, as PyTorch's
+    nn.RNN; --activation relu reproduces PyTorch's own output (float64, 1e-10)."""
+    ex = expected("rnn_relu_l2")
+    np.save(tmp_path / "x.npy", ex["x"])
+    rc, out, err = simulate_main("--weights", DATA / "rnn_relu_l2.safetensors", "--inputs",
+                                 tmp_path / "x.npy", "--out", tmp_path / "tanh.npz")
+    assert rc == 0, err
+    assert "RNN, 2 layers" in out and "(tanh)" in out
+    rc, out, err = simulate_main("--weights", DATA / "rnn_relu_l2.safetensors", "--inputs",
+                                 tmp_path / "x.npy", "--activation", "relu", "--out", tmp_path / "relu.npz")
+    assert rc == 0 and "(relu)" in out, err
+    with np.load(tmp_path / "relu.npz") as r, np.load(tmp_path / "tanh.npz") as t:
+        np.testing.assert_allclose(r["output"], ex["output"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(r["h_n"], ex["h_n"], rtol=0, atol=1e-10)
+        assert not np.allclose(t["output"], ex["output"])
+        # tanh through an independent one-layer-at-a-time pass of core.simulate
+        from gatescope.core.models import load_model
+        stack = load_model(DATA / "rnn_relu_l2.safetensors").stack
+        v = ex["x"]
+        for layer in range(2):
+            v = simulate(stack.direction(layer).cell, v).h[1:]
+            np.testing.assert_allclose(t[f"h_l{layer}"][1:], v, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(t["output"], v, rtol=0, atol=1e-12)
+
+
+def test_one_layer_rnn_npz_takes_tanh_and_keeps_its_old_keys(tmp_path):
+    """A one-layer file: today's lines and trace keys, plus the model keys (output, h_n, h_l0, …);
+    tanh unless --activation says otherwise (it used to run the setup's identity)."""
+    ex = expected("rnn_tanh_l1")
+    np.save(tmp_path / "x.npy", ex["x"])
+    rc, out, err = simulate_main("--weights", DATA / "rnn_tanh_l1.npz", "--inputs", tmp_path / "x.npy",
+                                 "--out", tmp_path / "t.npz")
+    assert rc == 0, err
+    assert "RNN  n = 4  d = 3" in out and "(tanh)" in out
+    with np.load(tmp_path / "t.npz") as f:
+        keys = set(f.files)
+        assert {"inputs", "h", "log10_jac_norm", "preact", "slope"} <= keys           # as before
+        assert {"output", "h_n", "h_l0", "log10_jac_norm_l0"} <= keys                 # the model's
+        np.testing.assert_allclose(f["output"], ex["output"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(f["h_n"], ex["h_n"], rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(f["h"], f["h_l0"])
+        cell = load_weights(DATA / "rnn_tanh_l1.npz", nonlinearity="tanh")
+        np.testing.assert_array_equal(f["log10_jac_norm"], simulate(cell, ex["x"]).log10_jac_norm)
+    rc, out, err = simulate_main("--weights", DATA / "rnn_tanh_l1.npz", "--inputs", tmp_path / "x.npy",
+                                 "--activation", "identity", "--out", tmp_path / "t.csv")
+    assert rc == 0 and "(identity)" in out, err
+    rows = list(csv.DictReader(open(tmp_path / "t.csv")))
+    ident = simulate(load_weights(DATA / "rnn_tanh_l1.npz", nonlinearity="identity"), ex["x"])
+    assert float(rows[-1]["log10_jac_norm"]) == pytest.approx(ident.log10_jac_norm[-1], abs=1e-12)
+
+
+@pytest.mark.parametrize("case, file", [("lstm_l2_bi", "lstm_l2_bi.npz"),
+                                        ("lstm_proj_l2", "lstm_proj_l2.safetensors"),
+                                        ("gru_bi_nobias", "gru_bi_nobias.safetensors")])
+def test_whole_models_write_the_model_keys(tmp_path, case, file):
+    ex = expected(case)
+    np.save(tmp_path / "x.npy", ex["x"])
+    rc, out, err = simulate_main("--weights", DATA / file, "--inputs", tmp_path / "x.npy",
+                                 "--out", tmp_path / "t.npz")
+    assert rc == 0, err
+    assert "trace written to" in out and "layer 1" in out
+    T = ex["x"].shape[0]
+    with np.load(tmp_path / "t.npz") as f:
+        np.testing.assert_allclose(f["output"], ex["output"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(f["h_n"], ex["h_n"], rtol=0, atol=1e-10)
+        if "c_n" in ex:
+            np.testing.assert_allclose(f["c_n"], ex["c_n"], rtol=0, atol=1e-10)
+        bi = ex["output"].shape[1] != f["h_l0"].shape[1]
+        assert ("log10_jac_norm" in f.files) == (not bi)
+        assert f["h_l1"].shape[0] == T + 1 and ("h_l1_reverse" in f.files) == bi
+
+
+def test_trained_preset_prints_french_and_its_probability():
+    from gatescope.core.models.trained import load_trained, predict_last
+    rc, out, err = simulate_main("--preset", "trained-lstm-france")
+    assert rc == 0, err
+    tok, word, p = predict_last(load_trained("trained-lstm-france"))
+    assert (tok, word) == ("fluent", "French")
+    assert f"predicted after 'fluent': French (p = {p:.4f})" in out.splitlines()
+    # another sentence through the same preset; its answer word is predicted, not read
+    rc, out, err = simulate_main("--preset", "trained-lstm-france", "--text",
+                                 "I grew up in Italy . and then I speak fluent Italian")
+    tok, word, p = predict_last(load_trained("trained-lstm-france"), "I grew up in Italy . and then I speak fluent")
+    assert rc == 0 and f"predicted after 'fluent': {word} (p = {p:.4f})" in out, err
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--model", "trained-nothing"], "unknown trained model 'trained-nothing'"),
+    (["--weights", DATA / "lstm_l2_bi.npz", "--out", "t.csv"], "is written as .npz"),
+    (["--weights", DATA / "lstm_l2_bi.npz", "--inputs", DATA / ".." / "session-v1-gru.npz"], "npz"),
+    (["--weights", "broken.keras"], "not a readable .keras archive"),
+    (["--weights", "broken.safetensors"], "header length"),
+    (["--weights", "attn.npz"], "attention layers are not supported"),
+    (["--weights", "nan_l1.npz"], "'weight_hh_l1' contains NaN"),
+])
+def test_model_errors_exit_2_with_one_line(tmp_path, monkeypatch, args, msg):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "broken.safetensors").write_bytes((10 ** 9).to_bytes(8, "little") + b"{}")
+    with np.load(DATA / "lstm_l2_bi.npz") as f:
+        sd = {k: f[k] for k in f.files}
+    np.savez(tmp_path / "attn.npz", **sd, **{"attn.in_proj_weight": np.zeros((12, 4))})
+    sd["weight_hh_l1"] = np.where(np.eye(16, 4) > 0, np.nan, sd["weight_hh_l1"])
+    np.savez(tmp_path / "nan_l1.npz", **sd)
+    rc, out, err = simulate_main(*args)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and msg in lines[0], err
+    assert "Traceback" not in err and not out

@@ -4,6 +4,8 @@
     run_model(path, inputs, out_path=None, nonlinearity=None) -> summary dict
     run_trained(name, text=None, out_path=None) -> summary dict
     summary_lines(summary) -> the lines to print
+    single_run(model, trace, tokens) -> ModelRun of a one-layer model from its core.simulate Trace
+    prediction_line(model, run) -> "predicted after 'fluent': French (p = 0.9989)" or None
 
 The trace file (.npz) holds, for a batch of one:
     output (T, D·p)          the last layer's output at each input position (PyTorch's `output`)
@@ -27,6 +29,8 @@ from ..fileio import atomic_write_bytes
 from ..models import Model, ModelError, load_model
 from ..models.readout import ModelRun
 from ..safeio import SafeIOError, read_npy, show_path
+from ..simulate import Trace
+from ..stack import StackTrace
 from ..theory import format_pow10
 
 #: Refuse runs whose Jacobian products would cost more than this many multiply-adds (minutes).
@@ -189,3 +193,30 @@ def summary_lines(s: dict) -> list[str]:
         after = f" after '{s['last_token']}'" if s.get("last_token") else ""
         lines.append(f"predicted{after}: {s['predicted']} (p = {s['probability']:.4f})")
     return lines
+
+
+def single_run(model: Model, trace: Trace, tokens=None) -> ModelRun:
+    """The ModelRun of a one-layer, one-direction model whose layer ran as `trace` (core.simulate's:
+    a trace that stops where the state leaves float64 range stays as it is)."""
+    h = trace.h[1:]
+    c_n = None if trace.c is None else (np.array(trace.c[-1]),)
+    st = StackTrace(model.stack, ((trace,),), (h,), (np.array(trace.h[-1]),), c_n, trace.log10_jac_norm)
+    if model.readout is None:
+        return ModelRun(st, tokens=tokens)
+    y = model.readout(h)
+    return ModelRun(st, y, model.readout.probabilities(y), tokens)
+
+
+def prediction_line(model: Model, run: ModelRun) -> str | None:
+    """What the readout predicts after the last input, or None without probabilities."""
+    if run.probabilities is None or not len(run.probabilities):
+        return None
+    names = model.classes or tuple(str(k) for k in range(run.probabilities.shape[1]))
+    k = int(np.argmax(run.probabilities[-1]))
+    after = f" after '{run.tokens[-1]}'" if run.tokens else ""
+    return f"predicted{after}: {names[k]} (p = {float(run.probabilities[-1, k]):.4f})"
+
+
+def write_arrays(arrays: dict, out_path) -> None:
+    """Write a trace's arrays as .npz, atomically (ModelError naming the file otherwise)."""
+    _write(arrays, out_path)

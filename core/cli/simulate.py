@@ -1,4 +1,15 @@
-"""Headless commands behind `python main.py simulate` (no Qt)."""
+"""Headless commands behind `python main.py simulate` (no Qt).
+
+    simulate [setup options] [--text … | --signal … | --inputs x.npy] [--out trace.npz|.csv]
+    simulate --weights FILE [--inputs x.npy | --text …] [--activation φ] [--out trace.npz]
+    simulate --preset trained-lstm-france   (or --model NAME: a shipped trained model)
+
+--weights reads any model file (core.models.load_weights_or_model): a one-layer file prints and
+writes what it always did (plus the model keys of core.cli.model: output, h_n, c_n, h_l0, …), a
+whole model (layers, directions, projections, Keras) the model summary and trace (.npz only). A
+PyTorch RNN file runs with --activation if given, else tanh (PyTorch's default: the file does not
+say). A trained model prints its prediction after the last word.
+"""
 from __future__ import annotations
 
 import sys
@@ -11,7 +22,7 @@ from ..presets import get_preset
 from ..safeio import SafeIOError, clip_text, finite_float64, one_line, read_npy, show_path
 from ..simulate import simulate
 from ..theory import format_pow10
-from ..weights import WeightsError, load_weights
+from ..weights import WeightsError
 
 MAX_INPUT_FILE_BYTES = 256 * 1024 * 1024
 #: The longest message printed (the values in it are clipped already; this bounds the rest).
@@ -58,7 +69,13 @@ def config_from_args(args) -> Config:
         changes.update(source="text", text=args.text)
     elif getattr(args, "signal", None) is not None or getattr(args, "length", None) is not None:
         changes["source"] = "signal"
-    return base.replace(**changes)
+    config = base.replace(**changes)
+    if config.model:
+        from ..models.trained import list_trained
+        if config.model not in list_trained():
+            raise CommandError(f"unknown trained model '{clip_text(config.model)}'; choose one of "
+                               f"{', '.join(list_trained())}")
+    return config
 
 
 def _inputs_header_check(d: int):
@@ -102,16 +119,15 @@ def _check_out(path) -> None:
 
 
 def _run(args):
-    """(config, cell, trace) of the command's options; every refusal as CommandError."""
+    """(config, cell, trace) of the command's options, or (config, None, lines) for a model file
+    or a trained model; every refusal as CommandError."""
     try:
         if args.out:
             _check_out(args.out)
         config = config_from_args(args)
-        if args.weights:
-            cell = load_weights(args.weights, nonlinearity=config.activation,
-                                convention=config.convention)
-        else:
-            cell = config.build_cell()
+        if args.weights or config.model:
+            return config, None, _run_model(args, config)
+        cell = config.build_cell()
         tokens = None
         if args.inputs:
             x = load_inputs(args.inputs, cell.input_size)
@@ -128,10 +144,85 @@ def _run(args):
     return config, cell, trace
 
 
-def run_simulate(args, out=sys.stdout) -> int:
-    """`main.py simulate`: print the cell, ‖∂s_T/∂s_0‖₂ (and ‖∂c_T/∂c_0‖₂), σ₁ᵀ; 0 on success,
-    CommandError (one line, exit code 2 in the launcher) for any bad option or file."""
-    config, cell, trace = _run(args)
+def _model(args, config):
+    """The model of --weights FILE (φ: --activation if given, else the file's or tanh), or of the
+    trained model the setup names (--preset trained-…, --model)."""
+    from ..models import load_weights_or_model, with_options
+    if args.weights:
+        return load_weights_or_model(args.weights, nonlinearity=getattr(args, "activation", None),
+                                     convention=getattr(args, "convention", None))
+    from ..models.trained import load_trained
+    return with_options(load_trained(config.model), getattr(args, "activation", None),
+                        getattr(args, "convention", None))
+
+
+def _model_inputs(args, config, model):
+    """(T, d) inputs and tokens: --inputs; a sentence through a trained model's own encoding
+    (without the answer word it predicts: core.models.trained.prompt_text); else the setup's."""
+    d = model.stack.input_size
+    if args.inputs:
+        return load_inputs(args.inputs, d), None
+    if config.source == "text" and model.encoding:
+        from ..models.trained import prompt_text
+        return model.encode(prompt_text(model, config.text))
+    return config.build_inputs(d)
+
+
+def _run_model(args, config) -> list[str]:
+    """Run a model file or a trained model; write the trace; → the lines to print."""
+    from ..export import trace_arrays as cell_arrays
+    from ..models import single_cell
+    from ..stack import StackError
+    from .model import (
+        check_work,
+        prediction_line,
+        single_run,
+        summarise,
+        summary_lines,
+        trace_arrays,
+        write_arrays,
+    )
+    model = _model(args, config)
+    cell = single_cell(model)
+    if cell is None and args.out and not str(args.out).lower().endswith(".npz"):
+        raise CommandError(f"--out {show_path(args.out)}: a model with {model.stack.describe()} "
+                           "is written as .npz (one array per layer and direction)")
+    x, tokens = _model_inputs(args, config, model)
+    if cell is None:
+        check_work(model, x.shape[0])
+        try:
+            run = model.run(x)
+        except StackError as exc:
+            raise CommandError(f"{model.name}: {exc}") from None
+        if tokens is not None:
+            from dataclasses import replace
+            run = replace(run, tokens=list(tokens))
+        name = show_path(args.weights) if args.weights else config.model
+        lines = summary_lines(summarise(model, run, name))
+        pred = prediction_line(model, run)
+        lines = [line for line in lines if not line.startswith("predicted")] + ([pred] if pred else [])
+    else:
+        trace = simulate(cell, x)
+        run = single_run(model, trace, tokens)
+        lines = _cell_lines(cell, trace)
+        pred = prediction_line(model, run)
+        if pred:                                  # a trained model: what it is, what it says
+            lines = [model.describe()] + lines + [pred]
+    if args.out:
+        if str(args.out).lower().endswith(".npz"):
+            write_arrays({**cell_arrays(run.trace.traces[0][0]), **trace_arrays(run)} if cell is not None
+                         else trace_arrays(run), args.out)
+        else:
+            try:
+                write_trace(run.trace.traces[0][0], args.out, tokens)
+            except OSError as exc:
+                raise CommandError(str(exc)) from None
+        lines.append(f"trace written to {show_path(args.out)}")
+    return lines
+
+
+def _cell_lines(cell, trace) -> list[str]:
+    """The cell, ‖∂s_T/∂s_0‖₂ and ‖∂c_T/∂c_0‖₂ of a one-cell run, and an overflow note."""
     T = trace.steps
     lines = [f"{cell.kind.upper()}  n = {cell.hidden_size}  d = {cell.input_size}  T = {T}"
              + (f"  ({cell.nonlinearity})" if cell.kind == "rnn" else "")
@@ -144,6 +235,20 @@ def run_simulate(args, out=sys.stdout) -> int:
     if trace.overflow_step is not None:
         lines.append(f"note: the hidden state leaves float64 range at step {trace.overflow_step}; "
                      f"the trace stops at T = {T}")
+    return lines
+
+
+def run_simulate(args, out=None) -> int:
+    """`main.py simulate`: print the cell, ‖∂s_T/∂s_0‖₂ (and ‖∂c_T/∂c_0‖₂), σ₁ᵀ — or a model's
+    summary and prediction; 0 on success, CommandError (one line, exit code 2 in the launcher)
+    for any bad option or file."""
+    out = sys.stdout if out is None else out
+    config, cell, trace = _run(args)
+    if cell is None:
+        print("\n".join(trace), file=out)
+        return 0
+    T = trace.steps
+    lines = _cell_lines(cell, trace)
     if not args.weights:
         s1 = config.sigma1
         lines.append(f"σ₁ᵀ = {format_pow10(T * np.log10(s1))}  (σ₁ = {s1:g})")

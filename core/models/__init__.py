@@ -3,6 +3,10 @@ models (.keras), and Gatescope's own trained models (.npz with their vocabulary 
 
     load_model(path_or_state_dict, nonlinearity=None, convention="pytorch") -> Model
     Model.stack (core.stack.Stack), Model.readout (Readout or None), Model.run(x or text)
+    load_weights_or_model(path, nonlinearity=None, convention=None) -> Model: what `simulate
+        --weights` and the app's Open weights read (a one-layer .npz through core.weights with its
+        messages, everything else through load_model)
+    model_from_cell(cell), single_cell(model), with_options(model, nonlinearity, convention)
 
 A mapping of arrays is accepted too, e.g. a live torch module's state_dict converted with
 {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()} (or with the tensors
@@ -15,8 +19,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..cells import CONVENTIONS, NONLINEARITIES
+from ..cells import CONVENTIONS, NONLINEARITIES, Cell
 from ..safeio import SafeIOError, check_path, clip_text, show_path
+from ..stack import Direction, StackError, make_direction, make_stack
+from ..weights import WeightsError, load_weights
 from .readout import ACTIVATIONS, Model, ModelRun, Readout, make_readout, predict
 from .torch_dict import (
     MAX_LAYERS,
@@ -28,7 +34,8 @@ from .torch_dict import (
 )
 
 __all__ = ["MAX_LAYERS", "Model", "ModelError", "ModelRun", "Readout", "load_model",
-           "model_from_state_dict", "predict"]
+           "load_weights_or_model", "model_from_cell", "model_from_state_dict", "predict",
+           "single_cell", "with_options"]
 
 
 def _as_array(key, value):
@@ -135,3 +142,96 @@ def _load_file(path, nonlinearity, convention, kind) -> Model:
     except (TypeError, AttributeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
         # a hostile file's structure that the checks above did not foresee: still one line
         raise ModelError(f"{show_path(p)}: malformed model file ({type(exc).__name__})") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# One cell as a model, options, and the one reader of weight files
+
+def model_from_cell(cell: Cell, name: str = "", source: str = "pytorch") -> Model:
+    """A one-layer, one-direction Model around a core Cell (no readout, no encoding)."""
+    d = Direction(cell.kind, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, None,
+                  cell.nonlinearity, cell.convention, cell)
+    return Model(make_stack([[d]]), None, None, str(name)[:80], source, {})
+
+
+def single_cell(model: Model) -> Cell | None:
+    """The model's Cell when it is one layer, one direction, without a projection; else None."""
+    stack = model.stack
+    if stack.num_layers != 1 or stack.bidirectional:
+        return None
+    return stack.direction(0).cell
+
+
+def with_options(model: Model, nonlinearity: str | None = None,
+                 convention: str | None = None) -> Model:
+    """The model with every RNN direction's φ set to `nonlinearity` and every GRU direction's form
+    to `convention` (None: as it is). The same object when nothing changes."""
+    def wanted(d):
+        phi = nonlinearity if d.kind == "rnn" and nonlinearity is not None else d.nonlinearity
+        form = convention if d.kind == "gru" and convention is not None else d.convention
+        return phi, form
+
+    if all(wanted(d) == (d.nonlinearity, d.convention) for _, _, d in model.stack.directions()):
+        return model
+    layers = []
+    for layer in model.stack.layers:
+        dirs = []
+        for d in layer:
+            phi, form = wanted(d)
+            try:
+                dirs.append(make_direction(d.kind, d.weight_ih, d.weight_hh, d.bias_ih, d.bias_hh,
+                                           d.weight_hr, nonlinearity=phi, convention=form))
+            except StackError as exc:
+                raise ModelError(str(exc)) from None
+        layers.append(dirs)
+    return Model(make_stack(layers), model.readout, model.encoding, model.name, model.source,
+                 model.meta)
+
+
+#: core.weights refusals that mean "not a one-layer cell" rather than "a bad file": the file may
+#: still be a whole module, a readout or a Gatescope model, which load_model reads.
+_LAYOUT = ("single-layer", "unknown weight name", "members; at most")
+
+
+def _pick(e1: str, e2: str) -> str:
+    """One message when neither reader takes a file: core.weights' (e1) for a file that is no
+    recurrent module at all, load_model's (e2) where it names what is unsupported."""
+    if "unknown key" in e2 or "members; at most" in e2:
+        return e1
+    if "single-layer" in e1 and ("missing" in e2 or "no weights" in e2):
+        return f"{e2} (neither a complete single-layer cell nor a complete multi-layer module)"
+    return e2
+
+
+def load_weights_or_model(path, *, nonlinearity: str | None = None,
+                          convention: str | None = None) -> Model:
+    """A Model from any weight file. A one-layer PyTorch .npz (weight_ih, weight_hh, …) is read
+    by core.weights.load_weights (RNN φ: `nonlinearity`, else tanh as PyTorch's default); any
+    other file (more layers, directions, a projection, a readout, a Gatescope model, .safetensors,
+    .pt, .keras) by load_model, with `nonlinearity`/`convention` overriding the file's when given.
+    Raises ModelError (a WeightsError) with one line naming the file and what is unsupported."""
+    p = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
+    if isinstance(p, str) and p.lower().endswith((".safetensors", ".pt", ".pth", ".keras")):
+        return _override(load_model(p, nonlinearity=nonlinearity, convention=convention or "pytorch"),
+                         nonlinearity, convention)
+    try:
+        cell = load_weights(p, nonlinearity=nonlinearity or "tanh", convention=convention or "pytorch")
+        return model_from_cell(cell, os.path.basename(p) if isinstance(p, str) else "", "pytorch")
+    except ModelError:
+        raise
+    except WeightsError as exc:
+        e1 = str(exc)
+        if not any(k in e1 for k in _LAYOUT):
+            raise ModelError(e1) from None
+    try:
+        model = load_model(p, nonlinearity=nonlinearity, convention=convention or "pytorch")
+    except ModelError as exc:
+        raise ModelError(_pick(e1, str(exc))) from None
+    return _override(model, nonlinearity, convention)
+
+
+def _override(model: Model, nonlinearity, convention) -> Model:
+    """Keras files name their activations and GRU forms; given options still win."""
+    if model.source != "keras":
+        return model
+    return with_options(model, nonlinearity, convention)

@@ -38,8 +38,12 @@ TITLES = {
                            "easy even for an RNN."),
     "trained-lstm-cereal": ("Trained LSTM: the cereal review",
                             "An LSTM trained on a small corpus of cereal reviews that Gatescope "
-                            "generates (cereal-reviews.txt): watch 'Amazing' and 'definitely be "
-                            "buying again' move its gates, and the positive/negative guess per word."),
+                            "generates (cereal-reviews.txt). After 'Amazing!' its guess is "
+                            "positive (after 'Awful!' negative). Swap 'definitely' for 'never' and its "
+                            "gates change at that word; it reads 'I only ate half of it but will "
+                            "never be buying again!' as negative, though in this whole review the "
+                            "positive cues still win. It was trained on the review's last word "
+                            "only, so the guesses in between are rough."),
 }
 
 
