@@ -32,7 +32,11 @@ moves by ≈ ε κ(J_t) relative per step at worst. The tests find ≈ 1e-12 (id
 decades; random cells against mpmath products); cells with heavily saturated gates (κ(J_t) ≈
 1e11 and more) have smallest values that are ill-determined by float64 Jacobians themselves.
 Exactly singular RNN Jacobians (dead ReLU units, saturated units with φ' = 0) give exact zeros
-(−inf); other singular ones give values at the rounding level of that step.
+(−inf). Other numerically singular ones — an LSTM or GRU whose gates saturate under huge inputs,
+rows of J_t mixing entries 10⁻¹²⁵ and 1 — give, below that step's rounding level (≈ ε‖J_t‖),
+rounding residues, not the true tiny values or zeros; where the whole product is exactly zero
+(`simulate`'s log10_jac_norm = −inf: structural zeros the orthogonal frame mixes away) even the
+largest value here is such a residue (≈ 10⁻¹⁵⁵ for an LSTM with input scale 10⁶, b_f = −20).
 """
 from __future__ import annotations
 
