@@ -51,7 +51,7 @@ EXPERIMENTS = {
 #: Init-only measurement: the share ‖∂ℓ/∂h₁‖/‖∂ℓ/∂h_T‖ at initialisation against the gap.
 DECAY_GAPS, DECAY_SEEDS = (20, 40, 80, 160), SEEDS
 #: The small sweep timed with 1 and with N workers (seconds of each are measured, not cached).
-SPEED = {"base": {"hidden": 16, "iters": 120, "stop_accuracy": None, "curriculum": False, "eval_every": 40,
+SPEED = {"base": {"hidden": 16, "iters": 300, "stop_accuracy": None, "curriculum": False, "eval_every": 100,
                   "test_size": 256}, "cells": CELLS, "gaps": (10, 20), "seeds": (0, 1), "repeats": 3}
 
 
@@ -69,7 +69,7 @@ def run_experiments(experiments: dict, workers: int, cache_path: str | None) -> 
             for name, (_, changes, gaps, seeds) in experiments.items()}
     todo = list({_key(c): c for cfgs in plan.values() for c in cfgs if _key(c) not in cache}.values())
     t0 = time.perf_counter()
-    print(f"{len(todo)} runs to train ({sum(map(len, plan.values())) - len(todo)} cached), {workers} workers",
+    print(f"{len(todo)} runs to train ({sum(map(len, plan.values())) - len(todo)} cached or shared), {workers} workers",
           file=sys.stderr, flush=True)
 
     def on_row(i, row):
@@ -109,21 +109,27 @@ def decay_per_step(gaps=DECAY_GAPS, seeds=DECAY_SEEDS, probe: int = 256) -> dict
 
 
 def time_sweep(workers: int, spec=SPEED) -> dict:
-    """{1: [seconds of each repeat], workers: [...]} for the same small sweep, repeats interleaved
-    (the parallel time includes starting the worker processes)."""
+    """{1: [seconds of each repeat], workers: [...], "runs": {w: [Σ of the runs' own seconds]},
+    "load": [1-minute load average before each repeat]} for the same small sweep, repeats
+    interleaved (the parallel time includes starting the worker processes). A parallel Σ far above
+    the serial one means the cores were busy with other work."""
     base = TrainConfig(**spec["base"])
     times = {1: [], workers: []}
+    runs, load = {1: [], workers: []}, []
     reference = None
     for _ in range(spec["repeats"]):
-        for w in times:
+        load.append(os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
+        for w in (1, workers):
             t0 = time.perf_counter()
             rows = sweep(base, spec["cells"], spec["gaps"], spec["seeds"], workers=w)
             times[w].append(time.perf_counter() - t0)
+            runs[w].append(sum(r["seconds"] for r in rows))
             same = [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
             if reference is None:
                 reference = same
             elif same != reference:
                 raise SystemExit("the parallel sweep's rows differ from the serial sweep's")
+    times["runs"], times["load"] = runs, load
     return times
 
 
@@ -148,18 +154,21 @@ def readout_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def verdicts(results: dict, chance: float = 0.25) -> list[str]:
+def verdicts(results: dict) -> list[str]:
     """Per gap of the chrono experiment: does 'the RNN fails where gated cells learn' hold?
-    Holds = every RNN seed below 0.9 and its mean within 0.25 of chance, while LSTM and GRU solve
-    ≥ 80 % of their seeds."""
+    Strictly: no RNN seed solves the task (test accuracy ≥ 0.9) while LSTM and GRU each solve
+    ≥ 80 % of their seeds. In the mean: the RNN solves ≤ 30 % of its seeds and its mean accuracy is
+    ≥ 0.25 below both gated cells', which solve ≥ 80 % of theirs."""
     summ = {(s["cell"], s["gap"]): s for s in summarize(results["chrono"])}
     out = []
     for g in sorted({gap for _, gap in summ}):
         r, l_, u = summ[("rnn", g)], summ[("lstm", g)], summ[("gru", g)]
-        holds = (r["solved"] == 0 and r["acc_mean"] <= chance + 0.25
-                 and l_["solved"] >= 0.8 * l_["runs"] and u["solved"] >= 0.8 * u["runs"])
-        out.append(f"gap {g}: {'holds' if holds else 'does not hold'} — RNN {_cell(r)}, chrono LSTM "
-                   f"{_cell(l_)}, chrono GRU {_cell(u)}")
+        gated = l_["solved"] >= 0.8 * l_["runs"] and u["solved"] >= 0.8 * u["runs"]
+        strict = gated and r["solved"] == 0
+        mean = (gated and r["solved"] <= 0.3 * r["runs"]
+                and r["acc_mean"] <= min(l_["acc_mean"], u["acc_mean"]) - 0.25)
+        word = "holds strictly" if strict else "holds in the mean, not in every seed" if mean else "does not hold"
+        out.append(f"gap {g}: {word} — RNN {_cell(r)}, chrono LSTM {_cell(l_)}, chrono GRU {_cell(u)}")
     return out
 
 
@@ -174,7 +183,7 @@ def per_seed_table(rows: list[dict]) -> str:
 
 
 def render_results(results, decay, speed, elapsed, workers) -> str:
-    med = {w: statistics.median(t) for w, t in speed.items()}
+    med = {w: statistics.median(speed[w]) for w in (1, workers)}
     ratio = med[workers] / med[1]
     parts = [
         "# Training lab: measured results",
@@ -194,8 +203,10 @@ def render_results(results, decay, speed, elapsed, workers) -> str:
         "",
         "## The claim: does the plain RNN fail where the gated cells learn?",
         "",
-        "Criterion: every RNN seed below 0.9 and the RNN's mean within 0.25 of chance, while LSTM and GRU "
-        "each solve at least 80 % of their seeds.",
+        "Criteria, without a curriculum, chrono-initialised gated cells against the RNN with PyTorch's "
+        "initialisation: *strictly* — no RNN seed solves the task (test accuracy ≥ 0.9) while LSTM and GRU "
+        "each solve at least 80 % of their seeds; *in the mean* — the RNN solves at most 30 % of its seeds "
+        "and its mean accuracy is at least 0.25 below both gated cells'.",
         "",
         *[f"- {v}" for v in verdicts(results)],
         "",
@@ -227,10 +238,15 @@ def render_results(results, decay, speed, elapsed, workers) -> str:
               f"The same small sweep ({len(SPEED['cells'])} cells × gaps {SPEED['gaps']} × seeds "
               f"{SPEED['seeds']}, {SPEED['base']['iters']} iterations, n = {SPEED['base']['hidden']}), "
               f"{SPEED['repeats']} times each, interleaved; rows checked identical.", "",
-              "| workers | seconds (each repeat) | median |", "|---:|---|---:|"]
-    for w, ts in speed.items():
-        parts.append(f"| {w} | {', '.join(f'{t:.2f}' for t in ts)} | {med[w]:.2f} |")
-    parts += ["", f"Ratio of medians: **{ratio:.2f}×** the time of one worker.", ""]
+              "| workers | seconds (each repeat) | median | Σ of the runs' own seconds |", "|---:|---|---:|---|"]
+    for w in (1, workers):
+        parts.append(f"| {w} | {', '.join(f'{t:.2f}' for t in speed[w])} | {med[w]:.2f} "
+                     f"| {', '.join(f'{t:.1f}' for t in speed['runs'][w])} |")
+    parts += ["", f"Ratio of medians: **{ratio:.2f}×** the time of one worker (1-minute load average "
+              f"before the repeats: {', '.join(f'{v:.1f}' for v in speed['load'])} on {os.cpu_count()} CPUs).",
+              "The parallel time includes starting the worker processes (spawn). When the runs' own "
+              "seconds add up to much more in parallel than in series, the cores were busy with other "
+              "work and the ratio measures that, not the pool.", ""]
     return "\n".join(parts)
 
 
@@ -240,7 +256,9 @@ def readme_block(results, decay) -> str:
                       "Test accuracy, mean ± sd over the seeds (runs reaching ≥ 0.9 / runs); chance 0.25. At "
                       f"initialisation the share of the output's gradient that reaches the first token "
                       f"falls by about ×{f['rnn']:.2f} a step for the RNN, ×{f['gru']:.2f} for the GRU and "
-                      f"×{f['lstm']:.2f} for the LSTM.", "", END])
+                      f"×{f['lstm']:.2f} for the LSTM (PyTorch's initialisation).", "",
+                      "The claim, gap by gap (no curriculum; chrono LSTM and GRU against the RNN):", "",
+                      *[f"- {v}" for v in verdicts(results)], "", END])
 
 
 def write_readme(block: str) -> bool:

@@ -128,14 +128,14 @@ def test_explanation_of_a_falling_first_gradient():
 
 def test_readme_per_step_factors_on_a_reduced_run():
     """The README's 'falls by about ×a a step for the RNN, ×b for the GRU and ×c for the LSTM',
-    re-measured with one seed, two gaps and 64 probe sequences instead of ten seeds, four gaps and
-    256 (benchmarks/training_claims.py)."""
+    re-measured with three seeds, two gaps and 64 probe sequences instead of ten seeds, four gaps
+    and 256 (benchmarks/training_claims.py)."""
     from benchmarks.training_claims import decay_per_step
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     m = re.search(r"×(\d\.\d+) a step for the RNN, ×(\d\.\d+) for the GRU and ×(\d\.\d+) for the LSTM", text)
     assert m, "the README states the per-step factors"
     claimed = dict(zip(("rnn", "gru", "lstm"), map(float, m.groups())))
-    measured = decay_per_step(gaps=(20, 80), seeds=(0,), probe=64)
+    measured = decay_per_step(gaps=(20, 80), seeds=(0, 1, 2), probe=64)
     for cell, value in claimed.items():
-        assert measured[cell][0] == pytest.approx(value, abs=0.04), cell
+        assert measured[cell][0] == pytest.approx(value, abs=0.03), cell
     assert claimed["rnn"] < claimed["gru"] < claimed["lstm"] < 1.0

@@ -186,7 +186,7 @@ def test_step_draws_the_forward_pass_the_backward_pass_and_the_update(qtbot, lab
     qtbot.mouseClick(view.step_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: view.step_phase == "update", timeout=20000)
     assert phases == list(PHASES) and lab.state == "paused" and lab.iterations == [1]
-    assert view.tabs.currentIndex() == 1 and "phase 3 of 3" in view.phase_label.text()
+    assert view.tabs.currentIndex() == 1 and "3 · update" in view.phase_label.text()
     # the same iteration computed independently by the engine
     _, rec = Trainer(lab.config).step(detail=True)
     _, image = view.drawn("fwd_image")
@@ -204,7 +204,8 @@ def test_step_draws_the_forward_pass_the_backward_pass_and_the_update(qtbot, lab
     qtbot.mouseClick(view.step_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: phases == list(PHASES), timeout=20000)
     assert lab.iterations == [1, 2] and lab.last_step.iteration == 2
-    qtbot.mouseClick(view.start_button, Qt.LeftButton)          # "Resume"
+    assert not view.start_button.isEnabled() and view.pause_button.text() == "Resume"
+    qtbot.mouseClick(view.pause_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(lab.iterations) > 5, timeout=20000)
     qtbot.mouseClick(view.stop_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: lab.state == "stopped", timeout=20000)

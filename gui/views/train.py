@@ -35,14 +35,15 @@ REDRAW_MS = 80
 #: How long each phase of a Step stays on screen before the next one is drawn.
 PHASE_MS = 700
 PHASES = ("forward", "backward", "update")
-#: The lab's headline (the main window's frame title), as measured (benchmarks/training_results.md).
+#: The lab's headline (for the main window's frame title): the question, as measured.
 HEADLINE = ("Training lab: does a plain RNN fail where an LSTM / GRU learns "
             "“I grew up in France… I speak fluent [French]”?")
-#: What the sweeps measured, said plainly (README, Training lab).
-MEASURED = ("Measured over 10 seeds: without a curriculum, at gaps 80 and 160, the plain RNN stays "
-            "near chance while chrono-initialised LSTMs and GRUs learn. With the curriculum (the "
-            "default) the RNN learns too, by latching the country in saturated units; at gap 40 "
-            "the RNN learns even without one. Try it: the Sweep below runs any of these.")
+#: What the sweeps measured (benchmarks/training_results.md), said plainly, under the headline.
+MEASURED = ("Measured over 10 seeds: without a curriculum, at gaps 80 and 160, chrono-initialised LSTMs and "
+            "GRUs learn (19 and 20 of 20 seeds) while the plain RNN learns only 5 of 20 — the notes' claim, "
+            "in the mean. At gap 40 the RNN learns 7 of 10 seeds even without a curriculum, and with the "
+            "curriculum (the default) it learns 25 of 30 seeds over gaps 40–160 by latching the country "
+            "in saturated units. Try it: the Sweep below runs any of these.")
 
 FORM = ("task", "gap", "cell", "nonlinearity", "convention", "init", "hidden", "optimizer", "lr",
         "clip", "iters", "seed", "curriculum")
