@@ -68,14 +68,12 @@ class SweepView(QWidget):
         form.addRow("Gaps", self.gaps)
         form.addRow("Seeds", self.seeds)
         form.addRow("Cells", self.cells)
-        note = QLabel(f"Uses the run settings on the left (task, initialisation, curriculum, hidden size, "
-                      f"optimiser, learning rate, clipping, iterations); chrono applies to the gated cells, "
-                      f"IRNN to the RNN. Runs in {lab.sweep_workers} processes.")
-        note.setWordWrap(True)
-        form.addRow(note)
         row = QHBoxLayout()
         self.run_button = QPushButton("Run sweep")
         self.run_button.setObjectName("sweep_run")
+        self.run_button.setToolTip(f"Train every (cell, gap, seed) with the run settings above (chrono applies "
+                                   f"to the gated cells only, IRNN to the RNN only), in {lab.sweep_workers} "
+                                   f"processes.")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("sweep_cancel")
         self.export_button = QPushButton("Export…")

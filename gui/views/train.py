@@ -234,7 +234,7 @@ class TrainView(QWidget):
         box = QWidget()
         col = QVBoxLayout(box)
         col.setContentsMargins(0, 0, 0, 0)
-        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        row1, row2, row3 = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
         self.start_button = self._button("Start", "train_start", self._start)
         self.pause_button = self._button("Pause", "train_pause", self._pause)
         self.stop_button = self._button("Stop", "train_stop", self.lab.stop)
@@ -249,10 +249,11 @@ class TrainView(QWidget):
                                            "Show the trained cell's gates, states and gradient flow in Explore.")
         for b in (self.start_button, self.pause_button, self.stop_button, self.reset_button):
             row1.addWidget(b)
-        for b in (self.step_button, self.save_button, self.explore_button):
-            row2.addWidget(b)
-        col.addLayout(row1)
-        col.addLayout(row2)
+        row2.addWidget(self.step_button)
+        for b in (self.save_button, self.explore_button):
+            row3.addWidget(b)
+        for row in (row1, row2, row3):
+            col.addLayout(row)
         return box
 
     def _set(self, **changes):
