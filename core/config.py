@@ -215,11 +215,11 @@ class Config:
 
     # -- what the setup builds ------------------------------------------------------------------
     def singular_values(self) -> np.ndarray:
-        return spectrum(self.sigma1, self.hidden, self.shape)
+        return spectrum(self.sigma1, self.hidden, self.shape, self.structure)
 
     def build_cell(self) -> Cell:
         return build_cell(self.cell, self.hidden, self.input_size, sigma1=self.sigma1,
-                          shape=self.shape, normal=self.normal, seed=self.seed,  # structure: spectra
+                          shape=self.shape, structure=self.structure, seed=self.seed,
                           input_scale=self.input_scale, forget_bias=self.forget_bias,
                           update_bias=self.update_bias, nonlinearity=self.activation,
                           convention=self.convention)

@@ -24,6 +24,10 @@ class Parser(argparse.ArgumentParser):
     """Bad arguments: one line on stderr and exit code 2 (no usage dump, no traceback)."""
 
     def error(self, message):
+        from gatescope.core.safeio import one_line
+        message = one_line(message)
+        if len(message) > 200:      # argparse echoes a refused value in full
+            message = message[:199] + "…"
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 

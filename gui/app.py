@@ -100,6 +100,8 @@ def run_app(args) -> int:
         window.restore_settings()
     window.fit_to_screen()
     window.show()
+    from .startup_probe import install
+    install(window)             # only with GATESCOPE_EXIT_AFTER_FIRST_PAINT (the start-up benchmark)
     session.wait_until_idle(2000)
     _warn_step(args, session)
     store = session.document.store

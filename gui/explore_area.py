@@ -12,9 +12,12 @@ from PySide6.QtWidgets import QSplitter, QStackedWidget, QTabWidget, QVBoxLayout
 #: would shrink a plot past three labelled ticks: the compact layout takes over.
 MIN_PANEL_W = 430
 MIN_PANEL_H = 300
-ORDER = ("gradient", "flow", "gates", "states", "spectrum")
+ORDER = ("gradient", "flow", "gates", "states", "spectrum", "connectivity", "directions")
+#: panels that share the grid's last slot, as tabs of their own
+SHARED = ("spectrum", "connectivity", "directions")
 TAB_TITLES = {"gradient": "Gradient flow", "flow": "Cell-state flow", "gates": "Gates",
-              "states": "States", "spectrum": "Spectrum", "explain": "Explain"}
+              "states": "States", "spectrum": "Spectrum", "connectivity": "Connectivity",
+              "directions": "Directions", "explain": "Explain"}
 
 
 class ExploreArea(QWidget):
@@ -38,6 +41,9 @@ class ExploreArea(QWidget):
         self.grid.setObjectName("central")
         self.grid.addWidget(self.top)
         self.grid.addWidget(self.bottom)
+        self.shared = QTabWidget()            # the grid's last slot: spectrum, connectivity, …
+        self.shared.setObjectName("analysis_tabs")
+        self.shared.setDocumentMode(True)
         # the tabs
         self.tabs = QTabWidget()
         self.tabs.setObjectName("explore_tabs")
@@ -69,17 +75,25 @@ class ExploreArea(QWidget):
             self.tabs.clear()
             for k in ("gradient", "flow"):
                 self.top.addWidget(self.frames[k])
-            for k in ("gates", "states", "spectrum"):
+            for k in ("gates", "states"):
                 self.bottom.addWidget(self.frames[k])
-            for k in ORDER:
-                self.frames[k].setVisible(self.frames[k].property("user_visible") is not False)
-                self.frames[k].set_title_shown(True)
+            self.shared.clear()
+            for k in SHARED:
+                if k in self.frames and self.frames[k].property("user_visible") is not False:
+                    i = self.shared.addTab(self.frames[k], TAB_TITLES[k])
+                    self.shared.setTabToolTip(i, self.frames[k].full_title)
+            self.bottom.addWidget(self.shared)
+            for k in self.keys():
+                if k not in SHARED:
+                    self.frames[k].setVisible(self.frames[k].property("user_visible") is not False)
+                self.frames[k].set_title_shown(k not in SHARED)
             self.top.setSizes([700, 620])
             self.bottom.setSizes([520, 420, 520])
             self.grid.setSizes([520, 440])
             self.stack.setCurrentWidget(self.grid)
         else:
-            for k in ORDER:
+            self.shared.clear()
+            for k in self.keys():
                 if self.frames[k].property("user_visible") is not False:
                     # the tab names the panel; its whole title is the tab's tooltip
                     self.frames[k].set_title_shown(False)
@@ -92,6 +106,9 @@ class ExploreArea(QWidget):
         self.layout_changed.emit(mode)
 
     # -- panels ----------------------------------------------------------------------------------
+    def keys(self) -> list[str]:
+        return [k for k in ORDER if k in self.frames]
+
     def current_panel(self) -> str | None:
         if self.mode != "tabs":
             return None
@@ -104,7 +121,11 @@ class ExploreArea(QWidget):
         return None
 
     def show_panel(self, key: str):
-        """Bring a panel to the front (in the compact layout; in the grid every panel shows)."""
+        """Bring a panel to the front (a tab of the compact layout, or of the grid's shared slot)."""
+        if self.mode == "grid" and key in SHARED and key in self.frames:
+            if self.shared.indexOf(self.frames[key]) >= 0:
+                self.shared.setCurrentWidget(self.frames[key])
+            return
         if self.mode == "tabs":
             w = self.explain[0] if key == "explain" and self.explain else self.frames.get(key)
             if w is not None and self.tabs.indexOf(w) >= 0:
@@ -113,7 +134,7 @@ class ExploreArea(QWidget):
     def set_panel_visible(self, key: str, on: bool):
         frame = self.frames[key]
         frame.setProperty("user_visible", bool(on))
-        if self.mode == "grid":
+        if self.mode == "grid" and key not in SHARED:
             frame.setVisible(on)
         else:
             mode, self.mode = self.mode, None

@@ -34,6 +34,7 @@ from .readout import Readout
 from .train_session import TrainSession
 from .transport import TransportBar
 from .views.compare import CompareView
+from .views.connectivity import ConnectivityView
 from .views.explain import ExplainView
 from .views.flow import FlowView
 from .views.gates import GatesView
@@ -108,12 +109,15 @@ class MainWindow(QMainWindow):
         self.gates = GatesView(session)
         self.states = StatesView(session)
         self.spectrum = SpectrumView(session)
+        self.connectivity = ConnectivityView(session)
         self.frames = {
             "gradient": framed("Gradient flow: how much of ∂ℓ/∂s_t reaches s₀", self.gradient, "frame_gradient"),
             "flow": framed("Cell-state flow at step t", self.flow, "frame_flow"),
             "gates": framed("Gates", self.gates, "frame_gates"),
             "states": framed("States", self.states, "frame_states"),
             "spectrum": framed("Spectrum of the recurrent weights", self.spectrum, "frame_spectrum"),
+            "connectivity": framed("Connectivity: which input x_k still reaches h_t", self.connectivity,
+                                   "frame_connectivity"),
         }
         central = ExploreArea(self.frames)
         self.transport = TransportBar(session)
@@ -195,8 +199,11 @@ class MainWindow(QMainWindow):
         session.error.connect(self._on_error)
         session.view_changed.connect(self._on_view)
         self.setAcceptDrops(True)
+        from . import keys
+        self.gradient.plot_widget.setFocusPolicy(Qt.StrongFocus)
+        self.keys = keys.install(self, self.gradient.plot_widget)
         from .lesson import attach_lessons
-        self.lessons = attach_lessons(self)
+        self.lessons = attach_lessons(self)          # after the keys: a lesson's keys come first
         self._on_view(session.view, force=True)
 
     # -- menus and shortcuts ---------------------------------------------------------------------
@@ -226,12 +233,14 @@ class MainWindow(QMainWindow):
         self._action(f, "Open &weights (.npz)…", self.open_weights, "Ctrl+W", "open_weights")
         self._action(f, "Use &built weights", lambda: s.set_weights(None), None, "built_weights")
         f.addSeparator()
-        self._action(f, "&Export window as PNG / SVG…", self.export_png, "Ctrl+E", "export_png")
+        self._action(f, "&Export window as PNG / SVG / PDF…", self.export_png, "Ctrl+E", "export_png")
         ex = f.addMenu("Export &plot")
         for key, frame in self.frames.items():
             self._action(ex, frame.title() + "…", lambda _=False, k=key: self.export_plot(k), None,
                          f"export_{key}")
         self._action(f, "Export trace as CSV / NPZ…", self.export_trace, "Ctrl+Shift+E", "export_trace")
+        self._action(f, "Export connectivity as CSV…", self.export_connectivity_csv, None,
+                     "export_connectivity_csv")
         self._action(f, "Export &animation (GIF / MP4)…", self.export_animation, None, "export_animation")
         f.addSeparator()
         self._action(f, "Open &lesson…", self.open_lesson, None, "open_lesson")
@@ -283,11 +292,7 @@ class MainWindow(QMainWindow):
         self._action(h, "&Keyboard shortcuts", self.show_shortcuts, None, "shortcuts")
         self._action(h, "&About Gatescope", self.show_about, None, "about")
         # transport keys (no menu entries; listed in Help → Keyboard shortcuts)
-        self._action(None, "Play / pause", s.toggle_play, "Space", "key_play")
-        self._action(None, "Step forward", lambda: s.step_by(1), "Right", "key_forward")
-        self._action(None, "Step back", lambda: s.step_by(-1), "Left", "key_back")
-        self._action(None, "First step", s.go_start, "Home", "key_home")
-        self._action(None, "Last step", s.go_end, "End", "key_end")
+        # Space, →/←, Home/End and PageDown/PageUp: gui/keys.py (whatever widget has the focus)
 
     # -- status ----------------------------------------------------------------------------------
     def _update_status(self, t):
@@ -361,7 +366,7 @@ class MainWindow(QMainWindow):
     def export_png(self, path=None):
         """The whole window as PNG or SVG (by the file name's extension)."""
         path = self._ask_path(path, True, "Export window", "gatescope.png",
-                              "PNG image (*.png);;SVG drawing (*.svg)")
+                              "PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)")
         if not path:
             return
         try:
@@ -375,11 +380,12 @@ class MainWindow(QMainWindow):
                 "gates": self.gates.stack.currentWidget().ci,
                 "states": self.states.ci,
                 "spectrum": self.spectrum.graphs.ci,
+                "connectivity": self.connectivity.export_targets()["connectivity"],
                 "flow": self.flow}[key]
 
     def export_plot(self, key, path=None):
         path = self._ask_path(path, True, "Export plot", f"gatescope-{key}.png",
-                              "PNG image (*.png);;SVG drawing (*.svg)")
+                              "PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)")
         if not path:
             return
         try:
@@ -399,7 +405,7 @@ class MainWindow(QMainWindow):
         try:
             write_trace(a.trace, path, a.tokens)
         except (OSError, ValueError) as exc:
-            dialogs.warn(self, f"Cannot export to {path}: {exc}")
+            dialogs.warn(self, str(exc) if str(path) in str(exc) else f"Cannot export to {path}: {exc}")
 
     # -- lessons, links and animations (gui/lesson.py, gui/animation.py) ----------------------
     def open_lesson(self, path=None):
@@ -423,6 +429,20 @@ class MainWindow(QMainWindow):
     def export_step_clip(self):
         from .lesson import open_clip_dialog
         return open_clip_dialog(self, self.lessons)
+
+    def export_connectivity_csv(self, path=None):
+        path = self._ask_path(path, True, "Export connectivity", "connectivity.csv", "CSV (*.csv)")
+        if not path:
+            return False
+        try:
+            from gatescope.core.fileio import atomic_writer
+            text = self.connectivity.csv_text()
+            with atomic_writer(path) as fh:
+                fh.write(text.encode("utf-8", "backslashreplace"))
+        except (OSError, ValueError) as exc:
+            dialogs.warn(self, str(exc))
+            return False
+        return True
 
     def dragEnterEvent(self, event):
         urls = event.mimeData().urls()
@@ -542,7 +562,8 @@ class MainWindow(QMainWindow):
                 w.setFont(f)
         for frame in self.frames.values():
             frame.setFont(theme.font(1, bold=True))
-        for view in (self.gradient, self.flow, self.gates, self.states, self.spectrum, self.controls,
+        for view in (self.gradient, self.flow, self.gates, self.states, self.spectrum, self.connectivity,
+                     self.controls,
                      self.compare, self.explain, self.train_view, self.sweep_view):
             if hasattr(view, "apply_style"):
                 try:
@@ -616,10 +637,12 @@ class MainWindow(QMainWindow):
         return ok
 
     def shutdown(self):
+        self.connectivity.shutdown()
         self.session.shutdown()
         self.lab.shutdown()
 
     def closeEvent(self, event):
+        self.connectivity.shutdown()
         self.lab.shutdown()
         self.session.shutdown()
         self.save_settings()

@@ -4,9 +4,10 @@ same way. A Theme is immutable: a scale or contrast change makes a new one, and 
 exactly a fresh start's theme."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyqtgraph as pg
+from gatescope.core import colour
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
@@ -16,29 +17,20 @@ GATE_CMAP = "viridis"
 SIGNED_CMAP = "CET-D1"
 BASE_POINT_SIZE = 11
 
-#: Curves and marks: name → colour (normal, high contrast). One table for every view.
-PALETTE = {
-    "MEASURED": ("#1f5fbf", "#1f5fbf"),        # ‖∂s_t/∂s_0‖ of the current cell
-    "CELL_PATH": ("#1a9641", "#1a9641"),       # LSTM ‖∂C_t/∂C_0‖
-    "CAROUSEL": ("#7fbf7b", "#7fbf7b"),        # ∏ f_t, the conveyor belt alone
-    "SIGMA1": ("#d7301f", "#d7301f"),          # σ₁ᵗ
-    "SIGMA_I": ((120, 120, 120, 70), (60, 60, 60, 140)),   # every σᵢᵗ, faint
-    "PASCANU": ("#e66101", "#e66101"),         # (γσ₁)ᵗ bound
-    "CLIPPED": ("#7b3294", "#7b3294"),         # clipped gradient norm
-    "RHO": ("#0f8b8d", "#0f8b8d"),             # eigenvalues and the spectral radius ρ, ρᵗ
-    "CURSOR": ("#222222", "#000000"),
-    "GROWTH": ((215, 48, 31, 28), (215, 48, 31, 60)),      # shading above 10⁰
-    "DECAY": ((31, 95, 191, 24), (31, 95, 191, 55)),       # shading below 10⁰
-    "TEXT": ("#222222", "#000000"),
-    "MUTED_TEXT": ("#555555", "#000000"),
-    "AXIS": ("#444444", "#000000"),
-}
-KIND_PALETTE = {"rnn": "#d7301f", "lstm": "#1a9641", "gru": "#1f5fbf"}
+#: Curves and marks: name → colour (normal, high contrast), from the colour-blind-safe palette
+#: of core.colour (Okabe–Ito based; every pair that shares a plot is ΔE2000 ≥ 20 under
+#: deuteranopia, protanopia and tritanopia). One table for every view.
+PALETTE = {k: (colour.PALETTE[k], colour.PALETTE_HIGH_CONTRAST[k]) for k in colour.PALETTE}
+KIND_PALETTE = dict(colour.KIND_PALETTE)
+KIND_PALETTE_HIGH_CONTRAST = dict(colour.KIND_PALETTE_HIGH_CONTRAST)
 
 
 def on_white(rgba) -> QColor:
     """An (r, g, b, a) tint as the opaque colour it shows on the plots' white background: the
-    same look, painted without alpha blending (large shaded areas cost less every frame)."""
+    same look, painted without alpha blending (large shaded areas cost less every frame).
+    An opaque colour (a hex string) is returned as it is."""
+    if isinstance(rgba, str):
+        return QColor(rgba)
     r, g, b, a = rgba
     k = a / 255.0
     return QColor(*(round(k * c + (1.0 - k) * 255.0) for c in (r, g, b)))
@@ -55,7 +47,6 @@ class Theme:
     """Presentation scale (×1 … ×3) and contrast; colours by name as attributes (theme.SIGMA1)."""
     scale: float = 1.0
     high_contrast: bool = False
-    KIND_COLORS: dict = field(default_factory=lambda: dict(KIND_PALETTE), compare=False)
 
     BASE_POINT_SIZE = BASE_POINT_SIZE
     GATE_CMAP = GATE_CMAP
@@ -65,6 +56,10 @@ class Theme:
         if name in PALETTE:
             return PALETTE[name][1 if self.high_contrast else 0]
         raise AttributeError(name)
+
+    @property
+    def KIND_COLORS(self) -> dict:  # noqa: N802 - a colour table, named like the others
+        return KIND_PALETTE_HIGH_CONTRAST if self.high_contrast else KIND_PALETTE
 
     def replace(self, **changes) -> Theme:
         import dataclasses

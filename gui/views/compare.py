@@ -27,8 +27,8 @@ from .image import Heatmap
 KINDS = ("rnn", "lstm", "gru")
 #: σ₁ᵗ is drawn dark and dashed here: self.theme.SIGMA1 is the RNN's own red, and the RNN's curve
 #: lies on σ₁ᵗ (that is the point of the picture), so the dashes must stay distinguishable.
-SIGMA1_COMPARE = "#333333"
-CELL_PATH_COMPARE = style.PALETTE["CAROUSEL"][0]
+SIGMA1_COMPARE = style.PALETTE["SIGMA1_COMPARE"][0]
+CELL_PATH_COMPARE = style.PALETTE["CELL_PATH_COMPARE"][0]
 # kind → (trace attribute or gate key, axis label, fixed levels, what it shows)
 KEY_GATE = {
     "rnn": ("slope", "φ'(a<sub>t</sub>)", (0.0, 1.0)),

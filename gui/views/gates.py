@@ -101,6 +101,7 @@ class GatesView(QWidget):
         lay.addWidget(self.hint)
         lay.addWidget(self.scroll, 1)
         self.pages: dict[str, pg.GraphicsLayoutWidget] = {}
+        self._min_height: dict[str, int] = {}
         self.rows: dict[str, list[_GateRow]] = {}
         self.colour_bars = []
         for kind, rows in ROWS.items():
@@ -145,7 +146,8 @@ class GatesView(QWidget):
         for kind, page in self.pages.items():
             page.ci.layout.setColumnMinimumWidth(1, 3.5 * label_w)
             # each row tall enough for three unit labels, plus the shared time axis
-            page.setMinimumHeight(int(len(self.rows[kind]) * 4.4 * label_h + 2.5 * label_h))
+            self._min_height[kind] = int(len(self.rows[kind]) * 4.4 * label_h + 2.5 * label_h)
+        self._fit_rows()
         for rows in self.rows.values():
             for row in rows:
                 row.theme = self.theme
@@ -159,9 +161,19 @@ class GatesView(QWidget):
         a = self.session.analysis
         return self.rows[a.cell.kind] if a else []
 
+    def _fit_rows(self):
+        """The shown kind's rows are never squeezed below three labels each: the rows scroll
+        instead (a stack is as tall as its tallest page, so the height goes on the stack)."""
+        page = self.stack.currentWidget()
+        kind = next((k for k, p in self.pages.items() if p is page), None)
+        want = self._min_height.get(kind, 0)
+        if self.stack.minimumHeight() != want:
+            self.stack.setMinimumHeight(want)
+
     def _on_analysis(self, a):
         kind = a.cell.kind
         self.stack.setCurrentWidget(self.pages[kind])
+        self._fit_rows()
         self.hint.setText(self._title(kind))
         tr = a.trace
         for row in self.rows[kind]:
