@@ -58,10 +58,10 @@ NEG = -(2.0 ** 60)
 RENORM_STEPS = 8
 BOUND_BITS = 256.0
 #: a state whose rows span at most this many bits is solved by one SVD
-ONE_SVD_BITS = 600.0
+ONE_SVD_BITS = 450.0
 #: span (bits) of one window, and the margin kept on each side of the values taken from it
 WINDOW_BITS = 280.0
-MARGIN_BITS = 56.0
+MARGIN_BITS = 48.0
 #: every value taken from a window lies at least this far (bits) from the cuts, checked on the
 #: values themselves (the decoupling error is then ≲ 2^(−2·SAFE_BITS) relative)
 SAFE_BITS = 30.0
@@ -96,7 +96,7 @@ def _renormalise(Q, B, e):
     e = np.where((mx == 0.0) | (e <= NEG / 2), NEG, e + f)
     B = np.ldexp(B, -f[:, None])
     order = np.argsort(-e, kind="stable")
-    return np.ascontiguousarray(Q[:, order]), np.ascontiguousarray(B[order]), e[order]
+    return np.take(Q, order, axis=1), B[order], e[order]
 
 
 @dataclass
