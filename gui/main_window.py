@@ -46,6 +46,8 @@ from .views.train import TrainView
 
 DEFAULT_SIZE = (1600, 1000)
 TABS = ("explore", "compare", "lab")
+LAB_TITLE = ("Training lab: can a plain RNN learn “I grew up in France… I speak fluent [French]”? "
+             "and an LSTM / GRU?")
 
 
 class Frame(QGroupBox):
@@ -121,23 +123,17 @@ class MainWindow(QMainWindow):
         }
         central = ExploreArea(self.frames)
         self.transport = TransportBar(session)
-        self.compare = CompareView(session)
-        self.lab = TrainSession(parent=self)
-        self.train_view = TrainView(self.lab)
-        self.sweep_view = SweepView(self.lab)
-        lab_split = QSplitter(Qt.Vertical)
-        lab_split.addWidget(framed("Training lab: watch a plain RNN fail and an LSTM / GRU learn "
-                                   "“I grew up in France… I speak fluent [French]”", self.train_view,
-                                   "frame_train"))
-        lab_split.addWidget(framed("Sweep", self.sweep_view, "frame_sweep"))
-        lab_split.setSizes([560, 400])
+        # the Compare page and the Training lab are built when first shown (a faster start)
+        self._compare = self._lab = None
+        self._compare_page, self._lab_page = QWidget(), QWidget()
+        for holder in (self._compare_page, self._lab_page):
+            QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
         self.pages = QTabWidget()
         self.pages.setObjectName("pages")
         self.pages.setDocumentMode(True)
         self.pages.addTab(central, "Explore")
-        self.pages.addTab(framed("RNN, LSTM and GRU on the same input and spectrum", self.compare,
-                                 "frame_compare"), "Compare RNN · LSTM · GRU")
-        self.pages.addTab(lab_split, "Training lab")
+        self.pages.addTab(self._compare_page, "Compare RNN · LSTM · GRU")
+        self.pages.addTab(self._lab_page, "Training lab")
         self.pages.setTabToolTip(1, "The notes' argument in one picture: the RNN follows σ₁ᵗ, the gated cells don't")
         self.pages.setTabToolTip(2, "Train the three cells on France → French and see which one learns it")
         self.pages.currentChanged.connect(self._on_page)
@@ -468,8 +464,59 @@ class MainWindow(QMainWindow):
             "how LSTM and GRU gates keep information flowing.<br><br>Exact float64 simulation with "
             "analytic Jacobians; gradient norms in log space (10<sup>±600</sup> is fine)."))
 
+    # -- pages built when first needed ----------------------------------------------------------
+    @property
+    def compare(self):
+        if self._compare is None:
+            self._compare = CompareView(self.session, theme=self.theme)
+            self._compare_page.layout().addWidget(framed(
+                "RNN, LSTM and GRU on the same input and spectrum", self._compare, "frame_compare"))
+            self._compare.apply_style(self.theme)
+            for gv in self._compare_page.findChildren(pg.GraphicsView):
+                style.tune_view(gv)
+        return self._compare
+
+    def _build_lab(self):
+        self._lab = TrainSession(parent=self)
+        self._train_view = TrainView(self._lab)
+        self._sweep_view = SweepView(self._lab)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(framed(LAB_TITLE, self._train_view, "frame_train"))
+        split.addWidget(framed("Sweep", self._sweep_view, "frame_sweep"))
+        split.setSizes([560, 400])
+        self._lab_page.layout().addWidget(split)
+        for gv in self._lab_page.findChildren(pg.GraphicsView):
+            style.tune_view(gv)
+
+    @property
+    def lab(self):
+        if self._lab is None:
+            self._build_lab()
+        return self._lab
+
+    @property
+    def train_view(self):
+        return self.lab and self._train_view
+
+    @property
+    def sweep_view(self):
+        return self.lab and self._sweep_view
+
+    def _built_views(self):
+        views = [self.gradient, self.flow, self.gates, self.states, self.spectrum, self.connectivity,
+                 self.controls, self.explain]
+        if self._compare is not None:
+            views.append(self._compare)
+        if self._lab is not None:
+            views += [self._train_view, self._sweep_view]
+        return views
+
     def _on_page(self, index):
         """The control dock and the transport belong to Explore and Compare, not the lab."""
+        if index == 1:
+            self.compare       # noqa: B018 - built on first view
+        elif index == 2:
+            self.lab           # noqa: B018
         self.session.set_tab(TABS[index])
         lab = index == 2
         self.transport.setVisible(not lab)
@@ -562,9 +609,7 @@ class MainWindow(QMainWindow):
                 w.setFont(f)
         for frame in self.frames.values():
             frame.setFont(theme.font(1, bold=True))
-        for view in (self.gradient, self.flow, self.gates, self.states, self.spectrum, self.connectivity,
-                     self.controls,
-                     self.compare, self.explain, self.train_view, self.sweep_view):
+        for view in self._built_views():
             if hasattr(view, "apply_style"):
                 try:
                     view.apply_style(theme)
@@ -639,11 +684,13 @@ class MainWindow(QMainWindow):
     def shutdown(self):
         self.connectivity.shutdown()
         self.session.shutdown()
-        self.lab.shutdown()
+        if self._lab is not None:
+            self._lab.shutdown()
 
     def closeEvent(self, event):
         self.connectivity.shutdown()
-        self.lab.shutdown()
+        if self._lab is not None:
+            self._lab.shutdown()
         self.session.shutdown()
         self.save_settings()
         super().closeEvent(event)

@@ -104,27 +104,35 @@ class GatesView(QWidget):
         self._min_height: dict[str, int] = {}
         self.rows: dict[str, list[_GateRow]] = {}
         self.colour_bars = []
-        for kind, rows in ROWS.items():
-            page = pg.GraphicsLayoutWidget()
-            page.ci.setSpacing(2)
-            self.rows[kind] = [_GateRow(page, r + 1, *spec, self.theme) for r, spec in enumerate(rows)]
-            # the rows share the time axis: its labels under the last row only (room for the rows)
-            for row, below in zip(self.rows[kind][:-1], self.rows[kind][1:]):
-                row.heat.getAxis("bottom").setStyle(showValues=False)
-                if row.levels == below.levels:          # and the bars' scale under the last of a run
-                    row.bars_plot.getAxis("bottom").setStyle(showValues=False)
-            # one colour bar per distinct scale, fixed levels
-            for r, spec in enumerate(rows):
-                if r == 0 or spec[2] != rows[r - 1][2]:
-                    bar = colour_bar(spec[2], self.rows[kind][r].cmap)
-                    page.addItem(bar, row=r + 1, col=2)
-                    self.colour_bars.append(bar)
-            page.ci.layout.setColumnStretchFactor(0, 4)
-            page.ci.layout.setColumnStretchFactor(1, 1)
-            self.pages[kind] = page
-            self.stack.addWidget(page)
         session.analysis_changed.connect(self._on_analysis)
         session.step_changed.connect(self._on_step)
+
+    def _page(self, kind: str) -> pg.GraphicsLayoutWidget:
+        """The rows of one cell kind, built the first time that kind is shown."""
+        if kind in self.pages:
+            return self.pages[kind]
+        rows = ROWS[kind]
+        page = pg.GraphicsLayoutWidget()
+        style.tune_view(page)
+        page.ci.setSpacing(2)
+        self.rows[kind] = [_GateRow(page, r + 1, *spec, self.theme) for r, spec in enumerate(rows)]
+        # the rows share the time axis: its labels under the last row only (room for the rows)
+        for row, below in zip(self.rows[kind][:-1], self.rows[kind][1:]):
+            row.heat.getAxis("bottom").setStyle(showValues=False)
+            if row.levels == below.levels:          # and the bars' scale under the last of a run
+                row.bars_plot.getAxis("bottom").setStyle(showValues=False)
+        # one colour bar per distinct scale, fixed levels
+        for r, spec in enumerate(rows):
+            if r == 0 or spec[2] != rows[r - 1][2]:
+                bar = colour_bar(spec[2], self.rows[kind][r].cmap)
+                page.addItem(bar, row=r + 1, col=2)
+                self.colour_bars.append(bar)
+        page.ci.layout.setColumnStretchFactor(0, 4)
+        page.ci.layout.setColumnStretchFactor(1, 1)
+        self.pages[kind] = page
+        self.stack.addWidget(page)
+        self.apply_style(self.theme)
+        return page
 
     @staticmethod
     def _title(kind):
@@ -172,7 +180,7 @@ class GatesView(QWidget):
 
     def _on_analysis(self, a):
         kind = a.cell.kind
-        self.stack.setCurrentWidget(self.pages[kind])
+        self.stack.setCurrentWidget(self._page(kind))
         self._fit_rows()
         self.hint.setText(self._title(kind))
         tr = a.trace
