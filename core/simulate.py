@@ -45,6 +45,9 @@ class Trace:
     log10_jac_norm (T+1,): log10 ‖∂s_t/∂s_0‖₂ (s = h, or [h; c] for LSTM); entry 0 = 0.
     log10_cell_norm (T+1,), LSTM only: log10 ‖∂c_t/∂c_0‖₂ (all paths).
     log10_carousel (T+1,), LSTM only: log10 max_j ∏_k f_k[j], the conveyor belt's own path.
+    log10_singular_values (T+1, m), with `simulate(..., directions=True)` only, else None: every
+    log10 σᵢ(∂s_t/∂s_0), descending, row 0 all zeros (core.directions.log_singular_curves); rows
+    where log10_jac_norm is −inf (an exactly zero product) are −inf.
     overflow_step: None, or the step at which the state left float64 range (an identity or ReLU
     RNN with σ₁ > 1 over a long sequence); the trace then stops at the step before it.
     Values are −inf only where the Jacobian product is exactly zero (e.g. every ReLU unit off).
@@ -61,6 +64,7 @@ class Trace:
     log10_cell_norm: np.ndarray | None = None
     log10_carousel: np.ndarray | None = None
     overflow_step: int | None = None
+    log10_singular_values: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
@@ -543,10 +547,27 @@ def _log2_norms_batch(P, F, v, iters: int = 3):
     return res, last[-1], len(idx) / C
 
 
-def simulate(cell: Cell, inputs, h0=None, c0=None, *, progress=None) -> Trace:
+def _directions(cell: Cell, cache: dict, jac: np.ndarray, progress=None) -> np.ndarray:
+    """log10 σᵢ(∂s_t/∂s_0) for t = 0..T (T+1, m) on the forward cache `simulate` used; steps past
+    a non-finite state (an LSTM / GRU whose state left float range) are NaN; where `jac` is −inf
+    (an exactly zero product) every value is −inf (the graded QR leaves a rounding residue)."""
+    from .directions import log_singular_curves
+    from .lyapunov import _finite_cache
+    T, m = cache["T"], cell.state_size
+    finite = _finite_cache(cell, cache)
+    out = np.full((T + 1, m), np.nan)
+    out[:finite["T"] + 1] = log_singular_curves(cell, finite, progress)
+    out[np.isneginf(jac)] = -np.inf
+    return out
+
+
+def simulate(cell: Cell, inputs, h0=None, c0=None, *, progress=None,
+             directions: bool = False) -> Trace:
     """Run `cell` over inputs (T, d) from h0 (and c0 for LSTM; zeros by default) → Trace.
 
     progress(fraction) is called now and then; returning False cancels (raises Cancelled).
+    directions: also every singular value of ∂s_t/∂s_0 (Trace.log10_singular_values, (T+1, m)),
+    from the same forward pass; off by default (it costs a QR a step).
     """
     with np.errstate(over="ignore", invalid="ignore"):
         cache = forward(cell, inputs, h0, c0, progress)
@@ -578,5 +599,6 @@ def simulate(cell: Cell, inputs, h0=None, c0=None, *, progress=None) -> Trace:
     preact = slope = None
     if cell.kind == "rnn":
         preact, slope = cache["a"].reshape(T, n).copy(), cache["slope"].reshape(T, n).copy()
+    svals = _directions(cell, cache, jac, progress) if directions else None
     return Trace(cell.kind, _ro(inputs.copy()), _ro(h), _ro(c), gates, _ro(preact), _ro(slope),
-                 _ro(jac), _ro(cell_norm), _ro(carousel), overflow)
+                 _ro(jac), _ro(cell_norm), _ro(carousel), overflow, _ro(svals))
