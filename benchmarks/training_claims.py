@@ -182,6 +182,13 @@ def per_seed_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _runs_line(results: dict) -> str:
+    unique = {(r["cell"], r["init"], r["gap"], r["seed"], r["iterations"], r["test_loss"]): r["seconds"]
+              for rows in results.values() for r in rows}
+    return (f"{len(unique)} runs, {sum(unique.values()) / 60:.0f} min of run time in all "
+            f"(the sum of each run's own seconds)")
+
+
 def render_results(results, decay, speed, elapsed, workers) -> str:
     med = {w: statistics.median(speed[w]) for w in (1, workers)}
     ratio = med[workers] / med[1]
@@ -194,7 +201,8 @@ def render_results(results, decay, speed, elapsed, workers) -> str:
         "",
         f"**Machine:** {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), shared with "
         f"other users; Python {platform.python_version()}, NumPy {np.__version__}, one BLAS thread per "
-        f"process; {workers} worker processes. Measurement took {elapsed / 60:.1f} min.",
+        f"process; {workers} worker processes. {_runs_line(results)}; this regeneration took "
+        f"{elapsed / 60:.1f} min (runs kept in a --cache file are not trained again).",
         "",
         "Task: France → French (K = 4 countries, D = 8 distractor words, chance 0.25), n = 32, Adam "
         "lr 0.01, clipping at 1, batch 64, at most 1500 iterations, early stop at 99 % validation "

@@ -159,22 +159,30 @@ def _p10(v: float) -> str:
 
 def explain_reach(s: dict) -> str:
     """What a run's change of ‖∂ℓ/∂h₁‖ means, in one paragraph of plain text (s: a
-    TrainResult.summary()). ‖∂ℓ/∂h₁‖ = (share that survives the trip back) × ‖∂ℓ/∂h_T‖: a
-    trained model's loss is small, so ‖∂ℓ/∂h_T‖ — what arrives from the output — is small too,
-    and ‖∂ℓ/∂h₁‖ falls even when the path back to the first token stays as open as it was."""
+    TrainResult.summary()). ‖∂ℓ/∂h₁‖ ≈ (share that survives the trip back) × ‖∂ℓ/∂h_T‖, so in
+    decades Δ log ‖∂ℓ/∂h₁‖ ≈ Δ log share + Δ log ‖∂ℓ/∂h_T‖: a trained model's loss is small, so
+    ‖∂ℓ/∂h_T‖ — what arrives from the output — is small too, and ‖∂ℓ/∂h₁‖ falls even when the path
+    back to the first token stays as open as it was. Says which of the two terms dominates."""
     a, b = s["grad_h1_init"], s["grad_h1_final"]
     t0, t1 = s["grad_hT_init"], s["grad_hT_final"]
     r0, r1 = s["log10_ratio_h1_init"], s["log10_ratio_h1_final"]
-    share = f"the share that survives the trip back, ‖∂ℓ/∂h₁‖/‖∂ℓ/∂h_T‖, went from 10^{r0:.1f} to 10^{r1:.1f}"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_total, d_out = np.log10(b / a), np.log10(t1 / t0)
+    d_share = r1 - r0
     head = f"‖∂ℓ/∂h₁‖ went from {_p10(a)} to {_p10(b)}"
-    if b >= a:
+    share = (f"the share that survives the trip back, ‖∂ℓ/∂h₁‖/‖∂ℓ/∂h_T‖, went from 10^{r0:.1f} to "
+             f"10^{r1:.1f}")
+    if not (np.isfinite(d_total) and np.isfinite(d_out) and np.isfinite(d_share)):
+        return f"{head}; {share}."
+    if d_total >= 0:
         return f"{head}: more gradient reaches the first token now; {share}."
     loss = (f" (test loss {s['test_loss']:.3g}, chance {s['chance_loss']:.3g})"
             if "test_loss" in s and "chance_loss" in s else "")
-    if r1 >= r0 - 0.5:
-        return (f"{head}, but not because the path back closed: the loss is small now{loss}, so the "
-                f"whole gradient is small — ‖∂ℓ/∂h_T‖, what arrives from the output, went from "
-                f"{_p10(t0)} to {_p10(t1)} — while {share} (about as open as before, or more).")
-    return (f"{head}, and {share}: the trained cell passes less of the gradient back than it did "
-            f"(saturated units with φ′ ≈ 0, or closed gates), besides a smaller loss{loss} "
-            f"(‖∂ℓ/∂h_T‖ {_p10(t0)} → {_p10(t1)}).")
+    parts = (f"{head} ({d_total:+.1f} decades). What arrives from the output, ‖∂ℓ/∂h_T‖, went from "
+             f"{_p10(t0)} to {_p10(t1)} ({d_out:+.1f}), and {share} ({d_share:+.1f}).")
+    if d_out <= d_share:
+        return (f"{parts} Mostly the loss: it is small now{loss}, so the whole gradient is small, "
+                f"while the path back to the first token is "
+                f"{'about as open as' if d_share > -1 else 'somewhat less open than'} before.")
+    return (f"{parts} Mostly the path: the trained cell passes less of the gradient back than it did "
+            f"(saturated units with φ′ ≈ 0, or closed gates).")
