@@ -50,16 +50,23 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
+class TooLong:
+    """A number too long to convert (JSON allows any length): the field's check refuses it with
+    the field's name, e.g. "'hidden' must be a whole number, got a 5000-digit number"."""
+
+    def __init__(self, text: str):
+        self.digits = len(text.lstrip("-+"))
+
+    def __repr__(self):
+        return f"a {self.digits}-digit number"
+
+
 def _int(text: str):
-    if len(text.lstrip("-")) > MAX_DIGITS:
-        raise ValueError(f"a {len(text)}-digit number")
-    return int(text)
+    return TooLong(text) if len(text.lstrip("-")) > MAX_DIGITS else int(text)
 
 
 def _float(text: str):
-    if len(text) > 400:
-        raise ValueError(f"a {len(text)}-character number")
-    return float(text)
+    return TooLong(text) if len(text) > 400 else float(text)
 
 
 def _load_json(raw: str, name: str):

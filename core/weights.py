@@ -20,6 +20,10 @@ MAX_WEIGHT_FILE_BYTES = 256 * 1024 * 1024
 MAX_WEIGHT_MEMBERS = 16
 
 
+#: Weights larger than this in magnitude are refused: W² already overflows float64 near 1e154.
+MAX_WEIGHT_MAGNITUDE = 1e100
+
+
 class WeightsError(ValueError):
     """A weight file or mapping cannot be turned into a cell; the message says why."""
 
@@ -97,6 +101,11 @@ def cell_from_weights(kind, weights, *, nonlinearity="tanh", convention="pytorch
             a = np.asarray(value)
             check_weight_header(name, a.dtype, a.shape)
             arrays[name] = finite_float64(a, name)
+            big = float(np.max(np.abs(arrays[name]))) if arrays[name].size else 0.0
+            if big > MAX_WEIGHT_MAGNITUDE:
+                raise SafeIOError(f"'{name}' holds a value of magnitude {big:.3g}; weights above "
+                                  f"{MAX_WEIGHT_MAGNITUDE:.0e} are refused (every product with "
+                                  "them leaves float64's range)")
         except SafeIOError as exc:
             raise WeightsError(exc.reason) from None
         except (TypeError, ValueError) as exc:

@@ -50,10 +50,12 @@ class ReadableAxis(pg.AxisItem):
         return max(fm.horizontalAdvance(t) for t in self.tickStrings(values, 1.0, step)) + 2
 
     def tickValues(self, minVal, maxVal, size):
-        if not (math.isfinite(minVal) and math.isfinite(maxVal)) or maxVal <= minVal or size <= 0:
+        span = maxVal - minVal
+        if not (math.isfinite(minVal) and math.isfinite(maxVal) and math.isfinite(span)) \
+                or span <= 0 or size <= 0:
             return []
-        per_px = (maxVal - minVal) / size
-        e0 = math.floor(math.log10(maxVal - minVal)) - 3
+        per_px = span / size
+        e0 = min(max(math.floor(math.log10(span)) - 3, -300), 300)      # 10^e stays finite
         mults = (1, 2, 3, 4, 5) if self.integer else (1, 2, 2.5, 5)
         steps = [m * 10.0 ** e for e in range(e0, e0 + 6) for m in mults]
         if self.integer:
