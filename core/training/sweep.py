@@ -69,7 +69,7 @@ def sweep(base: TrainConfig, cells=CELLS, gaps=GAPS, seeds=SEEDS, callback=None,
     """Train every (gap, cell, seed) with `base`'s other settings; one summary dict per run
     (core.training.train.TrainResult.summary() without "config"), in the sweep's order."""
     configs = sweep_configs(base, cells, gaps, seeds)
-    if workers == 1 and not scheduler:
+    if (workers == 1 or len(configs) == 1) and not scheduler:     # no pool for a single run
         return _serial(configs, callback)
     runs = ParallelRuns(configs, workers=workers, scheduler=scheduler)
     done = [0]
