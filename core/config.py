@@ -100,7 +100,7 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _check(f: Field, value):
+def check_field(f: Field, value):
     """`value` converted to the field's type and checked against its range or choices."""
     name = f.name
     if f.type is bool:
@@ -161,7 +161,7 @@ class Config:
 
     def __post_init__(self):
         for f in FIELDS:
-            object.__setattr__(self, f.name, _check(f, getattr(self, f.name)))
+            object.__setattr__(self, f.name, check_field(f, getattr(self, f.name)))
         if len(self.text) > MAX_TEXT:
             raise ConfigError(f"'text' is longer than {MAX_TEXT} characters")
         if self.source == "text":
@@ -244,7 +244,7 @@ class ViewState:
 
     def __post_init__(self):
         for f in VIEW_FIELDS:
-            object.__setattr__(self, f.name, _check(f, getattr(self, f.name)))
+            object.__setattr__(self, f.name, check_field(f, getattr(self, f.name)))
 
     @classmethod
     def from_dict(cls, data) -> ViewState:

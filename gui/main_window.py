@@ -46,8 +46,6 @@ from .views.train import TrainView
 
 DEFAULT_SIZE = (1600, 1000)
 TABS = ("explore", "compare", "lab")
-LAB_TITLE = ("Training lab: can a plain RNN learn “I grew up in France… I speak fluent [French]”? "
-             "and an LSTM / GRU?")
 
 
 class Frame(QGroupBox):
@@ -479,9 +477,11 @@ class MainWindow(QMainWindow):
     def _build_lab(self):
         self._lab = TrainSession(parent=self)
         self._train_view = TrainView(self._lab)
+        self._lab.open_in_explore.connect(self._open_in_explore)
         self._sweep_view = SweepView(self._lab)
         split = QSplitter(Qt.Vertical)
-        split.addWidget(framed(LAB_TITLE, self._train_view, "frame_train"))
+        from .views.train import HEADLINE
+        split.addWidget(framed(HEADLINE, self._train_view, "frame_train"))
         split.addWidget(framed("Sweep", self._sweep_view, "frame_sweep"))
         split.setSizes([560, 400])
         self._lab_page.layout().addWidget(split)
@@ -501,6 +501,16 @@ class MainWindow(QMainWindow):
     @property
     def sweep_view(self):
         return self.lab and self._sweep_view
+
+    def _open_in_explore(self, cell):
+        """A cell the lab trained, in Explore (its kind and sizes become the setup's)."""
+        from gatescope.core.config import ConfigError
+        try:
+            self.session.set_weights(cell, "trained in the lab", None)
+        except (ConfigError, ValueError) as exc:
+            dialogs.warn(self, str(exc))
+            return
+        self.session.set_tab("explore")
 
     def _built_views(self):
         views = [self.gradient, self.flow, self.gates, self.states, self.spectrum, self.connectivity,

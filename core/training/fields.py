@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from ..cells import CONVENTIONS, GATE_BLOCKS, KINDS, NONLINEARITIES
 from ..config import ConfigError, Field
-from ..config import _check as _check_field
+from ..config import check_field as _check_field
 from .tasks import MAX_CLASSES, MAX_GAP, TASKS, Task, TaskError, make_task
 
 OPTIMIZERS = ("adam", "sgd")
