@@ -1,0 +1,478 @@
+"""Directions: every singular value of ∂s_t/∂s₀, the Lyapunov spectrum, and which components of
+a chosen ∂ℓ/∂h_t survive the trip back to h₀ (the notes' ∂ℓ/∂h₀ = Σᵢ σᵢᵗ vᵢuᵢᵀ ∂ℓ/∂h_t).
+
+Top: log10 σᵢ(∂s_t/∂s₀) against t for every i (core.directions.log_singular_curves; coloured by
+i from a sequential map, σ₁ on top and thicker), for a plain RNN the theory σᵢ(W)ᵗ dashed beside
+them (analysis.sigma_curves), the step cursor. Bottom left: the Lyapunov spectrum λᵢ (nats per
+step, core.lyapunov.lyapunov_spectrum) as bars beside ln σᵢ(W) (plain RNN). Bottom right: the
+chosen g = ∂ℓ/∂h_t (a unit vector e_j, or the model readout's gradient) split along the singular
+directions at step t (core.directions.split_gradient): bars of log10 |σᵢ cᵢ|.
+
+The curves and exponents are computed once per analysis, only while the view is visible, on a
+Worker (a new analysis cancels the old job); the split at the cursor is quick for short
+sequences (inline) and otherwise on its own Worker, newest request only.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from gatescope.core.directions import log10_singular_values, split_gradient
+from gatescope.core.lyapunov import lyapunov_spectrum
+from gatescope.core.text import escape_html
+from gatescope.core.theory import format_pow10
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import style
+from ..readout import Readout
+from ..worker import Worker
+from .axes import PowerOfTenAxis, ReadableAxis, TimeAxis, finite_or_nan
+from .connectivity import readout_head, throttled
+
+#: σᵢ/σ₁ above this counts as a direction that is kept (the notes' 10⁻³)
+KEEP_DECADES = 3.0
+#: engine seconds estimated below this run on the GUI thread (the issue's 15 ms default setup)
+INLINE_S = 0.015
+CMAP = "viridis"
+
+
+def engine_seconds(m: int, T: int) -> float:
+    """A rough estimate of the engine time of the curves for state size m over T steps (a QR and
+    an m×m product a step, plus per-step Python work)."""
+    return T * (3e-5 + 6e-9 * m ** 3)
+
+
+def kept_directions(row, decades: float = KEEP_DECADES) -> int:
+    """How many of the log10 σᵢ in `row` (descending) exceed σ₁ · 10^(−decades); 0 when σ₁ = 0."""
+    r = np.asarray(row, dtype=np.float64)
+    if not r.size or not np.isfinite(r[0]):
+        return 0
+    return int(np.count_nonzero(r > r[0] - decades))
+
+
+def directions_of(cell, trace, progress=None) -> dict:
+    """{"curves": (T+1, m) log10 σᵢ(∂s_t/∂s₀), "lyapunov": (m,) or None} for a trace (its own
+    inputs, h0, c0); rows past a non-finite state NaN, rows where the trace's product is exactly
+    zero −inf."""
+    T, m = trace.steps, cell.state_size
+    h0, c0 = trace.h[0], (None if trace.c is None else trace.c[0])
+    curves = trace.log10_singular_values
+    if curves is None:
+        curves = np.full((T + 1, m), np.nan)
+        got = log10_singular_values(cell, trace.inputs, h0, c0, progress=progress)
+        curves[:got.shape[0]] = got
+        curves[np.isneginf(np.asarray(trace.log10_jac_norm))] = -np.inf
+    lyap = lyapunov_spectrum(cell, trace.inputs, h0, c0, progress=progress) if T else None
+    return {"curves": np.asarray(curves), "lyapunov": lyap}
+
+
+def readout_gradient(analysis, t: int) -> np.ndarray | None:
+    """∂ŷ_k/∂h_t of the model's readout for its most probable class k at step t (softmax:
+    ∂p_k/∂h = p_k (W_k − Σ_j p_j W_j); otherwise the logit's row W_k), or None."""
+    head = readout_head(analysis)
+    if head is None or t < 1:
+        return None
+    W, b = head["readout"], head["readout_bias"]
+    z = W @ analysis.trace.h[t] + b
+    if not np.all(np.isfinite(z)):
+        return None
+    k = int(np.argmax(z))
+    if not head["softmax"]:
+        return W[k].copy()
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    return p[k] * (W[k] - p @ W)
+
+
+class DirectionsView(QWidget):
+    """Public: curves_plot (PlotItem), curve_items (one PlotDataItem per σᵢ, index i), theory_items
+    (dashed σᵢ(W)ᵗ), cursor, lyap_plot with lyap_bars (λᵢ) and sigma_bars (ln σᵢ(W)), split_plot
+    with split_bars (log10 |σᵢcᵢ|), unit (QSpinBox: e_j), use_readout (QCheckBox), readout
+    (Readout), progress. Results: curves (T+1, m) or None, lyapunov (m,) or None, split
+    (GradientSplit) or None, kept (k of "k of m directions"). Signals: directions_ready(dict),
+    split_changed(object: GradientSplit or None), reading_changed(str)."""
+
+    directions_ready = Signal(object)
+    split_changed = Signal(object)
+    reading_changed = Signal(str)
+
+    def __init__(self, session, parent=None, *, theme=None):
+        super().__init__(parent)
+        self.theme = theme or style.DEFAULT
+        self.setObjectName("directions_view")
+        self.session = session
+        self._analysis = None
+        self._gen = 0
+        self._t = 0
+        self._running = False
+        self._split_running = None
+        self.curves = self.lyapunov = self.split = None
+        self.kept = 0
+        self.curve_items: list = []
+        self.theory_items: list = []
+        self._build()
+        self.worker = Worker("gatescope-directions")
+        self.worker.finished.connect(self._on_directions)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.progress.connect(self._on_progress)
+        self.split_worker = Worker("gatescope-directions-split")
+        self.split_worker.finished.connect(self._on_split)
+        self.split_worker.failed.connect(self._on_split_failed)
+        self.apply_style()
+        session.analysis_changed.connect(self._on_analysis)
+        session.step_changed.connect(self._on_step)
+        if session.analysis is not None:
+            self._on_analysis(session.analysis)
+
+    # -- construction ----------------------------------------------------------------------------
+    def _build(self):
+        self.readout = Readout(lines=2, max_lines=3)
+        self.readout.setObjectName("directions_readout")
+        self.unit = QSpinBox()
+        self.unit.setObjectName("directions_unit")
+        self.unit.setPrefix("∂ℓ/∂h_t = e_")
+        self.unit.setRange(1, 1)
+        self.unit.setToolTip("The gradient ∂ℓ/∂h_t split below: the unit vector e_j")
+        self.unit.valueChanged.connect(lambda _v: self._update_split())
+        self.use_readout = QCheckBox("readout's gradient")
+        self.use_readout.setObjectName("directions_use_readout")
+        self.use_readout.setToolTip("Split ∂ŷ_k/∂h_t of the model's readout (its most probable "
+                                    "class k at step t) instead of e_j")
+        self.use_readout.hide()
+        self.use_readout.toggled.connect(self._on_use_readout)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("directions_progress")
+        self.progress.setRange(0, 100)
+        self.progress.setFormat("directions %p%")
+        self.progress.setMaximumWidth(160)
+        self.progress.hide()
+        self.status = QLabel()
+        self.status.setObjectName("directions_status")
+        self.status.hide()
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.progress)
+        top.addWidget(self.unit)
+        top.addWidget(self.use_readout)
+        self.graphs = pg.GraphicsLayoutWidget()
+        self.curves_plot = self.graphs.addPlot(row=0, col=0, colspan=2, axisItems={
+            "left": PowerOfTenAxis("left"), "bottom": TimeAxis("bottom")})
+        self.cursor = pg.InfiniteLine(angle=90, movable=False)
+        self.curves_plot.addItem(self.cursor, ignoreBounds=True)
+        self.lyap_plot = self.graphs.addPlot(row=1, col=0, axisItems={
+            "bottom": ReadableAxis("bottom", integer=True)})
+        self.lyap_bars = pg.BarGraphItem(x=[], height=[], width=0.4)
+        self.sigma_bars = pg.BarGraphItem(x=[], height=[], width=0.4)
+        self.lyap_plot.addItem(self.lyap_bars)
+        self.lyap_plot.addItem(self.sigma_bars)
+        self.lyap_plot.addLine(y=0)
+        self.split_plot = self.graphs.addPlot(row=1, col=1, axisItems={
+            "left": PowerOfTenAxis("left"), "bottom": ReadableAxis("bottom", integer=True)})
+        self.split_bars = pg.BarGraphItem(x=[], y0=[], y1=[], width=0.8)
+        self.split_plot.addItem(self.split_bars)
+        for p in (self.curves_plot, self.lyap_plot, self.split_plot):
+            p.setMouseEnabled(x=False, y=False)
+        self.graphs.ci.layout.setRowStretchFactor(0, 3)
+        self.graphs.ci.layout.setRowStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.readout)
+        lay.addWidget(self.graphs, 1)
+
+    def apply_style(self, theme=None):
+        if theme is not None:
+            self.theme = theme
+        th = self.theme
+        for w in (self.readout, self.unit, self.use_readout, self.status, self.progress):
+            w.setFont(th.font(0))
+        th.style_plot(self.curves_plot, left="σ<sub>i</sub>(∂s<sub>t</sub>/∂s<sub>0</sub>)",
+                      bottom="step t")
+        th.style_plot(self.lyap_plot, left="λ<sub>i</sub>, ln σ<sub>i</sub>(W) (nats/step)",
+                      bottom="direction i")
+        th.style_plot(self.split_plot, left="|σ<sub>i</sub>c<sub>i</sub>| reaching h<sub>0</sub>",
+                      bottom="direction i")
+        self.cursor.setPen(th.pen(th.CURSOR, 1.5, Qt.DashLine))
+        self.lyap_bars.setOpts(brush=pg.mkBrush(th.MEASURED), pen=pg.mkPen(None))
+        self.sigma_bars.setOpts(brush=pg.mkBrush(th.SV_REST), pen=pg.mkPen(None))
+        self.split_bars.setOpts(brush=pg.mkBrush(th.SIGMA1), pen=pg.mkPen(None))
+        self._colour_curves()
+
+    def _colour_curves(self):
+        th, m = self.theme, len(self.curve_items)
+        cmap = pg.colormap.get(CMAP)
+        for i, item in enumerate(self.curve_items):
+            colour = th.MEASURED if i == 0 else cmap.map(0.15 + 0.8 * i / max(m - 1, 1), mode="qcolor")
+            item.setPen(th.pen(colour, 3.5 if i == 0 else 1.5))
+            item.setZValue(10 if i == 0 else 5 - i / max(m, 1))
+        for i, item in enumerate(self.theory_items):
+            item.setPen(th.pen(th.SIGMA1 if i == 0 else th.SIGMA_I, 1.5 if i else 2.0, Qt.DashLine))
+            item.setZValue(1)
+
+    # -- public ----------------------------------------------------------------------------------
+    def readout_text(self) -> str:
+        return self.readout.plain_text()
+
+    def drawn_curves(self) -> np.ndarray:
+        """What the σᵢ lines show, (T+1, m) (NaN where a line has a gap)."""
+        ys = [np.asarray(item.getData()[1], dtype=np.float64) for item in self.curve_items
+              if item.isVisible()]
+        return np.stack(ys, axis=1) if ys else np.zeros((0, 0))
+
+    def gradient(self) -> np.ndarray | None:
+        """The g = ∂ℓ/∂h_t being split (n,), or None."""
+        a = self._analysis
+        if a is None:
+            return None
+        if self.use_readout.isChecked():
+            return readout_gradient(a, self._t)
+        g = np.zeros(a.cell.hidden_size)
+        g[min(self.unit.value(), g.size) - 1] = 1.0
+        return g
+
+    def export_targets(self) -> dict:
+        """name → pyqtgraph item, for PNG / SVG export (gui.exporting.export_item)."""
+        return {"directions": self.graphs.ci, "directions_curves": self.curves_plot,
+                "directions_lyapunov": self.lyap_plot, "directions_split": self.split_plot}
+
+    # -- visibility -----------------------------------------------------------------------------
+    def showEvent(self, event):
+        super().showEvent(event)
+        self._start()
+
+    def hideEvent(self, event):
+        super().hideEvent(event)
+        self.worker.cancel()
+        self.split_worker.cancel()
+
+    # -- session events ------------------------------------------------------------------------
+    def _on_analysis(self, a):
+        self._analysis = a
+        self._gen += 1
+        self.worker.cancel()
+        self.split_worker.cancel()
+        self.curves = self.lyapunov = self.split = None
+        self._t = min(max(0, self.session.step), a.steps)
+        n = a.cell.hidden_size
+        self.unit.blockSignals(True)
+        self.unit.setRange(1, n)
+        self.unit.blockSignals(False)
+        self.use_readout.setVisible(readout_head(a) is not None)
+        if readout_head(a) is None and self.use_readout.isChecked():
+            self.use_readout.setChecked(False)
+        self._ensure_items(a.cell.state_size, a.cell.kind == "rnn")
+        self._clear()
+        self.curves_plot.getAxis("bottom").set_tokens(list(a.tokens[:a.steps]) if a.tokens else None)
+        self._start()
+
+    def _on_step(self, t: int):
+        if self._analysis is None:
+            return
+        self._t = min(max(0, int(t)), self._analysis.steps)
+        self.cursor.setValue(self._t)
+        self._update_reading()
+        self._update_split()
+
+    def _on_use_readout(self, _on):
+        self._update_split()
+
+    # -- the curves and exponents ------------------------------------------------------------
+    def _start(self):
+        a = self._analysis
+        if a is None or self._running or self.curves is not None or not self.isVisible():
+            return
+        cell, trace, gen = a.cell, a.trace, self._gen
+
+        def job(ctx):
+            return directions_of(cell, trace, throttled(ctx))
+        self._running = True
+        inline = trace.log10_singular_values is not None or \
+            engine_seconds(cell.state_size, trace.steps) <= INLINE_S
+        self.worker.start(gen, job, inline=inline)
+
+    def _on_directions(self, gen: int, result):
+        self._running = False
+        self.progress.hide()
+        if gen != self._gen:
+            self._start()
+            return
+        self.curves, self.lyapunov = result["curves"], result["lyapunov"]
+        self._set_status("")
+        self._draw()
+        self.directions_ready.emit(result)
+        self._update_split()
+
+    def _on_failed(self, gen: int, message: str, details: str):
+        self._running = False
+        self.progress.hide()
+        if gen == self._gen and message:
+            self._set_status(f"directions: {message}")
+            return
+        self._start()                             # cancelled: the newest analysis, if shown
+
+    def _on_progress(self, gen: int, fraction: float):
+        if gen == self._gen:
+            self.progress.show()
+            self.progress.setValue(int(100 * fraction))
+
+    def _set_status(self, text: str):
+        if text != self.status.text():
+            self.status.setText(text)
+        self.status.setVisible(bool(text))
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _ensure_items(self, m: int, theory: bool):
+        while len(self.curve_items) < m:
+            item = pg.PlotDataItem(connect="finite")
+            self.curves_plot.addItem(item)
+            self.curve_items.append(item)
+        while len(self.theory_items) < m:
+            item = pg.PlotDataItem(connect="finite")
+            self.curves_plot.addItem(item)
+            self.theory_items.append(item)
+        for i, item in enumerate(self.curve_items):
+            item.setVisible(i < m)
+        n = self._analysis.cell.hidden_size if self._analysis is not None else m
+        for i, item in enumerate(self.theory_items):
+            item.setVisible(theory and i < n)
+        self._colour_curves()
+
+    def _clear(self):
+        for item in self.curve_items + self.theory_items:
+            item.setData([], [])
+        self.lyap_bars.setOpts(x=[], height=[])
+        self.sigma_bars.setOpts(x=[], height=[])
+        self.split_bars.setOpts(x=[], y0=[], y1=[])
+        self.readout.setText("computing every direction…" if self.isVisible() else "")
+
+    def _draw(self):
+        a, C = self._analysis, self.curves
+        T, m = C.shape[0] - 1, C.shape[1]
+        t = np.arange(T + 1, dtype=np.float64)
+        for i in range(m):
+            self.curve_items[i].setData(t, finite_or_nan(C[:, i]))
+        if a.cell.kind == "rnn":
+            for i, row in enumerate(np.asarray(a.sigma_curves)):
+                self.theory_items[i].setData(t, finite_or_nan(row))
+        fin = C[np.isfinite(C)]
+        if fin.size:
+            lo, hi = float(fin.min()), float(fin.max())
+            pad = max(0.5, 0.05 * (hi - lo))
+            self.curves_plot.setRange(xRange=(0, max(T, 1)), yRange=(lo - pad, hi + pad), padding=0)
+        self.cursor.setValue(self._t)
+        self._draw_lyapunov()
+        self._update_reading()
+
+    def _draw_lyapunov(self):
+        a, lam = self._analysis, self.lyapunov
+        if lam is None:
+            self.lyap_bars.setOpts(x=[], height=[])
+            return
+        k = np.flatnonzero(np.isfinite(lam))
+        self.lyap_bars.setOpts(x=(k + 1 - 0.2).astype(float), height=lam[k])
+        if a.cell.kind == "rnn":
+            with np.errstate(divide="ignore"):
+                ls = np.log(np.asarray(a.singular_values[a.top_block], dtype=np.float64))
+            j = np.flatnonzero(np.isfinite(ls))
+            self.sigma_bars.setOpts(x=(j + 1 + 0.2).astype(float), height=ls[j])
+        else:
+            self.sigma_bars.setOpts(x=[], height=[])
+
+    def lyapunov_bars(self) -> np.ndarray:
+        """The heights of the λᵢ bars by direction i (m,), NaN where there is none."""
+        return _bars(self.lyap_bars, len(self.lyapunov) if self.lyapunov is not None else 0, 0.2)
+
+    def sigma_log_bars(self) -> np.ndarray:
+        """The heights of the ln σᵢ(W) bars (n,), NaN where there is none."""
+        n = self._analysis.cell.hidden_size if self._analysis is not None else 0
+        return _bars(self.sigma_bars, n, -0.2)
+
+    def split_heights(self) -> np.ndarray:
+        """What the split bars show: log10 |σᵢcᵢ| by i (m,), NaN where there is no bar."""
+        m = self._analysis.cell.state_size if self._analysis is not None else 0
+        x, y1 = self.split_bars.opts.get("x"), self.split_bars.opts.get("y1")
+        out = np.full(m, np.nan)
+        if x is not None and len(x):
+            out[np.asarray(x, dtype=np.intp) - 1] = np.asarray(y1, dtype=np.float64)
+        return out
+
+    def _update_reading(self):
+        a, C = self._analysis, self.curves
+        if a is None or C is None:
+            return
+        t, m = self._t, C.shape[1]
+        row = C[min(t, C.shape[0] - 1)]
+        self.kept = kept_directions(row)
+        s = "" if t == 1 else "s"
+        if not np.isfinite(row[0]):
+            text = (f"after {t} step{s}, ∂s_t/∂s₀ is "
+                    + ("exactly 0: no direction survives" if np.isneginf(row[0]) else "unknown"))
+        else:
+            text = (f"after {t} step{s}, <b>{self.kept} of {m}</b> directions keep more than "
+                    f"10⁻³ of σ₁ = {escape_html(format_pow10(float(row[0])))}")
+        if self.lyapunov is not None and np.isfinite(self.lyapunov[0]):
+            verdict = "chaotic: nearby paths separate" if self.lyapunov[0] > 0 else \
+                "every direction eventually vanishes"
+            text += f"; λ₁ = {self.lyapunov[0]:.4g} per step ({escape_html(verdict)})"
+        self.readout.setText(text)
+        self.reading_changed.emit(self.readout.plain_text())
+
+    # -- the split at step t ---------------------------------------------------------------
+    def _update_split(self):
+        a = self._analysis
+        if a is None or self.curves is None or not self.isVisible():
+            return
+        g, t = self.gradient(), self._t
+        if g is None or t > a.steps:
+            self.split = None
+            self.split_bars.setOpts(x=[], y0=[], y1=[])
+            self.split_changed.emit(None)
+            return
+        cell, inputs = a.cell, a.trace.inputs
+        h0, c0 = a.trace.h[0], (None if a.trace.c is None else a.trace.c[0])
+
+        def job(_ctx):
+            return split_gradient(cell, inputs, t, g, h0, c0)
+        self._split_running = (self._gen, t)
+        self.split_worker.start(self._gen, job,
+                                inline=engine_seconds(cell.state_size, t) <= INLINE_S)
+
+    def _on_split(self, gen: int, split):
+        if gen != self._gen or self._split_running is None or split.step != self._t:
+            return
+        self.split = split
+        r = split.log10_reach
+        k = np.flatnonzero(np.isfinite(r))
+        floor = math.floor(float(r[k].min())) - 1.0 if k.size else 0.0
+        self.split_bars.setOpts(x=(k + 1).astype(float), y0=np.full(k.size, floor), y1=r[k])
+        self.split_changed.emit(split)
+
+    def _on_split_failed(self, gen: int, message: str, details: str):
+        if gen == self._gen and message:
+            self._set_status(f"directions: {message}")
+
+    def shutdown(self):
+        self.worker.cancel()
+        self.split_worker.cancel()
+        self.worker.wait(0.25)
+        self.split_worker.wait(0.25)
+
+
+def _bars(item: pg.BarGraphItem, size: int, shift: float) -> np.ndarray:
+    """Bar heights by index i (size,) from an item whose bars stand at x = i + 1 − shift."""
+    out = np.full(size, np.nan)
+    x, h = item.opts.get("x"), item.opts.get("height")
+    if x is not None and len(x):
+        idx = np.rint(np.asarray(x, dtype=np.float64) + shift - 1).astype(np.intp)
+        out[idx] = np.asarray(h, dtype=np.float64)
+    return out

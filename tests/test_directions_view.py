@@ -1,0 +1,171 @@
+"""The Directions view (every σᵢ(∂s_t/∂s₀), the Lyapunov spectrum, the gradient split), the
+edge-of-chaos view and the every-direction / edge-of-chaos presets, driven through a real
+Session: what is drawn is read back from the plot items and compared with independent engine
+calls on the setup's own cell and inputs (built again from the Config)."""
+import numpy as np
+import pytest
+from gatescope.core import Config
+from gatescope.core.directions import log_singular_curves, split_gradient
+from gatescope.core.lyapunov import lyapunov_spectrum
+from gatescope.core.simulate import forward
+from gatescope.gui.session import Session
+from gatescope.gui.settings_store import SettingsStore
+from gatescope.gui.views.directions import DirectionsView, kept_directions
+
+
+@pytest.fixture
+def make_session(tmp_path):
+    made = []
+
+    def make(config):
+        s = Session(config, store=SettingsStore(str(tmp_path / "s.ini")))
+        s.refresh()
+        assert s.wait_idle()
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.shutdown()
+
+
+@pytest.fixture
+def make_view(qtbot):
+    made = []
+
+    def make(session, cls=DirectionsView, show=True):
+        v = cls(session)
+        qtbot.addWidget(v)
+        v.resize(900, 700)
+        if show:
+            v.show()
+            qtbot.waitExposed(v)
+        made.append(v)
+        return v
+    yield make
+    for v in made:
+        v.shutdown()
+
+
+def engine_inputs(config):
+    cell = config.build_cell()
+    return cell, config.build_inputs(cell.input_size)[0]
+
+
+def same_finite(drawn, expected, atol=1e-12):
+    """Equal where the engine is finite; a gap (NaN) where it is not."""
+    fin = np.isfinite(expected)
+    np.testing.assert_allclose(drawn[fin], expected[fin], rtol=0, atol=atol)
+    assert np.isnan(drawn[~fin]).all()
+
+
+def wait_directions(qtbot, view, timeout=20000):
+    qtbot.waitUntil(lambda: view.curves is not None, timeout=timeout)
+
+
+CONFIGS = [Config(length=60), Config(cell="lstm", hidden=5, length=40),
+           Config(cell="gru", hidden=6, length=50, activation="tanh")]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=["rnn", "lstm", "gru"])
+def test_curves_readout_and_lyapunov_equal_the_engine(make_session, make_view, qtbot, config):
+    session = make_session(config)
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    cell, x = engine_inputs(config)
+    expected = log_singular_curves(cell, forward(cell, x))
+    drawn = view.drawn_curves()
+    assert drawn.shape == expected.shape == (x.shape[0] + 1, cell.state_size)
+    same_finite(drawn, expected)
+    # the readout's k at the session's step, counted from the engine's numbers
+    t = session.step
+    row = expected[t]
+    k = int(np.sum(10.0 ** (row - row[0]) > 1e-3))
+    assert view.kept == k
+    assert f"{k} of {cell.state_size} directions keep more than 10⁻³ of σ₁" in view.readout_text()
+    lam = lyapunov_spectrum(cell, x)
+    same_finite(view.lyapunov_bars(), lam)
+    if cell.kind == "rnn":
+        ln_sigma = np.log(np.linalg.svd(cell.weight_hh, compute_uv=False))
+        same_finite(view.sigma_log_bars(), ln_sigma)
+        theory = np.stack([it.getData()[1] for it in view.theory_items if it.isVisible()])
+        assert theory.shape == (cell.hidden_size, x.shape[0] + 1)
+        ts = np.arange(x.shape[0] + 1)
+        np.testing.assert_allclose(theory, ts[None, :] * np.log10(np.exp(ln_sigma))[:, None],
+                                   rtol=1e-12, atol=1e-12)
+    else:
+        assert not any(it.isVisible() for it in view.theory_items)
+        assert np.isnan(view.sigma_log_bars()).all()
+
+
+def test_the_readout_follows_the_step(make_session, make_view, qtbot):
+    config = Config(sigma1=1.0, shape="geometric", length=80)
+    session = make_session(config)
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    cell, x = engine_inputs(config)
+    expected = log_singular_curves(cell, forward(cell, x))
+    for t in (1, 17, 80):
+        session.set_step(t)
+        k = int(np.sum(expected[t] > expected[t, 0] - 3.0))
+        assert view.kept == k == kept_directions(expected[t])
+        assert view.cursor.value() == t
+        assert f"after {t} step" in view.readout_text()
+
+
+@pytest.mark.parametrize("config", [Config(length=40), Config(cell="lstm", hidden=4, length=30)],
+                         ids=["rnn", "lstm"])
+def test_split_bars_equal_split_gradient(make_session, make_view, qtbot, config):
+    session = make_session(config)
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    cell, x = engine_inputs(config)
+    for t, j in ((config.length, 1), (7, 3)):
+        session.set_step(t)
+        view.unit.setValue(j)
+        qtbot.waitUntil(lambda: view.split is not None and view.split.step == t
+                        and view.gradient()[j - 1] == 1.0, timeout=10000)
+        qtbot.waitUntil(lambda: np.isfinite(view.split_heights()).any(), timeout=10000)
+        g = np.zeros(cell.hidden_size)
+        g[j - 1] = 1.0
+        expected = split_gradient(cell, x, t, g)
+        qtbot.waitUntil(lambda: np.allclose(view.split.coefficient, expected.coefficient,
+                                            atol=1e-12), timeout=10000)
+        same_finite(view.split_heights(), expected.log10_reach)
+
+
+def test_a_hidden_view_computes_nothing_until_shown(make_session, make_view, qtbot):
+    session = make_session(Config(length=30))
+    view = make_view(session, show=False)
+    assert view.curves is None and not view.worker.busy()
+    view.show()
+    qtbot.waitExposed(view)
+    wait_directions(qtbot, view)
+    assert view.curves.shape == (31, 16)
+
+
+def test_a_new_analysis_replaces_the_curves(make_session, make_view, qtbot):
+    session = make_session(Config(length=30))
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    session.update(length=45)
+    assert session.wait_idle()
+    qtbot.waitUntil(lambda: view.curves is not None and view.curves.shape[0] == 46, timeout=20000)
+    cell, x = engine_inputs(session.config)
+    same_finite(view.drawn_curves(), log_singular_curves(cell, forward(cell, x)))
+
+
+def test_an_exactly_zero_product_draws_gaps(make_session, make_view, qtbot):
+    """A ReLU RNN whose units all switch off: ∂s_t/∂s₀ = 0 exactly, every direction −inf (gaps),
+    no crash; the readout says no direction survives."""
+    config = Config(activation="relu", sigma1=0.3, input_scale=0.0, length=20)
+    session = make_session(config)
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    jac = session.analysis.trace.log10_jac_norm
+    zero = np.isneginf(jac)
+    if not zero.any():
+        pytest.skip("this setup keeps a unit on")
+    assert np.isneginf(view.curves[zero]).all()
+    assert np.isnan(view.drawn_curves()[zero]).all()
+    session.set_step(int(np.argmax(zero)))
+    assert "no direction survives" in view.readout_text()
