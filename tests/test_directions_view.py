@@ -6,10 +6,18 @@ import numpy as np
 import pytest
 from gatescope.core import Config
 from gatescope.core.directions import log_singular_curves, split_gradient
-from gatescope.core.lyapunov import lyapunov_spectrum
-from gatescope.core.simulate import forward
+from gatescope.core.lyapunov import (
+    edge_of_chaos,
+    gaussian_rnn,
+    lyapunov_spectrum,
+    scaled_cell,
+    top_lyapunov_exponent,
+)
+from gatescope.core.simulate import Cancelled, forward
 from gatescope.gui.session import Session
 from gatescope.gui.settings_store import SettingsStore
+from gatescope.gui.views import chaos as chaos_module
+from gatescope.gui.views.chaos import EdgeOfChaosView
 from gatescope.gui.views.directions import DirectionsView, kept_directions
 
 
@@ -170,3 +178,66 @@ def test_an_exactly_zero_product_draws_gaps(make_session, make_view, qtbot):
     assert np.isnan(view.drawn_curves()[zero]).all()
     session.set_step(int(np.argmax(zero)))
     assert "no direction survives" in view.readout_text()
+
+
+# ----------------------------------------------------------------------------------------------
+# The edge of chaos
+
+
+
+@pytest.mark.parametrize("config", [Config(activation="tanh", length=60),
+                                    Config(cell="lstm", hidden=4, length=30)], ids=["rnn", "lstm"])
+def test_edge_of_chaos_points_equal_the_engine(make_session, make_view, qtbot, config):
+    session = make_session(config)
+    view = make_view(session, EdgeOfChaosView, show=False)
+    view.count.setValue(5)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view.lambdas is not None and len(view.lambdas) == 5, timeout=20000)
+    cell, x = engine_inputs(config)
+    sigma1 = max(np.linalg.svd(w, compute_uv=False)[0] for w in cell.recurrent_blocks().values())
+    gains = np.linspace(0.5, 2.0, 5) / sigma1
+    np.testing.assert_allclose(view.gains, gains, rtol=1e-15)
+    expected = edge_of_chaos(lambda g: scaled_cell(cell, g), gains, x)
+    xs, ys = view.curve.getData()
+    np.testing.assert_allclose(ys, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(xs, gains * sigma1, rtol=1e-12)
+    now = top_lyapunov_exponent(cell, x)
+    assert view.current.data["y"][0] == pytest.approx(now, abs=1e-12)
+    assert view.current.data["x"][0] == pytest.approx(sigma1, rel=1e-12)
+
+
+def test_edge_of_chaos_random_mode(make_session, make_view, qtbot):
+    config = Config(activation="tanh", hidden=12, length=40)
+    session = make_session(config)
+    view = make_view(session, EdgeOfChaosView)
+    qtbot.waitUntil(lambda: view.lambdas is not None, timeout=20000)
+    view.mode.setCurrentIndex(1)
+    view.count.setValue(3)
+    view.run_button.click()
+    qtbot.waitUntil(lambda: view.lambdas is not None and len(view.lambdas) == 3, timeout=20000)
+    cell, x = engine_inputs(config)
+    gains = np.linspace(0.5, 2.0, 3)
+    expected = edge_of_chaos(lambda g: gaussian_rnn(12, g, input_size=cell.input_size,
+                                                    nonlinearity="tanh"), gains, x)
+    np.testing.assert_allclose(view.curve.getData()[1], expected, rtol=0, atol=1e-12)
+
+
+def test_edge_of_chaos_cancel(make_session, make_view, qtbot, monkeypatch):
+    """Cancel stops the job (which here waits for it: no race) and draws nothing."""
+    started = []
+
+    def waiting(factory, gains, inputs, h0=None, c0=None, *, discard=0, progress=None):
+        started.append(True)
+        while progress(0.0) is not False:
+            pass
+        raise Cancelled()
+    monkeypatch.setattr(chaos_module, "edge_of_chaos", waiting)
+    session = make_session(Config(length=30))
+    view = make_view(session, EdgeOfChaosView)
+    qtbot.waitUntil(lambda: bool(started) and view.cancel_button.isEnabled(), timeout=10000)
+    with qtbot.waitSignal(view.cancelled, timeout=10000):
+        view.cancel_button.click()
+    assert view.lambdas is None and view.status.text() == "cancelled"
+    assert not view.cancel_button.isEnabled()
+    assert view.worker.wait(5)
