@@ -241,3 +241,64 @@ def test_edge_of_chaos_cancel(make_session, make_view, qtbot, monkeypatch):
     assert view.lambdas is None and view.status.text() == "cancelled"
     assert not view.cancel_button.isEnabled()
     assert view.worker.wait(5)
+
+
+# ----------------------------------------------------------------------------------------------
+# The presets: every number their descriptions print, from a fresh run
+
+from gatescope.core.presets import get_preset  # noqa: E402
+
+
+def numbers_in(text):
+    """The numbers a description prints (decimal, with a Unicode minus or superscript exponent)."""
+    import re
+    sup = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+    text = re.sub(r"10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "1e" + m.group(1).translate(sup), text)
+    text = text.replace("−", "-").replace("₁₆", "").replace("₁", "")
+    return sorted({float(v) for v in re.findall(r"[-+]?\d+(?:\.\d+)?(?:e-?\d+)?", text)})
+
+
+def test_every_direction_preset_numbers_hold():
+    p = get_preset("every-direction")
+    cell = p.config.build_cell()
+    x, _ = p.config.build_inputs(cell.input_size)
+    s = np.linalg.svd(cell.weight_hh, compute_uv=False)
+    C = log_singular_curves(cell, forward(cell, x))
+    m, T = cell.state_size, x.shape[0]
+    assert (m, T) == (16, 100)
+    checked = {1.0: s[0], 16.0: m, 0.1: s[-1], 100.0: T}
+    assert round(float(s[0]), 12) == 1.0 and round(float(s[-1]), 12) == 0.1
+    assert kept_directions(C[10]) == 5 and kept_directions(C[50]) == 1
+    assert round(float(C[100, -1]), 6) == -100.0                       # 10⁻¹⁰⁰, exactly
+    np.testing.assert_allclose(C[100], 100 * np.log10(s), rtol=0, atol=1e-9)
+    assert np.allclose(cell.weight_hh, cell.weight_hh.T)                # symmetric: normal
+    printed = numbers_in(p.description)
+    expected = sorted({1.0, 16.0, 0.1, 10.0, 5.0, 1e-3, 50.0, 100.0, 1e-100})
+    assert printed == expected, printed
+    assert checked
+
+
+def test_edge_of_chaos_preset_numbers_hold():
+    p = get_preset("edge-of-chaos")
+    cell = p.config.build_cell()
+    x, _ = p.config.build_inputs(cell.input_size)
+    s1 = float(np.linalg.svd(cell.weight_hh, compute_uv=False)[0])
+    assert (cell.hidden_size, round(s1, 12)) == (32, 1.5)
+    lam = edge_of_chaos(lambda g: scaled_cell(cell, g), np.array([1.0, 1.4, 1.6, 2.0]) / s1, x)
+    assert round(float(lam[0]), 2) == -0.20 and round(float(lam[3]), 1) == 0.1
+    assert lam[1] < 0 < lam[2]
+    quiet = p.config.replace(input_scale=0.0)                           # without input: σ₁ = 1
+    qc = quiet.build_cell()
+    qx, _ = quiet.build_inputs(qc.input_size)
+    ql = edge_of_chaos(lambda g: scaled_cell(qc, g), np.array([0.99, 1.01]) / s1, qx)
+    assert ql[0] < 0 < ql[1]
+    printed = numbers_in(p.description)
+    assert printed == sorted({32.0, 1.0, 1.5, -0.20, 0.1, 2.0, 0.0, 1.4, 1.6}), printed
+
+
+@pytest.mark.parametrize("name", ["every-direction", "edge-of-chaos"])
+def test_the_presets_load_into_a_session(make_session, make_view, qtbot, name):
+    session = make_session(get_preset(name).config)
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    assert view.curves.shape == (session.analysis.steps + 1, session.analysis.cell.state_size)
