@@ -302,3 +302,29 @@ def test_the_presets_load_into_a_session(make_session, make_view, qtbot, name):
     view = make_view(session)
     wait_directions(qtbot, view)
     assert view.curves.shape == (session.analysis.steps + 1, session.analysis.cell.state_size)
+
+
+# ----------------------------------------------------------------------------------------------
+# The Explain panel's text
+
+from gatescope.core.analysis import analyse  # noqa: E402
+from gatescope.core.explain_directions import directions_html  # noqa: E402
+from gatescope.core.theory import format_pow10  # noqa: E402
+
+
+@pytest.mark.parametrize("config", [Config(length=40), Config(cell="lstm", hidden=4, length=20)],
+                         ids=["rnn", "lstm"])
+def test_explain_text_has_the_top_three_directions_live_numbers(config):
+    a = analyse(config)
+    t = a.steps // 2
+    html = directions_html(a, t, unit=1)
+    g = np.zeros(a.cell.hidden_size)
+    g[1] = 1.0
+    s = split_gradient(a.cell, a.trace.inputs, t, g)
+    for i in range(3):
+        assert f"<td>{i + 1}</td><td>{format_pow10(float(s.log10_sigma[i]))}</td>" \
+               f"<td>{s.coefficient[i]:+.3f}</td><td>{format_pow10(float(s.log10_reach[i]))}</td>" in html
+    k = int(np.sum(s.log10_sigma > s.log10_sigma[0] - 3))
+    assert f"{k} of {a.cell.state_size} directions keep more than 10⁻³ of σ₁" in html
+    assert directions_html(a, 0) is None
+    assert directions_html(a, t, budget_s=0.0) is None                 # over its time budget

@@ -19,6 +19,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from gatescope.core.directions import log10_singular_values, split_gradient
+from gatescope.core.explain_directions import split_seconds as engine_seconds
 from gatescope.core.lyapunov import lyapunov_spectrum
 from gatescope.core.text import escape_html
 from gatescope.core.theory import format_pow10
@@ -44,12 +45,6 @@ KEEP_DECADES = 3.0
 #: engine seconds estimated below this run on the GUI thread (the issue's 15 ms default setup)
 INLINE_S = 0.015
 CMAP = "viridis"
-
-
-def engine_seconds(m: int, T: int) -> float:
-    """A rough estimate of the engine time of the curves for state size m over T steps (a QR and
-    an m×m product a step, plus per-step Python work)."""
-    return T * (3e-5 + 6e-9 * m ** 3)
 
 
 def kept_directions(row, decades: float = KEEP_DECADES) -> int:
