@@ -51,9 +51,15 @@ def run_app(args) -> int:
     from gatescope.core.config import ConfigError
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        folder = os.path.dirname(os.path.abspath(args.screenshot))
-        if not os.path.isdir(folder):
-            print(f"gatescope: error: --screenshot: folder {folder} does not exist", file=sys.stderr)
+        from gatescope.core.fileio import check_writable
+        if not args.screenshot.lower().endswith((".png", ".svg", ".pdf")):
+            print("gatescope: error: --screenshot: the file must end in .png, .svg or .pdf",
+                  file=sys.stderr)
+            return 2
+        try:                                     # before any work: a bad path fails at once
+            check_writable(args.screenshot)
+        except OSError as exc:
+            print(f"gatescope: error: --screenshot: {exc}", file=sys.stderr)
             return 2
     elif (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
           and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):

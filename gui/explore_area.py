@@ -5,7 +5,7 @@ panels it can read from the back row instead of five slivers. The Explain panel 
 in the compact layout (beside the plots, not squeezing them)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 #: Below these sizes per panel (in pixels at ×1, multiplied by the presentation scale) the grid
@@ -30,6 +30,7 @@ class ExploreArea(QWidget):
         self.scale = 1.0
         self.mode = None
         self.explain = None            # (widget, dock) once attached
+        self._resizing = False
         self.stack = QStackedWidget()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -54,8 +55,12 @@ class ExploreArea(QWidget):
 
     # -- which layout ----------------------------------------------------------------------------
     def wanted_mode(self, width: int, height: int) -> str:
+        """Grid or tabs for this size, with a margin: the grid comes back only when there is
+        clearly room for it (each layout has its own minimum size, so a size on the boundary
+        would otherwise flip between them)."""
         s = max(self.scale, 1.0)
-        fits = width >= 2 * MIN_PANEL_W * s and height >= 2 * MIN_PANEL_H * s
+        margin = 1.0 if self.mode != "tabs" else 1.1
+        fits = width >= 2 * MIN_PANEL_W * s * margin and height >= 2 * MIN_PANEL_H * s * margin
         return "grid" if fits else "tabs"
 
     def set_scale(self, scale: float):
@@ -64,7 +69,13 @@ class ExploreArea(QWidget):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        self.set_mode(self.wanted_mode(event.size().width(), event.size().height()))
+        if not self._resizing:          # a mode change resizes us: judge once, when it settles
+            self._resizing = True
+            QTimer.singleShot(0, self._settle)
+
+    def _settle(self):
+        self._resizing = False
+        self.set_mode(self.wanted_mode(self.width(), self.height()))
 
     def set_mode(self, mode: str):
         if mode == self.mode:

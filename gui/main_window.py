@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QGroupBox,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -619,6 +620,9 @@ class MainWindow(QMainWindow):
                 w.setFont(f)
         for frame in self.frames.values():
             frame.setFont(theme.font(1, bold=True))
+        for line in self.findChildren(QLineEdit):    # scrolled as after setText: at its end
+            if not line.hasFocus():
+                line.end(False)
         for view in self._built_views():
             if hasattr(view, "apply_style"):
                 try:
