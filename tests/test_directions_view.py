@@ -5,7 +5,9 @@ calls on the setup's own cell and inputs (built again from the Config)."""
 import numpy as np
 import pytest
 from gatescope.core import Config
+from gatescope.core.analysis import analyse
 from gatescope.core.directions import log_singular_curves, split_gradient
+from gatescope.core.explain_directions import directions_html
 from gatescope.core.lyapunov import (
     edge_of_chaos,
     gaussian_rnn,
@@ -13,7 +15,9 @@ from gatescope.core.lyapunov import (
     scaled_cell,
     top_lyapunov_exponent,
 )
+from gatescope.core.presets import get_preset
 from gatescope.core.simulate import Cancelled, forward
+from gatescope.core.theory import format_pow10
 from gatescope.gui.session import Session
 from gatescope.gui.settings_store import SettingsStore
 from gatescope.gui.views import chaos as chaos_module
@@ -163,6 +167,22 @@ def test_a_new_analysis_replaces_the_curves(make_session, make_view, qtbot):
     same_finite(view.drawn_curves(), log_singular_curves(cell, forward(cell, x)))
 
 
+def test_an_overflowed_trace_draws_its_steps(make_session, make_view, qtbot):
+    """An identity RNN with σ₁ = 3 leaves float64 range (3⁶⁴⁶ > 10³⁰⁸): the trace stops before
+    it, the view draws those steps, every value t·log10 σᵢ (a normal W), no crash."""
+    config = Config(sigma1=3.0, length=700)
+    session = make_session(config)
+    tr = session.analysis.trace
+    assert tr.overflow_step is not None
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    assert view.drawn_curves().shape == (tr.steps + 1, 16)
+    cell, _ = engine_inputs(config)
+    s = np.linalg.svd(cell.weight_hh, compute_uv=False)
+    ts = np.arange(tr.steps + 1)[:, None]
+    np.testing.assert_allclose(view.drawn_curves(), ts * np.log10(s)[None, :], rtol=0, atol=1e-9)
+
+
 def test_an_exactly_zero_product_draws_gaps(make_session, make_view, qtbot):
     """A ReLU RNN whose units all switch off: ∂s_t/∂s₀ = 0 exactly, every direction −inf (gaps),
     no crash; the readout says no direction survives."""
@@ -246,7 +266,6 @@ def test_edge_of_chaos_cancel(make_session, make_view, qtbot, monkeypatch):
 # ----------------------------------------------------------------------------------------------
 # The presets: every number their descriptions print, from a fresh run
 
-from gatescope.core.presets import get_preset  # noqa: E402
 
 
 def numbers_in(text):
@@ -307,9 +326,6 @@ def test_the_presets_load_into_a_session(make_session, make_view, qtbot, name):
 # ----------------------------------------------------------------------------------------------
 # The Explain panel's text
 
-from gatescope.core.analysis import analyse  # noqa: E402
-from gatescope.core.explain_directions import directions_html  # noqa: E402
-from gatescope.core.theory import format_pow10  # noqa: E402
 
 
 @pytest.mark.parametrize("config", [Config(length=40), Config(cell="lstm", hidden=4, length=20)],
