@@ -344,3 +344,25 @@ def test_explain_text_has_the_top_three_directions_live_numbers(config):
     assert f"{k} of {a.cell.state_size} directions keep more than 10⁻³ of σ₁" in html
     assert directions_html(a, 0) is None
     assert directions_html(a, t, budget_s=0.0) is None                 # over its time budget
+
+
+def test_the_edge_of_chaos_tab_works_only_when_shown(make_session, make_view, qtbot):
+    session = make_session(Config(activation="tanh", length=30))
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    assert view.chaos.lambdas is None and not view.chaos.worker.busy()      # its tab is hidden
+    view.chaos.count.setValue(3)
+    view.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: view.chaos.lambdas is not None, timeout=20000)
+    cell, x = engine_inputs(session.config)
+    gains = np.linspace(0.5, 2.0, 3) / session.analysis.sigma1
+    np.testing.assert_allclose(view.chaos.lambdas, edge_of_chaos(lambda g: scaled_cell(cell, g),
+                                                                 gains, x), rtol=0, atol=1e-12)
+    assert "edge_of_chaos" in view.export_targets()
+    # a new analysis while on the chaos tab: the curves wait until the directions tab is shown
+    session.update(length=40)
+    assert session.wait_idle()
+    qtbot.waitUntil(lambda: view._analysis is session.analysis, timeout=5000)
+    assert view.curves is None
+    view.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: view.curves is not None and view.curves.shape[0] == 41, timeout=20000)

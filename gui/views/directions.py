@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +39,7 @@ from .. import style
 from ..readout import Readout
 from ..worker import Worker
 from .axes import PowerOfTenAxis, ReadableAxis, TimeAxis, finite_or_nan
+from .chaos import EdgeOfChaosView
 from .connectivity import readout_head, throttled
 
 #: σᵢ/σ₁ above this counts as a direction that is kept (the notes' 10⁻³)
@@ -93,8 +95,9 @@ class DirectionsView(QWidget):
     """Public: curves_plot (PlotItem), curve_items (one PlotDataItem per σᵢ, index i), theory_items
     (dashed σᵢ(W)ᵗ), cursor, lyap_plot with lyap_bars (λᵢ) and sigma_bars (ln σᵢ(W)), split_plot
     with split_bars (log10 |σᵢcᵢ|), unit (QSpinBox: e_j), use_readout (QCheckBox), readout
-    (Readout), progress. Results: curves (T+1, m) or None, lyapunov (m,) or None, split
-    (GradientSplit) or None, kept (k of "k of m directions"). Signals: directions_ready(dict),
+    (Readout), progress, tabs (QTabWidget: this page, then `chaos`, an EdgeOfChaosView).
+    Results: curves (T+1, m) or None, lyapunov (m,) or None, split (GradientSplit) or None,
+    kept (k of "k of m directions"). Signals: directions_ready(dict),
     split_changed(object: GradientSplit or None), reading_changed(str)."""
 
     directions_ready = Signal(object)
@@ -179,18 +182,45 @@ class DirectionsView(QWidget):
             p.setMouseEnabled(x=False, y=False)
         self.graphs.ci.layout.setRowStretchFactor(0, 3)
         self.graphs.ci.layout.setRowStretchFactor(1, 2)
+        self.page = QWidget()
+        self.page.setObjectName("directions_page")
+        inner = QVBoxLayout(self.page)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addLayout(top)
+        inner.addWidget(self.readout)
+        inner.addWidget(self.graphs, 1)
+        # the edge of chaos, on its own tab (it computes only while that tab is shown)
+        self.chaos = EdgeOfChaosView(self.session, theme=self.theme)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("directions_tabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.page, "Every direction")
+        self.tabs.addTab(self.chaos, "Edge of chaos")
+        self.tabs.currentChanged.connect(self._on_tab)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(top)
-        lay.addWidget(self.readout)
-        lay.addWidget(self.graphs, 1)
+        lay.addWidget(self.tabs, 1)
+
+    def _active(self) -> bool:
+        """Shown, on the directions tab (a hidden view does no work)."""
+        return self.isVisible() and self.tabs.currentIndex() == 0
+
+    def _on_tab(self, index: int):
+        if index == 0:
+            self._start()
+            self._update_split()
+        else:
+            self.worker.cancel()
+            self.split_worker.cancel()
 
     def apply_style(self, theme=None):
         if theme is not None:
             self.theme = theme
         th = self.theme
-        for w in (self.readout, self.unit, self.use_readout, self.status, self.progress):
+        for w in (self.readout, self.unit, self.use_readout, self.status, self.progress, self.tabs):
             w.setFont(th.font(0))
+        if theme is not None:
+            self.chaos.apply_style(theme)
         th.style_plot(self.curves_plot, left="σ<sub>i</sub>(∂s<sub>t</sub>/∂s<sub>0</sub>)",
                       bottom="step t")
         th.style_plot(self.lyap_plot, left="λ<sub>i</sub>, ln σ<sub>i</sub>(W) (nats/step)",
@@ -238,7 +268,8 @@ class DirectionsView(QWidget):
     def export_targets(self) -> dict:
         """name → pyqtgraph item, for PNG / SVG export (gui.exporting.export_item)."""
         return {"directions": self.graphs.ci, "directions_curves": self.curves_plot,
-                "directions_lyapunov": self.lyap_plot, "directions_split": self.split_plot}
+                "directions_lyapunov": self.lyap_plot, "directions_split": self.split_plot,
+                **self.chaos.export_targets()}
 
     # -- visibility -----------------------------------------------------------------------------
     def showEvent(self, event):
@@ -284,7 +315,7 @@ class DirectionsView(QWidget):
     # -- the curves and exponents ------------------------------------------------------------
     def _start(self):
         a = self._analysis
-        if a is None or self._running or self.curves is not None or not self.isVisible():
+        if a is None or self._running or self.curves is not None or not self._active():
             return
         cell, trace, gen = a.cell, a.trace, self._gen
 
@@ -348,7 +379,7 @@ class DirectionsView(QWidget):
         self.lyap_bars.setOpts(x=[], height=[])
         self.sigma_bars.setOpts(x=[], height=[])
         self.split_bars.setOpts(x=[], y0=[], y1=[])
-        self.readout.setText("computing every direction…" if self.isVisible() else "")
+        self.readout.setText("computing every direction…" if self._active() else "")
 
     def _draw(self):
         a, C = self._analysis, self.curves
@@ -425,7 +456,7 @@ class DirectionsView(QWidget):
     # -- the split at step t ---------------------------------------------------------------
     def _update_split(self):
         a = self._analysis
-        if a is None or self.curves is None or not self.isVisible():
+        if a is None or self.curves is None or not self._active():
             return
         g, t = self.gradient(), self._t
         if g is None or t > a.steps:
@@ -457,6 +488,7 @@ class DirectionsView(QWidget):
             self._set_status(f"directions: {message}")
 
     def shutdown(self):
+        self.chaos.shutdown()
         self.worker.cancel()
         self.split_worker.cancel()
         self.worker.wait(0.25)
