@@ -2,6 +2,8 @@
 edge-of-chaos view and the every-direction / edge-of-chaos presets, driven through a real
 Session: what is drawn is read back from the plot items and compared with independent engine
 calls on the setup's own cell and inputs (built again from the Config)."""
+import dataclasses
+
 import numpy as np
 import pytest
 from gatescope.core import Config
@@ -15,6 +17,7 @@ from gatescope.core.lyapunov import (
     scaled_cell,
     top_lyapunov_exponent,
 )
+from gatescope.core.models.readout import make_readout
 from gatescope.core.presets import get_preset
 from gatescope.core.simulate import Cancelled, forward
 from gatescope.core.theory import format_pow10
@@ -22,7 +25,7 @@ from gatescope.gui.session import Session
 from gatescope.gui.settings_store import SettingsStore
 from gatescope.gui.views import chaos as chaos_module
 from gatescope.gui.views.chaos import EdgeOfChaosView
-from gatescope.gui.views.directions import DirectionsView, kept_directions
+from gatescope.gui.views.directions import DirectionsView, kept_directions, readout_gradient
 
 
 @pytest.fixture
@@ -366,3 +369,53 @@ def test_the_edge_of_chaos_tab_works_only_when_shown(make_session, make_view, qt
     assert view.curves is None
     view.tabs.setCurrentIndex(0)
     qtbot.waitUntil(lambda: view.curves is not None and view.curves.shape[0] == 41, timeout=20000)
+
+
+# ----------------------------------------------------------------------------------------------
+# The readout's gradient
+
+
+
+def with_readout(a, activation):
+    rng = np.random.default_rng(5)
+    n = a.cell.hidden_size
+    return dataclasses.replace(a, readout=make_readout(rng.standard_normal((4, n)),
+                                                       rng.standard_normal(4), activation))
+
+
+@pytest.mark.parametrize("activation", ["softmax", "linear"])
+def test_readout_gradient_is_the_central_difference(activation):
+    a = with_readout(analyse(Config(length=12)), activation)
+    t = 7
+    W, b = a.readout.weight, a.readout.bias
+    h = a.trace.h[t]
+    k = int(np.argmax(W @ h + b))
+
+    def y(hh):
+        z = W @ hh + b
+        if activation == "linear":
+            return z[k]
+        p = np.exp(z - z.max())
+        return (p / p.sum())[k]
+    eps = 1e-6
+    fd = np.array([(y(h + eps * e) - y(h - eps * e)) / (2 * eps) for e in np.eye(h.size)])
+    np.testing.assert_allclose(readout_gradient(a, t), fd, rtol=0, atol=1e-8)
+    assert readout_gradient(a, 0) is None
+
+
+def test_the_view_splits_the_readouts_gradient(make_session, make_view, qtbot):
+    session = make_session(Config(length=20))
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    assert view.use_readout.isHidden()
+    a = with_readout(session.analysis, "softmax")
+    session.analysis_changed.emit(a)                    # as a model with a readout would
+    wait_directions(qtbot, view)
+    assert not view.use_readout.isHidden()
+    t = session.step
+    view.use_readout.setChecked(True)
+    g = readout_gradient(a, t)
+    expected = split_gradient(a.cell, a.trace.inputs, t, g)
+    qtbot.waitUntil(lambda: view.split is not None and np.allclose(
+        view.split.coefficient, expected.coefficient, rtol=0, atol=1e-12), timeout=10000)
+    same_finite(view.split_heights(), expected.log10_reach)
