@@ -114,6 +114,7 @@ class DirectionsView(QWidget):
         self._t = 0
         self._running = False
         self._split_running = None
+        self._split_pending = False
         self.curves = self.lyapunov = self.split = None
         self.kept = 0
         self.curve_items: list = []
@@ -464,6 +465,10 @@ class DirectionsView(QWidget):
             self.split_bars.setOpts(x=[], y0=[], y1=[])
             self.split_changed.emit(None)
             return
+        if self.split_worker.busy():          # newest request only: started when this one ends
+            self._split_pending = True
+            return
+        self._split_pending = False
         cell, inputs = a.cell, a.trace.inputs
         h0, c0 = a.trace.h[0], (None if a.trace.c is None else a.trace.c[0])
 
@@ -474,6 +479,9 @@ class DirectionsView(QWidget):
                                 inline=engine_seconds(cell.state_size, t) <= INLINE_S)
 
     def _on_split(self, gen: int, split):
+        if self._split_pending:
+            self.split_worker.wait(0.1)           # its job has ended: the thread is exiting
+            self._update_split()
         if gen != self._gen or self._split_running is None or split.step != self._t:
             return
         self.split = split
@@ -484,6 +492,9 @@ class DirectionsView(QWidget):
         self.split_changed.emit(split)
 
     def _on_split_failed(self, gen: int, message: str, details: str):
+        if self._split_pending:
+            self.split_worker.wait(0.1)           # its job has ended: the thread is exiting
+            self._update_split()
         if gen == self._gen and message:
             self._set_status(f"directions: {message}")
 
