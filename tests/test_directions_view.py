@@ -419,3 +419,16 @@ def test_the_view_splits_the_readouts_gradient(make_session, make_view, qtbot):
     qtbot.waitUntil(lambda: view.split is not None and np.allclose(
         view.split.coefficient, expected.coefficient, rtol=0, atol=1e-12), timeout=10000)
     same_finite(view.split_heights(), expected.log10_reach)
+
+
+def test_every_export_target_writes_a_png(make_session, make_view, qtbot, tmp_path):
+    from gatescope.gui.exporting import export_item
+    from PySide6.QtGui import QImage
+    session = make_session(Config(length=30))
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    for name, item in view.export_targets().items():
+        path = tmp_path / f"{name}.png"
+        export_item(item, str(path))
+        img = QImage(str(path))
+        assert not img.isNull() and img.width() > 50, name
