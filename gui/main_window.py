@@ -36,6 +36,7 @@ from .train_session import TrainSession
 from .transport import TransportBar
 from .views.compare import CompareView
 from .views.connectivity import ConnectivityView
+from .views.directions import DirectionsView
 from .views.explain import ExplainView
 from .views.flow import FlowView
 from .views.gates import GatesView
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.states = StatesView(session)
         self.spectrum = SpectrumView(session)
         self.connectivity = ConnectivityView(session)
+        self.directions = DirectionsView(session)
         self.frames = {
             "gradient": framed("Gradient flow: how much of ∂ℓ/∂s_t reaches s₀", self.gradient, "frame_gradient"),
             "flow": framed("Cell-state flow at step t", self.flow, "frame_flow"),
@@ -119,6 +121,8 @@ class MainWindow(QMainWindow):
             "spectrum": framed("Spectrum of the recurrent weights", self.spectrum, "frame_spectrum"),
             "connectivity": framed("Connectivity: which input x_k still reaches h_t", self.connectivity,
                                    "frame_connectivity"),
+            "directions": framed("Every direction: σᵢ(∂s_t/∂s₀), the Lyapunov spectrum, the edge of chaos",
+                                 self.directions, "frame_directions"),
         }
         central = ExploreArea(self.frames)
         self.transport = TransportBar(session)
@@ -376,6 +380,7 @@ class MainWindow(QMainWindow):
                 "states": self.states.ci,
                 "spectrum": self.spectrum.graphs.ci,
                 "connectivity": self.connectivity.export_targets()["connectivity"],
+                "directions": self.directions.export_targets()["directions"],
                 "flow": self.flow}[key]
 
     def export_plot(self, key, path=None):
@@ -389,7 +394,6 @@ class MainWindow(QMainWindow):
             dialogs.warn(self, str(exc))
 
     def export_trace(self, path=None):
-        from gatescope.core.export import write_trace
         a = self.session.analysis
         if a is None:
             return
@@ -398,7 +402,15 @@ class MainWindow(QMainWindow):
         if not path:
             return
         try:
-            write_trace(a.trace, path, a.tokens)
+            from gatescope.core.export import write_analysis
+            extra = {}
+            if self.directions.curves is not None:         # reset on every new analysis
+                extra["log10_singular_values"] = self.directions.curves
+                if self.directions.lyapunov is not None:
+                    extra["lyapunov"] = self.directions.lyapunov
+            if self.connectivity.mode == "input" and self.connectivity.matrix() is not None:
+                extra["log10_input_connectivity"] = self.connectivity.matrix()
+            write_analysis(a, path, a.tokens, extra)
         except (OSError, ValueError) as exc:
             dialogs.warn(self, str(exc) if str(path) in str(exc) else f"Cannot export to {path}: {exc}")
 
@@ -515,7 +527,7 @@ class MainWindow(QMainWindow):
 
     def _built_views(self):
         views = [self.gradient, self.flow, self.gates, self.states, self.spectrum, self.connectivity,
-                 self.controls, self.explain]
+                 self.directions, self.controls, self.explain]
         if self._compare is not None:
             views.append(self._compare)
         if self._lab is not None:
@@ -697,12 +709,14 @@ class MainWindow(QMainWindow):
 
     def shutdown(self):
         self.connectivity.shutdown()
+        self.directions.shutdown()
         self.session.shutdown()
         if self._lab is not None:
             self._lab.shutdown()
 
     def closeEvent(self, event):
         self.connectivity.shutdown()
+        self.directions.shutdown()
         if self._lab is not None:
             self._lab.shutdown()
         self.session.shutdown()
