@@ -338,6 +338,7 @@ class Session(QObject):
             model = as_model(cell, os.path.basename(weights_path) if weights_path else "weights")
             config = config.replace(**_sizes_of(model), model="")   # ConfigError: nothing changed
             name = os.path.basename(weights_path) if weights_path else (model.name or "weights")
+            model = replace(model, name=name) if model.name != name else model
             loaded = Loaded(model, self._options_tuple(model), name, weights_path)
         elif config.model:
             config, loaded = self._trained(config, keep=self._loaded)
@@ -382,7 +383,8 @@ class Session(QObject):
             path = os.path.abspath(model)
         m = as_model(model, name)
         config = self._config.replace(**_sizes_of(m), **_options_of(m), model="")
-        label = name or (os.path.basename(path) if path else None) or m.name or "model"
+        label = str(name or (os.path.basename(path) if path else None) or m.name or "model")[:80]
+        m = replace(m, name=label) if m.name != label else m      # the status line names the file
         self._target_step = None
         self._commit(config, Loaded(m, self._options_tuple(m), label, path))
         self._request()
@@ -505,8 +507,9 @@ class Session(QObject):
         self._set_busy(True)
         plan = self._plan()
         # a layer switch on the model's last run only takes the SVDs of the layer's blocks
-        reuse = (plan.run is not None and not plan.compare
-                 and plan.model.stack.direction(plan.layer, plan.reverse).cell is not None)
+        d = None if plan.model is None else plan.model.stack.direction(plan.layer, plan.reverse)
+        reuse = (plan.run is not None and not plan.compare and d.cell is not None
+                 and 8 * len(d.recurrent_blocks()) * d.hidden_size ** 3 < INLINE_COST)
         self._worker.start(self._gen, _analysis_job(plan), inline=reuse or self.cost() < INLINE_COST)
 
     def cost(self, cell=None) -> float:

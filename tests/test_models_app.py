@@ -382,3 +382,19 @@ def test_notebook_show_on_a_live_module_and_a_sentence(qtbot, tmp_path, monkeypa
         notebook.show(object(), block=False, store=store)
     with pytest.raises(ModelError, match="no such file"):
         notebook.show(str(tmp_path / "none.npz"), block=False, store=store)
+
+
+def test_cancel_puts_the_shown_model_back(make_session):
+    """A model too big for the GUI thread runs on the Worker; Cancel drops it, whenever it ends."""
+    s = make_session()
+    open_with_inputs(s, "gru_l3.npz", "gru_l3")
+    before = state(s)
+    rng = np.random.default_rng(1)
+    n = 48
+    sd = {"weight_ih_l0": rng.standard_normal((3 * n, 3)), "weight_hh_l0": rng.standard_normal((3 * n, n)) / 9,
+          "weight_ih_l1": rng.standard_normal((3 * n, n)), "weight_hh_l1": rng.standard_normal((3 * n, n)) / 9}
+    s.set_model(sd, "big")
+    assert s.busy and s.cost() > 4e6 and s.weights_name == "big"
+    s.cancel()
+    assert s.wait_until_idle()
+    assert state(s) == before
