@@ -189,7 +189,110 @@ def power_token(token: str) -> float:
 
 
 #: preset → [(number as written, check)]: one check for every time a number is written.
+
+# -- the presets of the directions view and the trained models ---------------------------------------
+@cache
+def directions(name):
+    from gatescope.core.directions import log10_singular_values
+    a = run(name)
+    return log10_singular_values(a.cell, a.trace.inputs)
+
+
+def kept(name, t) -> int:
+    """Directions keeping more than 10⁻³ of σ₁ after t steps (the Directions view's count)."""
+    row = directions(name)[t]
+    return int(np.count_nonzero(row > row[0] - 3))
+
+
+@cache
+def lyapunov_at(name, sigma1, with_input=True):
+    from gatescope.core.lyapunov import top_lyapunov_exponent
+    a = run(name, sigma1=sigma1)
+    x = a.trace.inputs if with_input else np.zeros_like(a.trace.inputs)
+    return top_lyapunov_exponent(a.cell, x, None, None, discard=len(x) // 4)
+
+
+@cache
+def trained(name):
+    from gatescope.core.models.trained import load_trained
+    return load_trained(name)
+
+
+def predicts(name, word) -> bool:
+    from gatescope.core.models.trained import predict_last
+    return predict_last(trained(name))[1] == word
+
+
+def accuracy(name, key="test_accuracy"):
+    return round(100 * trained(name).meta[key], 1)
+
+
+def sigma1_of(name) -> float:
+    """σ₁ of the trained (one-layer) model's W_hh."""
+    return float(np.linalg.svd(trained(name).stack.direction(0, 0).weight_hh, compute_uv=False)[0])
+
+
+def fillers(name) -> int:
+    words = PRESETS[name].config.text.lower().split()
+    return len(words) - words.index("france") - 2 - 3           # between "France ." and "I speak fluent"
+
+
 CLAIMS = {
+    "every-direction": [
+        ("1", lambda: directions("every-direction")[1][0] == pytest.approx(0.0, abs=1e-9)),      # σ₁ = 1
+        ("0.1", lambda: directions("every-direction")[1][-1] == pytest.approx(-1.0, abs=1e-9)),  # σ₁₆ = 0.1
+        ("10", lambda: kept("every-direction", 10) == 5),
+        ("5", lambda: kept("every-direction", 10) == 5),
+        ("16", lambda: directions("every-direction").shape[1] == 16),
+        ("10⁻³", lambda: kept("every-direction", 50) == 1),
+        ("50", lambda: kept("every-direction", 50) == 1),
+        ("1", lambda: kept("every-direction", 50) == 1),
+        ("100", lambda: run("every-direction").steps == 100),
+        ("10⁻¹⁰⁰", lambda: directions("every-direction")[100][-1] == pytest.approx(-100, abs=1e-6)),
+    ],
+    "edge-of-chaos": [
+        ("0", lambda: lyapunov_at("edge-of-chaos", 1.4) < 0 < lyapunov_at("edge-of-chaos", 1.6)),
+        ("32", lambda: run("edge-of-chaos").cell.hidden_size == 32),
+        ("1.5", lambda: run("edge-of-chaos").sigma1 == pytest.approx(1.5, abs=1e-12)),
+        ("−0.20", lambda: round(lyapunov_at("edge-of-chaos", 1.0), 2) == -0.20),
+        ("1", lambda: round(lyapunov_at("edge-of-chaos", 1.0), 2) == -0.20),
+        ("+0.1", lambda: round(lyapunov_at("edge-of-chaos", 2.0), 1) == 0.1),
+        ("2", lambda: lyapunov_at("edge-of-chaos", 2.0) > 0),
+        ("0", lambda: lyapunov_at("edge-of-chaos", 1.4) < 0 < lyapunov_at("edge-of-chaos", 1.6)),
+        ("1.4", lambda: lyapunov_at("edge-of-chaos", 1.4) < 0),
+        ("1.6", lambda: lyapunov_at("edge-of-chaos", 1.6) > 0),
+        ("1", lambda: lyapunov_at("edge-of-chaos", 0.97, False) < 0 < lyapunov_at("edge-of-chaos", 1.03, False)),
+    ],
+    "trained-lstm-france": [
+        ("40", lambda: fillers("trained-lstm-france") == 40),
+        ("1", lambda: predicts("trained-lstm-france", "French")),
+        ("100.0", lambda: accuracy("trained-lstm-france") == 100.0),
+        ("60", lambda: "test_accuracy_gap60" in trained("trained-lstm-france").meta),
+        ("100.0", lambda: accuracy("trained-lstm-france", "test_accuracy_gap60") == 100.0),
+    ],
+    "trained-gru-france": [
+        ("1", lambda: predicts("trained-gru-france", "French")),
+        ("100.0", lambda: accuracy("trained-gru-france") == 100.0),
+        ("60", lambda: "test_accuracy_gap60" in trained("trained-gru-france").meta),
+        ("100.0", lambda: accuracy("trained-gru-france", "test_accuracy_gap60") == 100.0),
+    ],
+    "trained-rnn-france": [
+        ("40", lambda: fillers("trained-rnn-france") == 40),
+        ("1", lambda: sigma1_of("trained-rnn-france") > 1),
+        ("60", lambda: "test_accuracy_gap60" in trained("trained-rnn-france").meta),
+        ("100.0", lambda: accuracy("trained-rnn-france") == 100.0 and predicts("trained-rnn-france", "French")),
+        ("60", lambda: "test_accuracy_gap60" in trained("trained-rnn-france").meta),
+        ("0.0", lambda: accuracy("trained-rnn-france", "test_accuracy_gap60") == 0.0),
+        ("2.80", lambda: f"{sigma1_of('trained-rnn-france'):.2f}" == "2.80"),
+    ],
+    "trained-rnn-clouds": [
+        ("4", lambda: "the clouds are in the sky".split().index("sky")
+         - "the clouds are in the sky".split().index("clouds") == 4
+         and PRESETS["trained-rnn-clouds"].config.text == "the clouds are in the"),
+        ("100.0", lambda: accuracy("trained-rnn-clouds") == 100.0 and predicts("trained-rnn-clouds", "sky")),
+        ("2.48", lambda: f"{sigma1_of('trained-rnn-clouds'):.2f}" == "2.48"),
+    ],
+    "trained-lstm-cereal": [("99.8", lambda: accuracy("trained-lstm-cereal") == 99.8)],
     "notes-table": [
         ("1.01³⁶⁵", lambda: format_pow10(power_token("1.01³⁶⁵")) == "37.8"),
         ("37.8", lambda: format_pow10(final("notes-table")) == "37.8"),
