@@ -361,13 +361,20 @@ def attach_lessons(window, *, key_filter: bool = True) -> LessonController:
     controller = LessonController(window.session, window)
     controller.window = window
     bar = LessonBar(controller)
-    toolbar = QToolBar("Lesson", window)
-    toolbar.setObjectName("lesson_toolbar")
-    toolbar.setMovable(False)
-    toolbar.addWidget(bar)
-    toolbar.hide()
-    window.addToolBar(Qt.TopToolBarArea, toolbar)
-    controller.started.connect(lambda _: toolbar.show())
+    bar.setObjectName("lesson_bar")
+    bar.hide()
+    central = window.centralWidget()
+    if central is not None and central.layout() is not None:
+        central.layout().insertWidget(0, bar)          # above the pages, the full width
+        toolbar = bar
+    else:                                              # a window without a central layout
+        toolbar = QToolBar("Lesson", window)
+        toolbar.setObjectName("lesson_toolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(bar)
+        toolbar.hide()
+        window.addToolBar(Qt.TopToolBarArea, toolbar)
+    controller.started.connect(lambda _: (toolbar.show(), bar.show()))
     controller.finished.connect(toolbar.hide)
     controller.finished.connect(lambda: clear_highlight(window))
     controller.view_requested.connect(lambda name: show_view(window, name))
