@@ -269,3 +269,117 @@ def test_compare_when_the_rnn_state_leaves_float64_range(make):
     session.set_step(800)
     assert view.cursor.value() == 800
     assert f"stopped at t = {T_rnn}" in view.readout.text()
+
+
+# -- the gradient view's hover box -----------------------------------------------------------------
+
+def hover_at(qtbot, view, t: int):
+    """Move the pointer over step t of the gradient plot; the hover box's text (None if hidden)."""
+    import pyqtgraph as pg
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QApplication
+    rate = pg.getConfigOption("mouseRateLimit")       # pyqtgraph drops moves closer than this
+    qtbot.wait(int(1000 / rate) + 5 if rate > 0 else 0)
+    QApplication.processEvents()
+    y = float(np.nan_to_num(view.session.analysis.trace.log10_jac_norm[t]))
+    scene = view.plot.vb.mapViewToScene(QPointF(t, y))
+    qtbot.mouseMove(view.plot_widget.viewport(), view.plot_widget.mapFromScene(scene))
+    QApplication.processEvents()
+    return view.hover_shown()
+
+
+def test_hover_box_goes_when_the_pointer_leaves_and_when_its_numbers_change(make, qtbot):
+    from gatescope.core.presets import get_preset
+    from gatescope.gui.views.gradient import GradientView
+    from PySide6.QtCore import QPoint
+    cfg = Config(cell="rnn", activation="tanh", sigma1=1.1, length=40, hidden=6)
+    session, view = make(GradientView, cfg)
+    session.refresh()
+    assert session.wait_idle()
+
+    def shows(t, config):
+        text = hover_at(qtbot, view, t)
+        ref = reference(config)
+        assert text is not None and text.startswith(f"t = {t}\n"), text
+        assert f"(log10 {ref.log10_jac_norm[t]:.6g})" in text        # this setup's numbers
+        return text
+
+    shows(12, cfg)
+    qtbot.mouseMove(view.readout, QPoint(20, 5))          # the pointer leaves the plot
+    assert view.hover_shown() is None and not view.hover.isVisible()
+    shows(12, cfg)
+    session.update(sigma1=0.8)                            # a new analysis
+    assert view.hover_shown() is None
+    assert session.wait_idle() and view.hover_shown() is None
+    cfg = cfg.replace(sigma1=0.8)
+    shows(20, cfg)
+    session.update(cell="gru")                            # a cell change: gone at once
+    assert view.hover_shown() is None
+    assert session.wait_idle() and view.hover_shown() is None
+    cfg = cfg.replace(cell="gru")
+    shows(20, cfg)
+    preset = get_preset("lstm-carousel")                  # a preset load
+    session.set_config(preset.config)
+    assert view.hover_shown() is None
+    assert session.wait_idle() and view.hover_shown() is None
+    shows(30, preset.config)
+    session.set_step(7)                                   # a step change
+    assert view.hover_shown() is None
+    shows(31, preset.config)                              # shown again once the pointer moves
+
+
+# -- the spectrum at n = 256 -----------------------------------------------------------------------
+
+def area_pixels(view) -> tuple[int, float]:
+    """(pixels of the singular-value plot drawn in the area's exact fill colour, the pixels the
+    area under σ_i covers by the plot's own mapping)."""
+    from gatescope.gui.views.spectrum import AREA_COLOUR
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor, QImage
+    from PySide6.QtWidgets import QApplication
+    QApplication.processEvents()
+    img = view.graphs.grab().toImage().convertToFormat(QImage.Format_RGB32)
+    vb = view.sv_plot.vb
+    rect = view.graphs.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+    s = view.session.analysis.singular_values[view.block.currentData()]
+    want = QColor(*AREA_COLOUR).rgb()
+    found, expect = 0, 0.0
+    y0 = view.graphs.mapFromScene(vb.mapViewToScene(QPointF(0, 0))).y()
+    for px in range(rect.left() + 1, rect.right()):
+        x = vb.mapSceneToView(view.graphs.mapToScene(QPoint_(px, 0))).x()
+        i = int(np.floor(x + 0.5))                         # the value whose step covers x
+        if 1 <= i <= len(s):
+            top = view.graphs.mapFromScene(vb.mapViewToScene(QPointF(x, s[i - 1]))).y()
+            expect += max(0, min(y0, rect.bottom()) - max(top, rect.top()))
+        found += sum(1 for py in range(rect.top(), rect.bottom()) if img.pixel(px, py) == want)
+    return found, expect
+
+
+def QPoint_(x, y):
+    from PySide6.QtCore import QPoint
+    return QPoint(x, y)
+
+
+def test_spectrum_of_256_singular_values_is_an_area_not_slivers(make):
+    from gatescope.gui.views.spectrum import BARS_MAX, SpectrumView
+    cfg = Config(hidden=256, shape="geometric", sigma1=1.2, length=10)
+    session, view = make(SpectrumView, cfg, (900, 600))
+    session.refresh()
+    assert session.wait_idle()
+    s = np.linalg.svd(cfg.build_cell().weight_hh, compute_uv=False)
+    assert len(s) == 256 > BARS_MAX and view.as_area()
+    assert view.area.isVisible() and not view.bars.isVisible()
+    x, y = view.area.getData()
+    np.testing.assert_array_equal(x, np.arange(257) + 0.5)     # step edges i ± ½
+    np.testing.assert_allclose(y, s, rtol=1e-12)
+    tx, ty = view.top.getData()                                  # σ₁ marked
+    assert list(tx) == [1.0] and ty[0] == pytest.approx(s[0], rel=1e-12)
+    # drawn as one solid area: the plot's pixels in the fill colour cover the area under σ_i
+    found, expect = area_pixels(view)
+    assert expect > 2000 and found >= 0.8 * expect, (found, expect)
+    # back to a few values: bars again, σ₁ red
+    session.update(hidden=12)
+    assert session.wait_idle()
+    assert not view.as_area() and view.bars.isVisible() and not view.top.isVisible()
+    s12 = np.linalg.svd(cfg.replace(hidden=12).build_cell().weight_hh, compute_uv=False)
+    np.testing.assert_allclose(view.bars.opts["height"], s12, rtol=1e-12)

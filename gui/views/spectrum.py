@@ -1,4 +1,5 @@
-"""Spectrum: the singular values of the recurrent weights as bars (σ₁ highlighted), their
+"""Spectrum: the singular values of the recurrent weights as bars (σ₁ highlighted; an area under
+a step line when there are more than BARS_MAX, as at n = 256, where bars would be slivers), their
 eigenvalues on the complex plane with the unit circle, and the notes' table σ³⁶⁵ live for σ₁."""
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
 from .. import style
 from ..readout import Readout
 from .axes import ReadableAxis, nice_ceil, set_range_if_changed
+
+#: up to this many singular values are drawn as bars; more as one filled area (a bar under ≈ 4 px
+#: wide in a panel of ordinary size is a sliver, and hundreds of them a grey smear)
+BARS_MAX = 48
+AREA_COLOUR = (150, 150, 150)
+_NO_EDGES, _NO_VALUES = np.zeros(1), np.zeros(0)      # an empty step curve: n + 1 edges, n values
 
 BLOCK_LABEL = {"h": "W_hh", "i": "W_hi", "f": "W_hf", "g": "W_hg", "o": "W_ho", "r": "W_hr",
                "z": "W_hz", "n": "W_hn"}
@@ -40,6 +47,14 @@ class SpectrumView(QWidget):
             "left": ReadableAxis("left"), "bottom": ReadableAxis("bottom", chars=3)})
         self.bars = pg.BarGraphItem(x=[1], height=[1], width=0.7)
         self.sv_plot.addItem(self.bars)
+        # many values: σ_i as a step line over i − ½ … i + ½, filled down to 0, and σ₁ as a marker
+        self.area = pg.PlotCurveItem(x=_NO_EDGES, y=_NO_VALUES, stepMode="center", fillLevel=0.0,
+                                     brush=pg.mkBrush(*AREA_COLOUR), pen=pg.mkPen(90, 90, 90, width=1))
+        self.area.setVisible(False)
+        self.sv_plot.addItem(self.area)
+        self.top = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(self.theme.SIGMA1), pen=pg.mkPen("w"))
+        self.top.setZValue(5)
+        self.sv_plot.addItem(self.top)
         self.one = pg.InfiniteLine(pos=1, angle=0, movable=False, pen=self.theme.pen("#888888", 1, Qt.DashLine))
         self.sv_plot.addItem(self.one)
         circle = np.exp(1j * np.linspace(0, 2 * np.pi, 361))
@@ -87,6 +102,10 @@ class SpectrumView(QWidget):
         for w in (self.header, self.table, self.block):
             w.setFont(self.theme.font(0))
         self._fit_table()
+        self.top.setBrush(pg.mkBrush(self.theme.SIGMA1))
+        if self._brushes:                     # σ₁'s bar in the theme's colour
+            self._brushes = []
+            self._draw()
 
     def _on_analysis(self, a):
         keys = list(a.singular_values)
@@ -107,6 +126,32 @@ class SpectrumView(QWidget):
         key = self.block.currentData() or next(iter(a.singular_values))
         return a, key
 
+    def as_area(self) -> bool:
+        """Whether the singular values are drawn as an area (more than BARS_MAX of them)."""
+        return self.area.isVisible()
+
+    def _draw_values(self, s: np.ndarray):
+        """σ_1 ≥ … ≥ σ_n as bars (σ₁ red), or for n > BARS_MAX as one area with σ₁ marked."""
+        n = len(s)
+        i = np.arange(1, n + 1, dtype=np.float64)
+        many = n > BARS_MAX
+        if many:
+            self.area.setData(np.arange(n + 1, dtype=np.float64) + 0.5, np.asarray(s, dtype=np.float64))
+            self.bars.setOpts(x=[], height=[], width=0.7, brushes=[])
+            self._brushes = []
+            self.top.setData([1.0], [float(s[0])])
+        else:
+            if len(self._brushes) != n:
+                self._brushes = [pg.mkBrush(self.theme.SIGMA1)] + [pg.mkBrush(*AREA_COLOUR)] * (n - 1)
+            self.bars.setOpts(x=i, height=s, width=0.7, brushes=self._brushes)
+            self.area.setData(_NO_EDGES, _NO_VALUES)
+            self.top.setData([], [])
+        self.area.setVisible(many)
+        self.bars.setVisible(not many)
+        self.top.setVisible(many)
+        # hundreds of eigenvalues: smaller dots, so the cloud keeps its shape
+        self.eigs.setSize(9 if n <= BARS_MAX else 6)
+
     def _draw(self):
         a = self.session.analysis
         if a is None:
@@ -115,9 +160,7 @@ class SpectrumView(QWidget):
         s = a.singular_values[key]
         ev = a.eigenvalues[key]
         n = len(s)
-        if len(self._brushes) != n:
-            self._brushes = [pg.mkBrush(self.theme.SIGMA1)] + [pg.mkBrush(150, 150, 150)] * (n - 1)
-        self.bars.setOpts(x=np.arange(1, n + 1), height=s, width=0.7, brushes=self._brushes)
+        self._draw_values(s)
         set_range_if_changed(self.sv_plot, (0.3, n + 0.7), (0, max(1.5, nice_ceil(float(s[0]) * 1.05, 0.5))))
         self.eigs.setData(ev.real, ev.imag)
         rho = float(np.max(np.abs(ev)))
