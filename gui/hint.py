@@ -30,12 +30,17 @@ class FirstRunHint(QFrame):
         self._on_close = on_close
 
     def place(self):
-        p = self.parentWidget()
-        w = min(720, p.width() - 420)
-        self.setFixedWidth(max(360, w))
-        self.adjustSize()
-        self.move(380, p.height() - self.height() - 90)
-        self.raise_()
+        """A banner in the window's layout, above the transport bar: it takes its own room and
+        never covers a panel; closing it gives the room back."""
+        window = self.parentWidget()
+        central = window.centralWidget() if hasattr(window, "centralWidget") else None
+        lay = central.layout() if central is not None else None
+        if lay is not None:
+            lay.insertWidget(max(0, lay.count() - 1), self)
+        else:
+            self.adjustSize()
+            self.move(20, max(0, window.height() - self.height() - 90))
+            self.raise_()
 
     def closeEvent(self, event):
         if self._on_close:

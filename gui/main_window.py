@@ -7,7 +7,7 @@ from gatescope.core.config import SCALES
 from gatescope.core.presets import list_presets
 from gatescope.core.theory import format_norm, format_pow10
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPalette
+from PySide6.QtGui import QAction, QActionGroup, QColor, QFontMetrics, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -174,7 +174,7 @@ class MainWindow(QMainWindow):
         self.status_label.setObjectName("status_values")
         self.statusBar().addWidget(self.status_label, 1)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(180)
+        self.progress.setMinimumWidth(140)
         self.progress.setRange(0, 100)
         self.progress.setFormat("computing %p%")
         self.progress.hide()
@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
         self._action(f, "&Export window as PNG / SVG / PDF…", self.export_png, "Ctrl+E", "export_png")
         ex = f.addMenu("Export &plot")
         for key, frame in self.frames.items():
-            self._action(ex, frame.title() + "…", lambda _=False, k=key: self.export_plot(k), None,
+            self._action(ex, frame.full_title + "…", lambda _=False, k=key: self.export_plot(k), None,
                          f"export_{key}")
         self._action(f, "Export trace as CSV / NPZ…", self.export_trace, "Ctrl+Shift+E", "export_trace")
         self._action(f, "Export connectivity as CSV…", self.export_connectivity_csv, None,
@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
         self._action(v, "&Training lab", lambda: self.pages.setCurrentIndex(2), "Ctrl+T", "training_lab")
         v.addSeparator()
         for key, frame in self.frames.items():
-            act = self._action(v, frame.title(), lambda on, k=key: self.explore.set_panel_visible(k, on),
+            act = self._action(v, frame.full_title, lambda on, k=key: self.explore.set_panel_visible(k, on),
                                None, f"show_{key}", True)
             act.setChecked(True)
         v.addSeparator()
@@ -627,6 +627,8 @@ class MainWindow(QMainWindow):
         width = int(320 * min(theme.scale, 1.6))
         self.dock.setMinimumWidth(width)
         self.resizeDocks([self.dock], [width], Qt.Horizontal)      # and back when scaled down
+        # "computing 100 %" whole at every scale
+        self.progress.setFixedWidth(QFontMetrics(f).horizontalAdvance("computing 100 %") + 48)
         for w in self.findChildren(QWidget):
             if not isinstance(w, (pg.GraphicsView, QMenu)):
                 w.setFont(f)

@@ -124,3 +124,25 @@ def test_a_large_window_keeps_the_grid(hall, qtbot):
     assert area.mode == "grid"
     for k, frame in window.frames.items():       # on screen, or a tab of the grid's shared slot
         assert frame.isVisible() or area.shared.indexOf(frame) >= 0, k
+
+
+@pytest.mark.parametrize("w,h,scale", SIZES[:2], ids=["1280x720x1.5", "1366x768x2"])
+def test_menu_texts_progress_and_hint_are_whole(hall, qtbot, w, h, scale):
+    from gatescope.gui.hint import FirstRunHint
+    from PySide6.QtGui import QFontMetrics
+    session, window = hall(w, h, scale, Config())
+    for key, frame in window.frames.items():        # Export plot items: the whole titles
+        act = window.findChild(object, f"export_{key}")
+        assert act.text() == frame.full_title + "…"
+    fm = QFontMetrics(window.progress.font())
+    assert window.progress.width() >= fm.horizontalAdvance("computing 100 %") + 20
+    hint = FirstRunHint(window, theme=window.theme)
+    hint.place()
+    hint.show()
+    qtbot.wait(30)
+    box = hint.geometry().translated(hint.parentWidget().mapTo(window, hint.pos()) - hint.pos())
+    for frame in window.frames.values():             # the hint takes its own room
+        if frame.isVisible():
+            r = frame.rect().translated(frame.mapTo(window, frame.rect().topLeft()))
+            assert not box.intersects(r), frame.objectName()
+    hint.close()
