@@ -39,7 +39,7 @@ class Analysis:
     # -- a layer of a model (analyse_model); None / 0 for a single cell -------------------------
     layer: int = 0                 # the layer drawn (0-based)
     reverse: bool = False          # its reverse direction: trace and tokens in the reverse's time
-    layer_label: str | None = None              # "layer 2 of 3 (reverse)"
+    layer_label: str | None = None   # "layer 2 of 3 (reverse)"; None for a one-cell model
     stack_log10_jac_norm: np.ndarray | None = None   # (T+1,) log10 ‖∂S_t/∂S_0‖₂, whole stack
     predictions: list | None = None   # [(token, word, p)] per input position, forward time
     readout: object | None = None     # core.models.Readout reading this cell's h_t, or None
@@ -209,6 +209,8 @@ def analyse_model(config: Config, model, *, layer: int = 0, reverse: bool = Fals
     label = f"layer {layer + 1} of {stack.num_layers}" + (" (reverse)" if reverse else "")
     if d.weight_hr is not None:
         label += f", h̄ = o ⊙ tanh(c) before the projection to {d.output_size}"
+    elif stack.num_layers == 1 and not stack.bidirectional:
+        label = None                                   # one cell: nothing to say which
     stacked = run.trace.log10_jac_norm if stack.num_layers > 1 else None
     analysis = assemble(config, cell, trace, tokens, model.name or None, layer=layer,
                         reverse=bool(reverse), layer_label=label, stack_log10_jac_norm=stacked,

@@ -74,7 +74,7 @@ def _one(plan: Plan, config: Config, progress=None, steps=None):
         a = analyse(config, cell, weights_name=plan.name, progress=progress, steps=steps,
                     inputs=plan.inputs)
         if plan.model is not None:
-            a = replace(a, model_line=plan.model.describe(), layer_label="layer 1 of 1")
+            a = replace(a, model_line=plan.model.describe())
         return a, None
     if plan.run is None:
         from gatescope.core.cli.model import check_work
