@@ -398,3 +398,24 @@ def test_cancel_puts_the_shown_model_back(make_session):
     s.cancel()
     assert s.wait_until_idle()
     assert state(s) == before
+
+
+def test_notebook_show_does_not_block_under_a_qt_event_loop(qtbot, tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from gatescope.gui import notebook
+    from PySide6.QtWidgets import QApplication
+    monkeypatch.setattr(QApplication, "exec", lambda self=None: pytest.fail("blocked"))
+    shell = types.SimpleNamespace(active_eventloop="qt6")
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    window = notebook.show(str(DATA / "gru_l3.npz"), block=None, store=SettingsStore(str(tmp_path / "s.ini")))
+    qtbot.addWidget(window)
+    assert window.isVisible() and window.session.weights_name == "gru_l3.npz"
+    window.session.shutdown()
+    shell.active_eventloop = None                       # IPython without %gui qt: exec() runs
+    ran = []
+    monkeypatch.setattr(QApplication, "exec", lambda self=None: ran.append(1) or 0)
+    window = notebook.show(None, "the clouds are in the sky", store=SettingsStore(str(tmp_path / "s.ini")))
+    qtbot.addWidget(window)
+    assert ran == [1] and window.session.config.text == "the clouds are in the sky"
