@@ -24,6 +24,9 @@ from .axes import (
     set_range_if_changed,
 )
 
+#: the LSTM's cell path ‖∂Cₜ/∂C₀‖
+CELL_PATH = jacobian_norm_name("lstm", cell_path=True)
+
 
 def distinct_rows(curves: np.ndarray, exclude: np.ndarray) -> np.ndarray:
     """The curves t·log10 σᵢ with distinct slopes (σᵢ equal to within 1e-12 relative drawn once),
@@ -258,7 +261,7 @@ class GradientView(QWidget):
         self.legend.clear()
         names = [(self.measured, f"{jacobian_norm_name(kind)} ({kind.upper()})")]
         if kind == "lstm":
-            names += [(self.cell_path, "‖∂Cₜ/∂C₀‖ (cell path)"), (self.carousel, "∏ fₜ (carousel)")]
+            names += [(self.cell_path, f"{CELL_PATH} (cell path)"), (self.carousel, "∏ fₜ (carousel)")]
         names += [(self.sigma1, "σ₁ᵗ = Pascanu's bound (γ = 1)" if sigma1_is_bound else "σ₁ᵗ"),
                   (self.sigma_i, "σᵢᵗ, i > 1")]
         if rho:
@@ -289,7 +292,7 @@ class GradientView(QWidget):
         parts = [f"t = {t}", f"σ₁<sup>t</sup>: {power_readout(round(s1, 6), t)}",
                  f"{jacobian_norm_name(kind)} = <b style='color:{self.theme.MEASURED}'>{format_norm(y, a.smooth)}</b>"]
         if kind == "lstm":
-            parts.append("‖∂Cₜ/∂C₀‖ = "
+            parts.append(f"{CELL_PATH} = "
                          f"<b style='color:{self.theme.CELL_PATH}'>{format_norm(tr.log10_cell_norm[t], a.smooth)}</b>")
         rho = a.rho_curve
         if rho is not None and len(rho) > t:
@@ -316,7 +319,7 @@ class GradientView(QWidget):
                  f"  (log10 {tr.log10_jac_norm[t]:.6g})",
                  f"σ₁ᵗ = {format_pow10(a.sigma_curves[0][t])}"]
         if tr.log10_cell_norm is not None:
-            lines.append(f"‖∂Cₜ/∂C₀‖ = {format_norm(tr.log10_cell_norm[t], a.smooth)}")
+            lines.append(f"{CELL_PATH} = {format_norm(tr.log10_cell_norm[t], a.smooth)}")
             lines.append(f"∏ fₜ = {format_pow10(tr.log10_carousel[t])}")
         if a.cell.kind == "rnn":
             lines.append(f"(γσ₁)ᵗ = {format_pow10(a.pascanu[t])}")
