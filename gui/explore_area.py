@@ -31,6 +31,7 @@ class ExploreArea(QWidget):
         self.mode = None
         self.explain = None            # (widget, dock) once attached
         self._resizing = False
+        self._switched_at = None
         self.stack = QStackedWidget()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -60,11 +61,15 @@ class ExploreArea(QWidget):
         would otherwise flip between them)."""
         s = max(self.scale, 1.0)
         margin = 1.0 if self.mode != "tabs" else 1.1
+        if self.mode == "tabs" and self.explain_wanted():
+            # back in the grid the Explain panel would be a dock beside it: count its width
+            width -= max(self.explain[1].width(), int(430 * s))
         fits = width >= 2 * MIN_PANEL_W * s * margin and height >= 2 * MIN_PANEL_H * s * margin
         return "grid" if fits else "tabs"
 
     def set_scale(self, scale: float):
         self.scale = float(scale)
+        self._switched_at = None                 # a new scale: judge afresh
         self.set_mode(self.wanted_mode(self.width(), self.height()))
 
     def resizeEvent(self, event):
@@ -75,11 +80,17 @@ class ExploreArea(QWidget):
 
     def _settle(self):
         self._resizing = False
-        self.set_mode(self.wanted_mode(self.width(), self.height()))
+        want = self.wanted_mode(self.width(), self.height())
+        last = self._switched_at
+        if want != self.mode and last is not None and \
+                abs(self.width() - last[0]) < 40 and abs(self.height() - last[1]) < 40:
+            return       # the switch itself moved the size a little (docks, bars): stay put
+        self.set_mode(want)
 
     def set_mode(self, mode: str):
         if mode == self.mode:
             return
+        self._switched_at = (self.width(), self.height())
         current = self.current_panel()
         self.mode = mode
         if mode == "grid":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from gatescope.core.config import SCALES
 from gatescope.core.presets import list_presets
+from gatescope.core.text import plain
 from gatescope.core.theory import format_norm, format_pow10
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QFontMetrics, QKeySequence, QPalette
@@ -31,6 +32,7 @@ from .controls import ControlPanel
 from .document import DocumentError
 from .explore_area import ExploreArea
 from .exporting import ExportError, export_item
+from .model_bar import ModelBar
 from .readout import Readout
 from .train_session import TrainSession
 from .transport import TransportBar
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
         }
         central = ExploreArea(self.frames)
         self.transport = TransportBar(session)
+        self.model_bar = ModelBar(session)
         # the Compare page and the Training lab are built when first shown (a faster start)
         self._compare = self._lab = None
         self._compare_page, self._lab_page = QWidget(), QWidget()
@@ -147,6 +150,7 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.pages, 1)
+        lay.addWidget(self.model_bar)
         lay.addWidget(self.transport)
         self.setCentralWidget(holder)
         for view in holder.findChildren(pg.GraphicsView):
@@ -229,7 +233,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = f.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         f.addSeparator()
-        self._action(f, "Open &weights (.npz)…", self.open_weights, "Ctrl+W", "open_weights")
+        self._action(f, "Open &weights / model…", self.open_weights, "Ctrl+W", "open_weights")
         self._action(f, "Use &built weights", lambda: s.set_weights(None), None, "built_weights")
         f.addSeparator()
         self._action(f, "&Export window as PNG / SVG / PDF…", self.export_png, "Ctrl+E", "export_png")
@@ -301,14 +305,19 @@ class MainWindow(QMainWindow):
         tr = a.trace
         parts = [f"t = {t} / {tr.steps}"]
         if a.tokens and t > 0:
-            parts.append(f"token “{a.tokens[t - 1]}”")
+            parts.append(f"token “{plain(a.tokens[t - 1])}”")
         parts.append(f"‖∂sₜ/∂s₀‖ = {format_norm(tr.log10_jac_norm[t], a.smooth)}")
         parts.append(f"σ₁ᵗ = {format_pow10(a.sigma_curves[0][t])}")
         if tr.log10_cell_norm is not None:
             parts.append(f"‖∂Cₜ/∂C₀‖ = {format_norm(tr.log10_cell_norm[t], a.smooth)}")
-        parts.append(f"{a.cell.kind.upper()} n = {a.cell.hidden_size}")
-        if a.weights_name:
-            parts.append(f"weights: {a.weights_name}")
+        model_line = getattr(a, "model_line", None)
+        if model_line:         # the file's name, kind, layers and sizes, and the layer drawn
+            layer = getattr(a, "layer_label", None)
+            parts.append(plain(model_line) + (f" · drawn: {plain(layer)}" if layer else ""))
+        else:
+            parts.append(f"{a.cell.kind.upper()} n = {a.cell.hidden_size}")
+            if a.weights_name:
+                parts.append(f"weights: {plain(a.weights_name)}")
         self.status_label.setText("   ·   ".join(parts))
 
     def _on_busy(self, busy):
@@ -359,7 +368,8 @@ class MainWindow(QMainWindow):
         return bool(path) and self._file_action(self.session.document.save_session, path)
 
     def open_weights(self, path=None):
-        path = self._ask_path(path, False, "Open weights", "", "NumPy archive (*.npz)")
+        path = self._ask_path(path, False, "Open weights or a model", "",
+                              "Model files (*.npz *.safetensors *.pt *.pth *.keras);;All files (*)")
         return bool(path) and self._file_action(self.session.document.open_weights, path)
 
     def export_png(self, path=None):
@@ -517,17 +527,16 @@ class MainWindow(QMainWindow):
 
     def _open_in_explore(self, cell):
         """A cell the lab trained, in Explore (its kind and sizes become the setup's)."""
-        from gatescope.core.config import ConfigError
         try:
-            self.session.set_weights(cell, "trained in the lab", None)
-        except (ConfigError, ValueError) as exc:
+            self.session.set_model(cell, "trained in the lab")
+        except ValueError as exc:
             dialogs.warn(self, str(exc))
             return
         self.session.set_tab("explore")
 
     def _built_views(self):
         views = [self.gradient, self.flow, self.gates, self.states, self.spectrum, self.connectivity,
-                 self.directions, self.controls, self.explain]
+                 self.directions, self.controls, self.explain, self.model_bar]
         if self._compare is not None:
             views.append(self._compare)
         if self._lab is not None:

@@ -43,6 +43,11 @@ def app_window(qtbot, messages):
 
 
 def reference(config):
+    """The trace the Explore views must draw, computed independently of the app."""
+    if config.model:                       # a trained preset: its model on its own encoding
+        from gatescope.core.models.trained import load_trained
+        m = load_trained(config.model)
+        return simulate(m.stack.direction(0).cell, m.encode(config.text)[0])
     return simulate(config.build_cell(), config.build_inputs()[0])
 
 
