@@ -48,7 +48,13 @@ def _setup_options(p, *, app: bool):
         return
     src.add_argument("--inputs", metavar="FILE.npy", help="inputs as a (T, d) .npy array")
     p.add_argument("--weights", metavar="FILE",
-                   help="a cell from PyTorch state_dict arrays (weight_ih, weight_hh, bias_ih, bias_hh)")
+                   help="a model file: a PyTorch state_dict (.npz, .safetensors, .pt), a Keras 3 .keras "
+                        "or a Gatescope trained model; any layers and directions (RNN: tanh unless "
+                        "--activation)")
+    p.add_argument("--directions", action="store_true",
+                   help="also write log10_singular_values (T+1, m) and lyapunov (m,) to the .npz --out")
+    p.add_argument("--connectivity", action="store_true",
+                   help="also write log10_input_connectivity (T, T) = log10 ‖∂h_t/∂x_k‖₂ to the .npz --out")
     p.add_argument("--out", metavar="FILE", help="write the trace to .npz or .csv")
 
 

@@ -118,12 +118,31 @@ def _check_out(path) -> None:
         raise CommandError(f"--out {show_path(path)}: use a .npz or .csv file name") from None
 
 
+def _extra_arrays(args, cell, x, trace) -> dict:
+    """--directions: every singular value of ∂s_t/∂s₀ and the Lyapunov spectrum; --connectivity:
+    log10 ‖∂h_t/∂x_k‖ for every pair of steps (both .npz only: checked before the run)."""
+    extra = {}
+    if getattr(args, "directions", False):
+        from .directions import directions_arrays
+        extra.update(directions_arrays(cell, x, trace))
+    if getattr(args, "connectivity", False):
+        from ..connectivity import trace_connectivity
+        try:
+            extra.update(trace_connectivity(cell, trace))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    return extra
+
+
 def _run(args):
     """(config, cell, trace) of the command's options, or (config, None, lines) for a model file
     or a trained model; every refusal as CommandError."""
     try:
         if args.out:
             _check_out(args.out)
+        wants = [f"--{k}" for k in ("directions", "connectivity") if getattr(args, k, False)]
+        if wants and not (args.out and str(args.out).lower().endswith(".npz")):
+            raise CommandError(f"{' and '.join(wants)} need{'s' if len(wants) == 1 else ''} an --out file ending in .npz")
         config = config_from_args(args)
         if args.weights or config.model:
             return config, None, _run_model(args, config)
@@ -133,11 +152,13 @@ def _run(args):
             x = load_inputs(args.inputs, cell.input_size)
         else:
             x, tokens = config.build_inputs(cell.input_size)
-        trace = simulate(cell, x)
+        directions = getattr(args, "directions", False)
+        trace = simulate(cell, x, directions=directions)
         if args.out:
+            extra = _extra_arrays(args, cell, x, trace)
             try:
-                write_trace(trace, args.out, tokens)
-            except OSError as exc:
+                write_trace(trace, args.out, tokens, extra=extra or None)
+            except (OSError, ValueError) as exc:
                 raise CommandError(str(exc)) from None
     except (ConfigError, WeightsError, SafeIOError) as exc:
         raise CommandError(str(exc)) from None
