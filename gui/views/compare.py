@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from gatescope.core.text import escape_html, format_pow10, format_scale, jacobian_norm_name, power_readout
 from gatescope.core.theory import state_bounded, state_level
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from .. import style
 from ..readout import Readout
@@ -22,6 +22,7 @@ from .axes import (
     finite_or_nan,
     fit_legend_columns,
 )
+from .compare_connectivity import CompareConnectivity
 from .image import Heatmap
 
 KINDS = ("rnn", "lstm", "gru")
@@ -155,7 +156,13 @@ class CompareView(QWidget):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.readout)
         inner.addWidget(self.plot_widget, 5)
-        inner.addWidget(self.grid, 4)
+        # the states and key gates, and which input still reaches h_t in each cell
+        self.connectivity = CompareConnectivity(session, theme=self.theme)
+        lower = QSplitter(Qt.Vertical)
+        lower.addWidget(self.grid)
+        lower.addWidget(self.connectivity)
+        lower.setSizes([300, 380])
+        inner.addWidget(lower, 6)
         self.caption = QLabel()
         self.caption.setObjectName("compare_caption")
         self.caption.setTextFormat(Qt.RichText)
@@ -220,6 +227,8 @@ class CompareView(QWidget):
         for bar in (getattr(self, "state_bar", None), getattr(self, "gate_bar", None)):
             if bar is not None:
                 bar.axis.setTickFont(self.theme.font(-1))
+        if getattr(self, "connectivity", None) is not None:
+            self.connectivity.apply_style(self.theme)
         # a scale or theme change: redraw what carries sizes in its text (titles, legend)
         if getattr(self, "_comparison", None) is not None:
             self._on_comparison(self._comparison)

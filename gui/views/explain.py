@@ -4,6 +4,7 @@ candidate, blend in the current convention; the RNN update and ∂h_t/∂h_0 = W
 what to notice. values() returns the exact floats shown (the HTML rounds them)."""
 from __future__ import annotations
 
+import numpy as np
 from gatescope.core.analysis import explain_values
 from gatescope.core.text import (
     escape_html,
@@ -110,6 +111,7 @@ class ExplainView(QWidget):
             body = self._initial(ev)
         else:
             body = {"lstm": self._lstm, "gru": self._gru, "rnn": self._rnn}[kind](ev)
+            body += self._directions_and_reach(a, t, j)
         self._values = ev.as_dict()
         notice = f"<p style='background:#fff4d6; padding:4px'><b>What to notice:</b> {self._notice}</p>"
         html_text = head + body + notice
@@ -118,6 +120,23 @@ class ExplainView(QWidget):
             self._stale = None
         else:
             self._stale = html_text
+
+    def _directions_and_reach(self, a, t, j) -> str:
+        """The notes' Σᵢ σᵢᵗ vᵢuᵢᵀ with the top three directions' live numbers, and how far back
+        the inputs still reach h_t (each within a small time budget: skipped when too costly)."""
+        from gatescope.core.explain_connectivity import reading_for
+        from gatescope.core.explain_directions import directions_html
+        out = ""
+        try:
+            html = directions_html(a, t, unit=j)
+            if html:
+                out += _line("Every direction (∂ℓ/∂h₀ = Σᵢ σᵢ vᵢuᵢᵀ ∂ℓ/∂hₜ)", html)
+            reading = reading_for(a, t, getattr(self, "connectivity_k", 1))
+            if reading is not None:
+                out += _line("Which inputs still reach h<sub>t</sub> (connectivity)", reading.html())
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            pass                   # an overflowed or degenerate trace: the equations above stand
+        return out
 
     def showEvent(self, event):
         if getattr(self, "_stale", None):
