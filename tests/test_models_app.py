@@ -419,3 +419,34 @@ def test_notebook_show_does_not_block_under_a_qt_event_loop(qtbot, tmp_path, mon
     window = notebook.show(None, "the clouds are in the sky", store=SettingsStore(str(tmp_path / "s.ini")))
     qtbot.addWidget(window)
     assert ran == [1] and window.session.config.text == "the clouds are in the sky"
+
+
+def test_the_gradient_view_draws_the_whole_stack_beside_the_layer(qtbot, tmp_path):
+    """A two-layer model: the drawn layer's curve and ‖∂S_t/∂S₀‖ of the whole stacked state."""
+    import numpy as np
+    from gatescope.core.config import Config
+    from gatescope.core.models import load_model
+    from gatescope.gui.app import create_window
+    from gatescope.gui.settings_store import SettingsStore
+    rng = np.random.default_rng(3)
+    n, d = 5, 3
+    sd = {}
+    for layer, din in ((0, d), (1, n)):
+        sd[f"weight_ih_l{layer}"] = rng.standard_normal((4 * n, din)) * 0.5
+        sd[f"weight_hh_l{layer}"] = rng.standard_normal((4 * n, n)) * 0.5
+        sd[f"bias_ih_l{layer}"] = np.zeros(4 * n)
+        sd[f"bias_hh_l{layer}"] = np.zeros(4 * n)
+    path = tmp_path / "two.npz"
+    np.savez(path, **sd)
+    session, window = create_window(Config(length=30), store=SettingsStore(str(tmp_path / "s.ini")))
+    qtbot.addWidget(window)
+    window.show()
+    assert session.wait_until_idle()
+    session.document.open_weights(str(path))
+    assert session.wait_until_idle()
+    a = session.analysis
+    assert a.stack_log10_jac_norm is not None and load_model(str(path)).stack.num_layers == 2
+    x, y = window.gradient.stack.getData()
+    np.testing.assert_allclose(y, np.where(np.isfinite(a.stack_log10_jac_norm), a.stack_log10_jac_norm, np.nan))
+    assert any("whole stack" in label.text for _, label in window.gradient.legend.items)
+    session.shutdown()

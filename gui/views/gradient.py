@@ -108,6 +108,7 @@ class GradientView(QWidget):
         self.carousel = curve("∏ f (carousel)")
         self.cell_path = curve("‖∂C_t/∂C₀‖")
         self.rho = curve("ρᵗ (spectral radius)")
+        self.stack = curve("‖∂S_t/∂S₀‖ (the whole stack)")       # a multi-layer model's state
         self.measured = curve("‖∂s_t/∂s₀‖")
         self.sigma1.setZValue(5)       # dashed σ₁ᵗ stays visible where it coincides with the curve
         self.rho.setZValue(6)          # so does ρᵗ, which the curve follows for a non-normal W
@@ -146,6 +147,7 @@ class GradientView(QWidget):
         self.carousel.setPen(self.theme.pen(self.theme.CAROUSEL, 2, Qt.DotLine))
         # dashed and above the measured curve, which it often runs along
         self.cell_path.setPen(self.theme.pen(self.theme.CELL_PATH, 2.5, Qt.DashLine))
+        self.stack.setPen(self.theme.pen(self.theme.CLIPPED, 3, Qt.DashDotLine))
         self.measured.setPen(self.theme.pen(self.theme.MEASURED, 3.5))
         self.cursor.setPen(self.theme.pen(self.theme.CURSOR, 1.5))
         self.marker.setBrush(pg.mkBrush(self.theme.MEASURED))
@@ -214,7 +216,14 @@ class GradientView(QWidget):
         else:
             show(self.cell_path)
             show(self.carousel)
-        self._set_legend(kind, show_pascanu, clip > 0, a.gamma == 1.0, rho_curve is not None)
+        stack = getattr(a, "stack_log10_jac_norm", None)
+        if stack is not None and len(stack) == T + 1:
+            show(self.stack, t, stack)
+        else:
+            stack = None
+            show(self.stack)
+        self._set_legend(kind, show_pascanu, clip > 0, a.gamma == 1.0, rho_curve is not None,
+                         stack is not None)
         self.time_axis.set_tokens(a.tokens)
         # fixed ranges: every curve but the faint ones, with a margin; at least 10^±1
         parts = [tr.log10_jac_norm, a.sigma_curves[0]]
@@ -224,6 +233,8 @@ class GradientView(QWidget):
             parts.append(a.pascanu)
         if rho_curve is not None:
             parts.append(rho_curve)
+        if stack is not None:
+            parts.append(stack)
         vals = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in parts])
         lo, hi = self._stable_range(min(-1.0, float(vals.min())), max(1.0, float(vals.max())))
         pad = 0.04 * (hi - lo)
@@ -253,8 +264,8 @@ class GradientView(QWidget):
         self._y_range = want
         return want
 
-    def _set_legend(self, kind, pascanu, clipped, sigma1_is_bound=False, rho=False):
-        key = (kind, pascanu, clipped, sigma1_is_bound, rho, self.theme.scale)
+    def _set_legend(self, kind, pascanu, clipped, sigma1_is_bound=False, rho=False, stack=False):
+        key = (kind, pascanu, clipped, sigma1_is_bound, rho, stack, self.theme.scale)
         if key == getattr(self, "_legend_key", None):
             return
         self._legend_key = key
@@ -270,6 +281,8 @@ class GradientView(QWidget):
             names.append((self.pascanu, "(γσ₁)ᵗ bound (Pascanu)"))
         if clipped:
             names.append((self.clipped, "clipped ‖g‖"))
+        if stack:
+            names.append((self.stack, "‖∂Sₜ/∂S₀‖: the whole stack (every layer's state)"))
         for item, name in names:
             self.legend.addItem(item, name)
         fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
