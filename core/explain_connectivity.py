@@ -75,7 +75,9 @@ def _factor(log10_per_step: float) -> str:
 
 
 def _tok(tokens, i: int) -> str:
-    return f" (“{tokens[i - 1]}”)" if tokens and 1 <= i <= len(tokens) else ""
+    """The token read at step i, made safe to show (no direction overrides or control codes)."""
+    from .text import plain
+    return f" (“{plain(tokens[i - 1])}”)" if tokens and 1 <= i <= len(tokens) else ""
 
 
 def influence_sentence(info: Influence, *, tokens=None, x: str = "x", h: str = "h") -> str:
