@@ -99,6 +99,16 @@ def build_simulate_parser() -> Parser:
 
 
 def main(argv=None) -> int:
+    """The command line; output piped into a reader that stops early (`| head`) ends quietly."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())        # no second error when Python flushes at exit
+        return 1
+
+
+def _main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "train":
         from gatescope.core.cli.train import main as train_main
