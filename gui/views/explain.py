@@ -115,6 +115,9 @@ class ExplainView(QWidget):
         self._values = ev.as_dict()
         notice = f"<p style='background:#fff4d6; padding:4px'><b>What to notice:</b> {self._notice}</p>"
         html_text = head + body + notice
+        if self.theme.high_contrast:        # every text at least 4.5:1 on white (WCAG)
+            muted = self.theme.MUTED_TEXT
+            html_text = html_text.replace("#555555", muted).replace("#666666", muted)
         if self.isVisible():
             self.text.setHtml(html_text)       # typesetting is the costly part: only when shown
             self._stale = None
