@@ -335,7 +335,10 @@ def check_training_against_reference(cell, x, h0, c0, rng):
     rgrads, rds, _ = reference_backward(cell, x, ref, ds_last)
     rec_scale, grad_scale = backward_scales(cell, x, ref, ds_last)
     for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        assert_close(grads[k], rgrads[k], grad_scale[k], k)
+        # an entry summed from terms far smaller than the parameter's largest carries the rounding
+        # of its T-step sum: its floor is 1 % of that largest scale (errors still ≤ 1e-14 of it)
+        floor = 1e-2 * np.max(grad_scale[k]) if np.size(grad_scale[k]) else 0.0
+        assert_close(grads[k], rgrads[k], np.maximum(grad_scale[k], floor), k)
     for t in range(x.shape[0]):
         assert_close(rec["h"][t], rds[t, ..., :n], rec_scale[t][..., :n], f"∂ℓ/∂h_{t + 1}")
         if cell.kind == "lstm":
