@@ -237,7 +237,9 @@ class GradientView(QWidget):
             parts.append(stack)
         vals = np.concatenate([np.asarray(v)[np.isfinite(v)] for v in parts])
         lo, hi = self._stable_range(min(-1.0, float(vals.min())), max(1.0, float(vals.max())))
-        pad = 0.04 * (hi - lo)
+        # at least 0.3 of a decade beyond the end decades, so their tick labels are drawn whole
+        # (pyqtgraph drops a label cut by the axis' end: 10⁻¹…10² showed only 10⁰ and 10¹)
+        pad = max(0.04 * (hi - lo), 0.3)
         # a little room right of the last step: its marker and its word are drawn whole
         xr = (0, max(T, 1) + max(0.5, 0.015 * T))
         set_range_if_changed(self.plot, xr, (lo - pad, hi + pad))
