@@ -13,7 +13,7 @@ softmax probabilities (diag y_t − y_t y_tᵀ) R [I 0]. J comes from `cells.jac
 Exact in log space: every factor and running product is kept as mantissa · 2^e with an integer e
 (power-of-two rescaling is exact), so log10‖·‖ = (e + log2‖mantissa‖₂)·log10 2 never over- or
 underflows; σ₁ of each (q, d) block is certified to relative 1e-12 by a warm-started power
-iteration (the bound of `simulate.py`), or taken from an exact eigvalsh of its Gram matrix.
+iteration, or taken from an exact eigvalsh of its Gram matrix (block_norms.py).
 
 Schemes (all O(T²) block products, memory O(budget), never T²·n² floats):
   row(t)      one backward sweep G ← G J_k from G = H_t (k = t … 1), norms of G B_k batched;
@@ -25,13 +25,14 @@ Schemes (all O(T²) block products, memory O(budget), never T²·n² floats):
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
+from .block_norms import HI, LO, FactorStack, log2_norms, pow2, renorm, start
 from .cells import Cell, jacobian_from_cache
+from .forward import forward, take
 from .influence import Influence, influence, input_jacobian, input_jacobian_from_cache
-from .simulate import LOG10_2, Cancelled, _report, _take, forward
+from .product_norms import LOG10_2
+from .progress import Cancelled, report
 
 __all__ = ["Cancelled", "Connectivity", "Influence", "connectivity_row", "influence",
            "input_connectivity", "input_jacobian", "input_jacobian_from_cache",
@@ -39,136 +40,12 @@ __all__ = ["Cancelled", "Connectivity", "Influence", "connectivity_row", "influe
 
 #: Floats per work array (stacked factors, stacked running products): 2²¹ = 16 MiB.
 MAX_FLOATS = 1 << 21
-#: Steps whose factors are formed together when the whole stack exceeds MAX_FLOATS.
-CHUNK = 128
-#: Certified relative accuracy of σ₁² (log10 error ≤ 2.2e-13), as in simulate.py.
-TOL = 1e-12
-#: Running products and the blocks whose squares are formed keep ‖·‖_F² in [_LO, _HI]: wide, so
-#: that rescaling is rare, and θ², β² of `_certify` stay normal floats.
-_LO, _HI = 2.0 ** -400, 2.0 ** 400
-
-
-# ----------------------------------------------------------------------------------------------
-# Exact powers of two and certified spectral norms of stacked blocks.
-
-def _pow2(M: np.ndarray, slack: int = 0):
-    """M (N, r, c) → (M̃, e) with M = 2^e M̃ blockwise, max |M̃| in [½, 1) (e = 0 for a zero block);
-    with slack > 0 only blocks whose max |M| lies outside [2^−slack, 2^slack] are rescaled."""
-    big = np.maximum(M.max(axis=(1, 2)), -M.min(axis=(1, 2)))
-    e = np.frexp(big)[1].astype(np.int64)
-    if slack:
-        e[np.abs(e) <= slack] = 0
-        if not e.any():
-            return M, e
-    return np.ldexp(M, -e[:, None, None]), e
-
-
-def _fro2(X: np.ndarray) -> np.ndarray:
-    return np.einsum("aij,aij->a", X, X)
-
-
-def _renorm(Z: np.ndarray, e: np.ndarray, F: np.ndarray | None = None) -> np.ndarray:
-    """Keep ‖Z_j‖_F² in [_LO, _HI] by exact powers of two (e_j absorbs them) → ‖Z_j‖_F². When
-    one block leaves, every block outside [_LO^¼, _HI^¼] is rescaled, so it happens rarely."""
-    F = _fro2(Z) if F is None else F
-    if F.size and F.min() > _LO and F.max() < _HI:
-        return F
-    bad = np.flatnonzero(~((F > _LO ** 0.25) & (F < _HI ** 0.25)))    # hysteresis: rescale all
-    if bad.size:
-        Z[bad], de = _pow2(Z[bad])
-        e[bad] += de
-        F[bad] = _fro2(Z[bad])
-    return F
-
-
-@functools.cache
-def _start(w: int) -> np.ndarray:
-    v = np.random.default_rng(20240601).standard_normal(w)
-    v /= np.linalg.norm(v)
-    v.flags.writeable = False
-    return v
-
-
-def _certify(A: np.ndarray, V: np.ndarray, F: np.ndarray):
-    """One power step on M = A Aᵀ from unit rows V (N, w) (A (N, w, r), F = ‖A‖_F² in
-    [_LO, _HI]): u = Aᵀv, θ = ‖u‖², g = Au = Mv, β = ‖g − θv‖, c = F − θ; then (simulate.py)
-        θ ≤ σ₁(A)² ≤ (θ + c)/2 + √(((θ − c)/2)² + β²),
-    certified when the bound is ≤ θ(1 + TOL). → (θ, certified, next unit vectors g/‖g‖)."""
-    u = np.matmul(V[:, None, :], A)[:, 0]
-    th = np.einsum("ai,ai->a", u, u)
-    g = np.matmul(A, u[:, :, None])[:, :, 0]
-    r = g - th[:, None] * V
-    b2 = np.einsum("ai,ai->a", r, r)
-    c = np.maximum(F - th, 0.0)
-    half = 0.5 * (th - c)
-    ok = (0.5 * (th + c) + np.sqrt(half * half + b2) <= th * (1.0 + TOL)) & (th > 0.0)
-    gn = np.sqrt(th * th + b2)
-    move = gn > 0.0                    # else v ⟂ every row: restart from the fixed vector
-    if move.all():
-        return th, ok, g / gn[:, None]
-    return th, ok, np.where(move[:, None], g / np.where(move, gn, 1.0)[:, None], _start(V.shape[1]))
-
-
-def _log2_norms(X: np.ndarray, v: np.ndarray, F=None, iters: int = 2) -> np.ndarray:
-    """log2 σ₁(X_j) for blocks X (N, w, q) (−inf for a zero block); v (N, w): unit warm starts
-    in the w-space (X Xᵀ's eigenvectors), improved in place: `iters` certified power steps
-    (`_certify`), then, for the few not certified, eigvalsh of the smaller Gram matrix (exact)."""
-    N, w, q = X.shape
-    ex, bad = 0, ()
-    if F is None:                              # (a given F belongs to a renormalised block)
-        F = _fro2(X)
-        bad = np.flatnonzero(~((F > _LO) & (F < _HI)))
-    if len(bad):                               # far from 1: rescale a copy (squares stay normal)
-        X, F, ex = np.array(X), F.copy(), np.zeros(N, dtype=np.int64)
-        X[bad], ex[bad] = _pow2(X[bad])
-        F[bad] = _fro2(X[bad])
-    if min(w, q) == 1:                         # a vector: ‖X‖₂ = ‖X‖_F
-        with np.errstate(divide="ignore"):
-            return 0.5 * np.log2(F) + ex
-    res = np.full(N, -np.inf)
-    idx = np.flatnonzero(F > 0.0)              # a zero block stays −inf
-    A, V = (X, v) if idx.size == N else (X[idx], v[idx])
-    for _ in range(iters):
-        th, ok, V = _certify(A, V, F[idx])
-        v[idx] = V
-        res[idx[ok]] = 0.5 * np.log2(th[ok])
-        if ok.all():
-            return res + ex
-        idx, A, V = idx[~ok], A[~ok], V[~ok]
-    M = np.matmul(A, A.transpose(0, 2, 1)) if w <= q else np.matmul(A.transpose(0, 2, 1), A)
-    lam = np.linalg.eigvalsh(M)[:, -1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        res[idx] = np.where(lam > 0.0, 0.5 * np.log2(lam), -np.inf)
-    return res + ex
-
-
-class _Stack:
-    """Per-step factors 2^e_j · M̃_j (J_j or B_j), all at once if they fit in the budget, else
-    in aligned chunks (one kept)."""
-
-    def __init__(self, fn, T: int, size: int, max_floats: int):
-        self.fn, self.T = fn, T
-        self.C = T if T * size <= max_floats else max(1, min(CHUNK, max_floats // size))
-        self.lo = self.hi = 0
-        self.mats = self.exps = None
-
-    def block(self, j: int):
-        """→ (mats, exps, lo, hi) of the chunk holding step j (0-based)."""
-        if not self.lo <= j < self.hi:
-            self.lo = (j // self.C) * self.C
-            self.hi = min(self.T, self.lo + self.C)
-            self.mats, self.exps = _pow2(self.fn(self.lo, self.hi), 64)
-        return self.mats, self.exps, self.lo, self.hi
-
-    def get(self, j: int):
-        mats, exps, lo, _ = self.block(j)
-        return mats[j - lo], int(exps[j - lo])
 
 
 # ----------------------------------------------------------------------------------------------
 
 class Connectivity:
-    """A sequence prepared for connectivity: the forward cache of `simulate.forward`, the
+    """A sequence prepared for connectivity: the forward cache of `forward.forward`, the
     normalised factors J_j and B_j (kept when they fit in `max_floats`) and the head H_t.
     Prepare once per setup, then `row(t)` as the cursor moves and `matrix()` off the GUI thread.
 
@@ -199,9 +76,9 @@ class Connectivity:
         self.linear = (cell.kind == "rnn" and not self.softmax
                        and bool(np.all(cache["slope"][:self.valid] == 1.0)))
         m, d = self.m, self.d
-        self._J = _Stack(lambda a, b: jacobian_from_cache(cell, _take(cache, a, b)), self.valid,
+        self._J = FactorStack(lambda a, b: jacobian_from_cache(cell, take(cache, a, b)), self.valid,
                          m * m, self.max_floats)
-        self._B = _Stack(lambda a, b: input_jacobian_from_cache(cell, _take(cache, a, b)),
+        self._B = FactorStack(lambda a, b: input_jacobian_from_cache(cell, take(cache, a, b)),
                          self.valid, m * d, self.max_floats)
         self._lag = self._head = None
         if not self.softmax:
@@ -212,7 +89,7 @@ class Connectivity:
         if not self.T or (cell.kind == "rnn" and cell.nonlinearity == "identity"):
             return None
         bad = np.zeros(self.T, dtype=bool)
-        for v in _take(c, 0, self.T).values():
+        for v in take(c, 0, self.T).values():
             bad |= ~np.isfinite(v).all(axis=1)
         return int(np.argmax(bad)) + 1 if bad.any() else None
 
@@ -228,7 +105,7 @@ class Connectivity:
             R = (np.diag(y) - np.outer(y, y)) @ R
         H = np.zeros((1, R.shape[0], self.m))
         H[0, :, :self.n] = R
-        H, e = _pow2(H)
+        H, e = pow2(H)
         H.flags.writeable = False
         return H[0], int(e[0])
 
@@ -264,7 +141,7 @@ class Connectivity:
         """Backward sweep for row t: G_k = H_t J_t ⋯ J_{k+1} (k = t … 1) into a chunk buffer one
         step at a time (the only serial part), then the chunk's G_k B_k and their norms batched."""
         G, e = self.head(t)
-        v = np.broadcast_to(_start(self.q), (1, self.q))
+        v = np.broadcast_to(start(self.q), (1, self.q))
         hi = t                                       # 0-based steps j = k − 1 still to do: < hi
         while hi > 0:
             mats, exps, lo, _ = self._B.block(hi - 1)
@@ -276,17 +153,17 @@ class Connectivity:
                     np.matmul(G, J, out=buf[r])
                     e += ej
                     f = float(np.dot(buf[r].ravel(), buf[r].ravel()))
-                    if not _LO < f < _HI:             # exact power-of-two rescaling
-                        buf[r:r + 1], eg = _pow2(buf[r:r + 1])
+                    if not LO < f < HI:             # exact power-of-two rescaling
+                        buf[r:r + 1], eg = pow2(buf[r:r + 1])
                         e += int(eg[0])
                 else:
                     buf[r] = G
                 G, eb[r] = buf[r], e
                 if progress is not None and r % 64 == 63:
-                    _report(progress, (t - j) / t)
+                    report(progress, (t - j) / t)
             X = np.matmul(buf, mats[hi - 1 - lo::-1])          # G_k B_k, k = hi … lo + 1
             V = np.repeat(v, C, axis=0)
-            l2 = _log2_norms(X, V, iters=3)
+            l2 = log2_norms(X, V, iters=3)
             out[lo:hi] = ((eb + exps[hi - 1 - lo::-1] + l2) * LOG10_2)[::-1]
             v = V[-1:]
             hi = lo
@@ -299,7 +176,7 @@ class Connectivity:
         out = np.full((T, T), -np.inf)
         for i in range(Tv, T):                       # past the overflow: unknown
             out[i, :i + 1] = np.nan
-        _report(progress, 0.0)
+        report(progress, 0.0)
         if scheme == "auto":
             scheme = "linear" if self.linear else ("forward" if self._forward_cheaper() else "backward")
         if scheme == "linear":
@@ -310,12 +187,12 @@ class Connectivity:
             for t in range(1, Tv + 1):
                 self._sweep_row(t, out[t - 1])
                 if t % 16 == 0:
-                    _report(progress, t * (t + 1) / (Tv * (Tv + 1)))
+                    report(progress, t * (t + 1) / (Tv * (Tv + 1)))
         elif scheme in ("forward", "backward"):
             self._sweep_all(out, scheme == "forward", progress)
         else:
             raise ValueError(f"unknown scheme {scheme!r}")
-        _report(progress, 1.0)
+        report(progress, 1.0)
         return out
 
     def _forward_cheaper(self) -> bool:
@@ -350,11 +227,11 @@ class Connectivity:
                         Z[a] = S.T
                     else:
                         Z[a], es = self.head(T - i)
-                    e[a], v[a] = es, _start(w)
+                    e[a], v[a] = es, start(w)
                     a += 1
-                F = _renorm(Z[:a], e[:a])
+                F = renorm(Z[:a], e[:a])
                 X, ex, FX = self._head_blocks(i, fwd, Z[:a], F)
-                l2 = _log2_norms(X, v[:a], FX)
+                l2 = log2_norms(X, v[:a], FX)
                 vals = (e[:a] + ex + l2) * LOG10_2
                 if fwd:
                     out[i, s0:s0 + a] = vals
@@ -362,7 +239,7 @@ class Connectivity:
                     out[T - 1 - s0 - np.arange(a), T - 1 - i] = vals
                 done += a
                 if i % 32 == 0 or a * w * m * m > 1 << 22:     # big steps: report each one
-                    _report(progress, done / total)
+                    report(progress, done / total)
 
     def _head_blocks(self, i: int, fwd: bool, Z: np.ndarray, F: np.ndarray):
         """Blocks X (a, w, q) whose σ₁ are the entries, their extra exponent, ‖X‖_F² if known."""
@@ -380,7 +257,7 @@ class Connectivity:
 
 def prepare(cell: Cell, inputs, h0=None, c0=None, *, readout=None, readout_bias=None,
             softmax: bool = False, progress=None) -> Connectivity:
-    """Run the cell over inputs (T, d) (`simulate.forward`) and prepare its connectivity."""
+    """Run the cell over inputs (T, d) (`forward.forward`) and prepare its connectivity."""
     with np.errstate(over="ignore", invalid="ignore"):
         cache = forward(cell, inputs, h0, c0, progress)
     return Connectivity(cell, cache, readout=readout, readout_bias=readout_bias, softmax=softmax)

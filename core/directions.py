@@ -11,20 +11,8 @@ i.e. row i of X_t = Σ_{k≥i} R_t[i,k] 2^{e_k} B_k: computed as 2^{e_i} Σ_k (R
 with e non-increasing, so no factor exceeds 1 and a row far below the others never meets a
 larger number than itself. The exponents are exact powers of two (no rounding, any range); rows
 are re-normalised (and re-sorted, which permutes Q's columns: P unchanged) every few steps.
-σᵢ(P_t) = σᵢ(X_t). X_t is row-graded (rows sorted by scale); it is right-reduced,
-X = D L Wᵀ (QR of Bᵀ: an orthogonal transform from the right, harmless for a row-graded
-matrix), L lower triangular, and LAPACK's SVD (Householder bidiagonalisation) of the row-graded
-D L keeps each value's relative accuracy (the SVD of the dense D B can lose κ(B)·ε):
-
-- rows spanning ≤ ONE_SVD_BITS: one SVD of 2^{e−e₀}·L, float range is enough;
-- wider: (DL)(DL)ᵀ = D A D with A = LLᵀ, and the Schur complement of any leading block of
-  D A D is exactly D₂ L₂₂ L₂₂ᵀ D₂: a window of rows/columns [k₀, k₁) of D L has the singular
-  values of the whole up to ≈ (2^{−margin})² relative for every index at least `margin` (in
-  scale) inside it (checked afterwards on the values: SAFE_BITS). Overlapping windows, each
-  within float range, cover all indices.
-
-Rows are kept (nearly) sorted, so the state's rows may be a few bits out of order: the windows'
-margins widen by that much, and a state further out of order is sorted before its SVD.
+σᵢ(P_t) = σᵢ(X_t), and X_t is row-graded: graded.py takes its singular values (and vectors)
+without losing the small ones' relative accuracy.
 
 Accuracy: each step's Householder QR is backward stable, an error ≲ ε‖J_t‖ in J_t (row-wise, as
 M's rows are sorted by size first: a saturated unit's row keeps its own accuracy), so a value
@@ -41,33 +29,24 @@ largest value here is such a residue (≈ 10⁻¹⁵⁵ for an LSTM with input s
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
 
 from .cells import Cell
-from .lyapunov import _QR, _finite_cache, _qr_fast, _report, _ul, qr_step
-from .simulate import _Product, forward
+from .forward import JacobianProduct, finite_cache, forward
+from .graded import NEG, GradedState, graded_svd, log2_singular_values, windows
+from .progress import report
+from .qr import qr_step
+
+__all__ = ["GradedState", "GradientSplit", "graded_svd", "log10_singular_values",
+           "log2_singular_values", "log_singular_curves", "split_gradient", "windows"]
 
 LOG10_2 = math.log10(2.0)
-#: exponent of an exactly zero row (finite, so that exponent differences never give NaN)
-NEG = -(2.0 ** 60)
 #: rows re-normalised at least every RENORM_STEPS steps, or sooner when a bound says they could
 #: have grown or shrunk by BOUND_BITS
 RENORM_STEPS = 8
 BOUND_BITS = 256.0
-#: a state whose rows span at most this many bits is solved by one SVD
-ONE_SVD_BITS = 450.0
-#: span (bits) of one window, and the margin kept on each side of the values taken from it
-WINDOW_BITS = 280.0
-MARGIN_BITS = 48.0
-#: every value taken from a window lies at least this far (bits) from the cuts, checked on the
-#: values themselves (the decoupling error is then ≲ 2^(−2·SAFE_BITS) relative)
-SAFE_BITS = 30.0
-#: rows out of order by at most this many bits are left as they are (LAPACK's SVD and the
-#: windows tolerate it: the margins widen by it); states with larger inversions are sorted
-INVERSION_BITS = 8.0
 #: at most this many float64 in the stored states of one chunk (bounds memory)
 CHUNK_FLOATS = 1 << 18
 
@@ -99,15 +78,6 @@ def _renormalise(Q, B, e):
     return np.take(Q, order, axis=1), B[order], e[order]
 
 
-@dataclass
-class GradedState:
-    """P_t = Q · diag(2^e) · B at step t (shapes (m, m), (m,), (m, m))."""
-
-    t: int
-    Q: np.ndarray
-    e: np.ndarray
-    B: np.ndarray
-
 
 def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None) -> GradedState:
     """Run the graded QR recursion over steps 1..stop (default T). For each chunk of steps
@@ -115,7 +85,7 @@ def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None
     overwrite them). Returns the state at the last step."""
     T = cache["T"] if stop is None else int(stop)
     m = cell.state_size
-    prod = _Product(cell, cache)
+    prod = JacobianProduct(cell, cache)
     Q, B, e = np.eye(m), np.eye(m), np.zeros(m)
     S = _scales(e)
     chunk = max(1, min(128, CHUNK_FLOATS // (m * m)))
@@ -128,7 +98,7 @@ def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None
     since = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for a in range(0, T, chunk):
-            _report(progress, a / max(T, 1))
+            report(progress, a / max(T, 1))
             b = min(T, a + chunk)
             fac = prod.chunk(a, b)
             for j in range(b - a):
@@ -159,187 +129,11 @@ def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None
 
 
 # ----------------------------------------------------------------------------------------------
-# Singular values of a row-graded X = diag(2^e) B.
-
-def _row_scales(B, e):
-    """⌈log2 ‖row i‖⌉ of X = diag(2^e) B for a batch (C, m, m), (C, m) → (C, m), integers (so
-    that scaling by 2^{e − scale} is exact); NEG: a zero row."""
-    n2 = np.einsum("cij,cij->ci", B, B)
-    with np.errstate(divide="ignore"):
-        s = e + np.ceil(0.5 * np.log2(n2))
-    return np.where((n2 == 0.0) | (e <= NEG / 2), NEG, s)
-
-
-def _scaled(B, e, top):
-    """2^{e_i − top} · row i of B (exact; rows far below, or zero rows, become 0). A row of B
-    far from max |entry| ≈ 1 may need a factor above 1: still ≤ 1 after the product."""
-    d = np.clip(e - np.asarray(top)[..., None], -2200.0, 2200.0).astype(np.int32)
-    return np.ldexp(B, d[..., None])
-
-
-def windows(e, width: float | None = None, margin: float | None = None) -> list:
-    """Windows for non-increasing finite exponents e (r,): tuples (k0, k1, lo, hi) such that
-    values lo..hi−1 are taken from the SVD of rows/columns k0..k1−1, where
-    e[k0] − e[k1−1] ≤ width, e[k0−1] ≥ e[i] + margin (or k0 = 0) and e[i] ≥ e[k1] + margin
-    (or k1 = r) for every lo ≤ i < hi. The (lo, hi) ranges tile 0..r−1."""
-    width = WINDOW_BITS if width is None else width
-    margin = MARGIN_BITS if margin is None else margin
-    if width <= 2 * margin:
-        raise ValueError("a window must be wider than twice its margin")
-    neg = [-float(v) for v in e]                   # increasing: bisect (cheaper than NumPy here)
-    r = len(neg)
-    out, i = [], 0
-    while i < r:
-        k0 = bisect_right(neg, neg[i] - margin)
-        k1 = bisect_right(neg, neg[k0] + width)
-        hi = r if k1 >= r else bisect_right(neg, neg[k1] - margin)
-        out.append((k0, k1, i, hi))
-        i = hi
-    return out
-
-
-def _qr_r_lower(B):
-    """For a stack B (C, m, m), a stack whose lower triangles hold L = R1ᵀ with Bᵀ = W R1 (QR);
-    the entries above the diagonal are Householder reflectors (callers mask them). B, a
-    temporary, is overwritten."""
-    if _QR is _qr_fast:
-        _ul.qr_r_raw(np.swapaxes(B, 1, 2), signature="d->d")   # writes R1 into Bᵀ's memory
-        return B
-    return np.swapaxes(np.linalg.qr(np.swapaxes(B, 1, 2), mode="r"), 1, 2)
-
-
-def _bucket(size: int) -> int:
-    """Windows are solved in batches of one size: small ones padded up to a multiple of 8 (with
-    zeros, which add zero values only), large ones (where padding would cost) exact."""
-    return size if size <= 8 or size > 32 else -(-size // 8) * 8
-
-
-def _windowed(L, u, extra, e, nz):
-    """log2 σ of each state X = diag(2^e) L Wᵀ (L: `_qr_r_lower`) through overlapping windows
-    of L. u: non-increasing envelope of the row scales (suffix maximum), which exceeds a row's
-    own scale by at most `extra` bits (the margins widen by it). → (C, m), unsorted.
-
-    The margins are set on row scales; the decoupling needs them between singular values, which
-    lie below their rows' scales where L's rows are nearly dependent. So every cut is checked
-    afterwards (the values kept at least SAFE_BITS from the excluded rows' scales, and from the
-    smallest value above) and a state that fails is solved again with margins that wide."""
-    C, m, _ = L.shape
-    margin = MARGIN_BITS + extra
-    out = np.full((C, m), -np.inf)
-    todo = np.arange(C)
-    for _ in range(4):
-        wins = _solve_windows(L, u, margin, e, nz, todo, out)
-        short = {c: _shortfall(out[c], u[c], nz[c], w) for c, w in wins.items()}
-        todo = np.array([c for c, d in short.items() if d > 0], dtype=int)
-        if not todo.size:
-            break
-        margin = margin.copy()
-        margin[todo] += np.array([short[c] for c in todo]) + 8.0
-    return out
-
-
-def _shortfall(l, u, nz, wins) -> float:
-    """By how many bits the cuts of one state's windows miss SAFE_BITS (0: none): the values kept
-    from a window against the scale of the first row below it and against the smallest value
-    above it."""
-    k0, k1, lo, _ = np.array(wins).T
-    kept = np.minimum.reduceat(l[:nz], lo)                 # the (lo, hi) ranges tile 0..nz−1
-    above = np.minimum.accumulate(l[:nz])
-    below = np.where(k1 < nz, kept - u[np.minimum(k1, nz - 1)], np.inf)
-    over = np.where(k0 > 0, above[np.maximum(k0 - 1, 0)] - u[lo], np.inf)
-    return max(0.0, SAFE_BITS - float(min(below.min(), over.min())))
-
-
-def _solve_windows(L, u, margin, e, nz, todo, out) -> dict:
-    """Values of states `todo` into `out` (one batched SVD per window size); → their windows."""
-    C, m, _ = L.shape
-    jobs: dict[int, list] = {}
-    wins = {}
-    for c in todo:
-        wins[c] = windows(u[c, :nz[c]], max(WINDOW_BITS, 2 * margin[c] + 16), margin[c])
-        for k0, k1, lo, hi in wins[c]:
-            size = _bucket(k1 - k0)
-            jobs.setdefault(size if k0 + size <= m else k1 - k0, []).append((c, k0, k1, lo, hi))
-    sc, sr, sk = L.strides
-    for size, js in jobs.items():
-        cs, k0, k1, lo, hi = np.array(js).T
-        blocks = np.lib.stride_tricks.as_strided(              # blocks[c, k] = L[c, k:k+s, k:k+s]
-            L, shape=(C, m - size + 1, size, size), strides=(sc, sr + sk, sr, sk), writeable=False)
-        Z = blocks[cs, k0]
-        rows = k0[:, None] + np.arange(size)
-        top = u[cs, k0]
-        d = np.clip(e[cs[:, None], np.minimum(rows, m - 1)] - top[:, None], -2200.0, 2200.0)
-        d = np.where(rows < k1[:, None], d, -2200.0).astype(np.int32)
-        Z *= _lower(size)                                   # reflectors 0
-        np.ldexp(Z, d[:, :, None], out=Z)                   # rows scaled, padding 0
-        with np.errstate(divide="ignore"):
-            sv = np.log2(np.linalg.svd(Z, compute_uv=False)) + top[:, None]
-        q = np.repeat(np.arange(len(cs)), hi - lo)            # every (window, kept value)
-        pos = np.arange(q.shape[0]) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo)
-        out[cs[q], lo[q] + pos] = sv[q, lo[q] - k0[q] + pos]
-    return wins
-
-
-_LOWER: dict[int, np.ndarray] = {}
-
-
-def _lower(size: int) -> np.ndarray:
-    """The (size, size) lower-triangular matrix of ones."""
-    t = _LOWER.get(size)
-    return t if t is not None else _LOWER.setdefault(size, np.tril(np.ones((size, size))))
-
-
-def _envelope(B, e):
-    """Row scales, their non-increasing envelope (suffix maximum) and how far the envelope lies
-    above any row; states whose rows are out of order by more than INVERSION_BITS (or with a
-    zero row before a non-zero one) are sorted first. → (B, e, u, extra, nz)."""
-    s = _row_scales(B, e)
-    u = np.maximum.accumulate(s[:, ::-1], axis=1)[:, ::-1]
-    extra = (u - s).max(axis=1)
-    bad = extra > INVERSION_BITS
-    if bad.any():
-        order = np.argsort(-s[bad], axis=1, kind="stable")
-        B, e, s, u, extra = B.copy(), e.copy(), s.copy(), u.copy(), extra.copy()
-        B[bad] = np.take_along_axis(B[bad], order[..., None], axis=1)
-        e[bad] = np.take_along_axis(e[bad], order, axis=1)
-        s[bad] = u[bad] = np.take_along_axis(s[bad], order, axis=1)
-        extra[bad] = 0.0
-    return B, e, u, extra, np.count_nonzero(s > NEG / 2, axis=1)
-
-
-def log2_singular_values(B: np.ndarray, e: np.ndarray, overwrite: bool = False) -> np.ndarray:
-    """log2 σᵢ(diag(2^e) B), descending, for a batch: B (C, m, m), e (C, m) → (C, m).
-    The exponents (integers) may lie far outside float range; −inf marks a zero value.
-    overwrite: B may be used as scratch space.
-
-    Always through the right-reduced X = diag(2^e) L Wᵀ (Bᵀ = W Lᵀ, Householder QR, which is
-    column-wise stable: the rows' own scales need no equalising first): LAPACK's SVD of the
-    row-graded lower-triangular D L keeps full relative accuracy where the SVD of the dense D B
-    can lose κ(B)·ε (seen: 5e-9 for an LSTM state with κ(B) = 2e4)."""
-    B = np.asarray(B, dtype=np.float64)
-    e = np.asarray(e, dtype=np.float64)
-    C, m, _ = B.shape
-    B0 = B
-    B, e, u, extra, nz = _envelope(B, e)
-    L = _qr_r_lower(B if (overwrite or B is not B0) else B.copy())   # lower: L; above: reflectors
-    out = np.full((C, m), -np.inf)
-    low = np.where(nz > 0, np.take_along_axis(u, np.maximum(nz - 1, 0)[:, None], 1)[:, 0], 0.0)
-    one = (nz > 0) & (u[:, 0] - low <= ONE_SVD_BITS)
-    rest = (nz > 0) & ~one
-    if one.any():
-        sel = slice(None) if one.all() else one
-        d = np.clip(e[sel] - u[sel, :1], -2200.0, 2200.0).astype(np.int32)
-        X = np.ldexp(L[sel] * _lower(m), d[:, :, None])        # reflectors 0, rows scaled
-        with np.errstate(divide="ignore"):
-            out[sel] = np.log2(np.linalg.svd(X, compute_uv=False)) + u[sel, :1]
-    if rest.any():
-        out[rest] = _windowed(L if rest.all() else L[rest], u[rest], extra[rest], e[rest], nz[rest])
-    return -np.sort(-out, axis=1)
-
+# Every step's values
 
 def log_singular_curves(cell: Cell, cache: dict, progress=None) -> np.ndarray:
     """log10 σᵢ(∂s_t/∂s₀) = log10 σᵢ(J_t ⋯ J₁) for t = 0..T, every i: (T+1, m), descending,
-    row 0 all zeros (the identity). `cache` is `simulate.forward(...)`'s output (finite).
+    row 0 all zeros (the identity). `cache` is `forward.forward(...)`'s output (finite).
     progress(fraction) returning False raises Cancelled."""
     T, m = cache["T"], cell.state_size
     out = np.zeros((T + 1, m))
@@ -373,43 +167,11 @@ def log10_singular_values(cell: Cell, inputs, h0=None, c0=None, *, progress=None
     T' = T unless the state leaves float64 range (then the steps before it, like `simulate`)."""
     with np.errstate(over="ignore", invalid="ignore"):
         cache = forward(cell, inputs, h0, c0)
-    return log_singular_curves(cell, _finite_cache(cell, cache), progress)
+    return log_singular_curves(cell, finite_cache(cell, cache), progress)
 
 
 # ----------------------------------------------------------------------------------------------
 # One step with its singular vectors: which components of ∂ℓ/∂s_t reach s₀.
-
-def graded_svd(state: GradedState):
-    """P_t = U diag(2^l) Vᵀ for a GradedState → (l = log2 σ (m,) descending, U (m, m) at s_t,
-    V (m, m) at s₀). Values exact as above; vectors to absolute accuracy ≈ ε (a direction whose
-    σ is far from its neighbours' is well determined, a cluster's only as a subspace)."""
-    m = state.B.shape[0]
-    e_true = _row_scales(state.B[None], state.e[None])[0]
-    order = np.argsort(-e_true, kind="stable")
-    B, e, e_true = state.B[order], state.e[order], e_true[order]
-    nz = int(np.count_nonzero(e_true > NEG / 2))
-    l = np.full(m, -np.inf)
-    UL, VL = np.eye(m), np.eye(m)
-    W, R1 = np.linalg.qr(B.T)                               # X_sorted = D L Wᵀ, L = R1ᵀ
-    L = R1.T
-    if nz and e_true[0] - e_true[nz - 1] <= ONE_SVD_BITS:
-        spans = [(0, m, 0, nz)]                             # one SVD of all of D L
-    else:
-        spans = windows(e_true[:nz]) if nz else []
-    for k0, k1, lo, hi in spans:
-        u, s, vt = np.linalg.svd(_scaled(L[k0:k1, k0:k1], e[k0:k1], e_true[k0]))
-        with np.errstate(divide="ignore"):
-            l[lo:hi] = np.log2(s[lo - k0:hi - k0]) + e_true[k0]
-        UL[:, lo:hi] = 0.0
-        VL[:, lo:hi] = 0.0
-        UL[k0:k1, lo:hi] = u[:, lo - k0:hi - k0]
-        VL[k0:k1, lo:hi] = vt.T[:, lo - k0:hi - k0]
-    VL = W @ VL                                             # zero rows: σ = 0, any completion
-    U = np.empty((m, m))
-    U[order] = UL                                           # X = Πᵀ X_sorted
-    idx = np.argsort(-l, kind="stable")
-    return l[idx], (state.Q @ U)[:, idx], VL[:, idx]
-
 
 @dataclass(frozen=True)
 class GradientSplit:
@@ -440,7 +202,7 @@ def split_gradient(cell: Cell, inputs, t: int, grad, h0=None, c0=None) -> Gradie
     if g.shape != (m,) or not np.all(np.isfinite(g)):
         raise ValueError(f"the gradient must be {m} finite numbers")
     with np.errstate(over="ignore", invalid="ignore"):
-        cache = _finite_cache(cell, forward(cell, inputs, h0, c0))
+        cache = finite_cache(cell, forward(cell, inputs, h0, c0))
     if not 0 <= int(t) <= cache["T"]:
         raise ValueError(f"step t must lie in 0..{cache['T']}, got {t}")
     state = _accumulate(cell, cache, stop=int(t))

@@ -20,86 +20,17 @@ import math
 
 import numpy as np
 
-from .cells import Cell, make_cell
-from .simulate import Cancelled, _Product, forward
+from .cells import Cell, jacobian_from_cache, make_cell
+from .forward import JacobianProduct, finite_cache, forward, take
+from .progress import report
+from .qr import qr_step
 
 CHUNK = 128
 
 
-def _report(progress, fraction):
-    if progress is not None and progress(fraction) is False:
-        raise Cancelled()
-
-
-# ----------------------------------------------------------------------------------------------
-# Householder QR, straight to LAPACK through NumPy's own gufuncs when they behave as expected
-# (they skip np.linalg.qr's Python-level checks: 2–3× faster on small matrices).
-
-_qr_numpy = np.linalg.qr
-try:
-    from numpy.linalg import _umath_linalg as _ul
-
-    def _qr_fast(a):
-        """Q, and R in the upper triangle of `a` (overwritten; reflectors below the diagonal)."""
-        tau = _ul.qr_r_raw(a, signature="d->d")
-        return _ul.qr_reduced(a, tau, signature="dd->d"), a
-
-    _t = np.random.default_rng(1).standard_normal((5, 5))
-    _q1, _r1 = np.linalg.qr(_t)
-    _q2, _r2 = _qr_fast(_t.copy())
-    _b = np.array([_t, 2 * _t])
-    _ul.qr_r_raw(np.swapaxes(_b, 1, 2), signature="d->d")      # in place, through a view
-    _QR = _qr_fast if (np.allclose(_q1, _q2, atol=1e-14) and
-                       np.allclose(_r1, np.triu(_r2), atol=1e-14) and
-                       np.allclose(np.tril(_b[1]), 2 * np.tril(np.linalg.qr(_t.T, mode="r").T),
-                                   atol=1e-13)) else _qr_numpy
-except Exception:                  # pragma: no cover - another NumPy: the public function
-    _ul = _qr_fast = None
-    _QR = _qr_numpy
-
-
-#: rows of M whose squared norms lie within this ratio need no sorting before the QR
-SORT_RATIO = 2.0 ** 20
-
-
-def qr_step(M: np.ndarray):
-    """M = Q R → (Q (m, m), an array whose upper triangle is R, max squared row norm of M).
-    Householder QR of M's rows sorted by norm, descending, when their norms differ much: the
-    same R (QR is unique up to signs), but row-wise backward stable (Cox & Higham 1998), so a row
-    of J_t far smaller than the others (a saturated unit) keeps its own relative accuracy.
-    M may be overwritten."""
-    nrm = np.einsum("ij,ij->i", M, M)
-    top = float(nrm.max())
-    if top <= SORT_RATIO * nrm.min():
-        q, r = _QR(M)                                   # r is M, overwritten
-        return q, r, top
-    order = np.argsort(-nrm, kind="stable")
-    q, r = _QR(M[order])
-    Q = np.empty_like(q)
-    Q[order] = q
-    return Q, r, top
-
-
-def _finite_cache(cell: Cell, cache: dict) -> dict:
-    """The steps before the state first leaves float64 range (as `simulate` does)."""
-    T = cache["T"]
-    if not T:
-        return cache
-    bad = ~np.isfinite(cache["h"]).all(axis=1)
-    for key in ("a", "c"):                       # RNN pre-activations, LSTM cell state
-        if key in cache:
-            bad |= ~np.isfinite(cache[key]).all(axis=1)
-    if not bad.any():
-        return cache
-    k = int(np.argmax(bad))
-    cut = {key: (v[:k] if isinstance(v, np.ndarray) and v.ndim == 2 else v) for key, v in cache.items()}
-    cut["T"] = k
-    return cut
-
-
 def _cache(cell: Cell, inputs, h0, c0, discard: int) -> dict:
     with np.errstate(over="ignore", invalid="ignore"):
-        cache = _finite_cache(cell, forward(cell, inputs, h0, c0))
+        cache = finite_cache(cell, forward(cell, inputs, h0, c0))
     if not 0 <= int(discard) < max(cache["T"], 1):
         raise ValueError(f"discard must lie in 0..{max(cache['T'] - 1, 0)}, got {discard}")
     if cache["T"] == 0:
@@ -112,15 +43,15 @@ def lyapunov_spectrum(cell: Cell, inputs, h0=None, c0=None, *, discard: int = 0,
     """The m Lyapunov exponents (m = n, or 2n for the LSTM's [h; c]) in nats per step,
     descending, from the steps discard+1..T of `inputs` (T, d). −inf where a direction is
     annihilated exactly (a Jacobian with an exactly zero row, e.g. every ReLU unit off).
-    progress(fraction) returning False raises simulate.Cancelled."""
+    progress(fraction) returning False raises progress.Cancelled."""
     cache = _cache(cell, inputs, h0, c0, discard)
     T, m = cache["T"], cell.state_size
-    prod = _Product(cell, cache)
+    prod = JacobianProduct(cell, cache)
     Q, M = np.eye(m), np.empty((m, m))
     logs = np.zeros(m)
     with np.errstate(divide="ignore"):
         for a in range(0, T, CHUNK):
-            _report(progress, a / T)
+            report(progress, a / T)
             b = min(T, a + CHUNK)
             fac = prod.chunk(a, b)
             for j in range(b - a):
@@ -134,10 +65,9 @@ def lyapunov_spectrum(cell: Cell, inputs, h0=None, c0=None, *, discard: int = 0,
 def log_abs_det_jacobians(cell: Cell, inputs, h0=None, c0=None) -> np.ndarray:
     """ln |det J_t| for t = 1..T (T,), from numpy.linalg.slogdet of each analytic J_t (formed
     CHUNK steps at a time)."""
-    from .simulate import _take, jacobian_from_cache
     cache = _cache(cell, inputs, h0, c0, 0)
     T = cache["T"]
-    return np.concatenate([np.linalg.slogdet(jacobian_from_cache(cell, _take(cache, a, min(T, a + CHUNK))))[1]
+    return np.concatenate([np.linalg.slogdet(jacobian_from_cache(cell, take(cache, a, min(T, a + CHUNK))))[1]
                            for a in range(0, T, CHUNK)])
 
 
@@ -151,7 +81,7 @@ def top_lyapunov_exponent(cell: Cell, inputs, h0=None, c0=None, *, discard: int 
     v = np.random.default_rng(20240601).standard_normal((m, 1)) if v0 is None else \
         np.asarray(v0, dtype=np.float64).reshape(m, 1).copy()
     v /= np.linalg.norm(v)
-    prod = _Product(cell, cache)
+    prod = JacobianProduct(cell, cache)
     w = np.empty((m, 1))
     total = 0.0
     for a in range(0, T, CHUNK):
@@ -191,11 +121,11 @@ def edge_of_chaos(cell_factory, gains, inputs, h0=None, c0=None, *, discard: int
     """λ₁ (nats per step, `top_lyapunov_exponent`) for each gain: cell_factory(gain) → Cell,
     run on the same inputs (T, d) from the same h0 (c0). → (len(gains),). Pure; for a
     background thread: progress(fraction done) is called before each gain and after the last,
-    and returning False raises simulate.Cancelled."""
+    and returning False raises progress.Cancelled."""
     gains = np.asarray(gains, dtype=np.float64).ravel()
     out = np.empty(gains.shape[0])
     for k, g in enumerate(gains):
-        _report(progress, k / max(gains.shape[0], 1))
+        report(progress, k / max(gains.shape[0], 1))
         out[k] = top_lyapunov_exponent(cell_factory(float(g)), inputs, h0, c0, discard=discard)
-    _report(progress, 1.0)
+    report(progress, 1.0)
     return out

@@ -1,7 +1,7 @@
 """The reference forward pass and back-propagation through time: plain loops over the reference
 step `cells.step_cache` and its vector-Jacobian product `cells.step_vjp`, with no optimisation.
 
-The fast paths — `core.simulate.forward` and its Jacobian products, the training lab's batched
+The fast paths — `core.forward.forward` and its Jacobian products, the training lab's batched
 forward and backward — are optimisations of exactly these equations, tested against this module
 to 1e-12. Inputs may carry a batch: x (T, ..., d), states (..., n).
 

@@ -5,7 +5,7 @@ for an LSTM with a projection) and the input Jacobian B_t = ∂s_t/∂x_t (`inpu
 stacked state of a one-directional stack S_t = [s^1_t; …; s^L_t] has the block lower-triangular
 one-step Jacobian
     ∂s^l_t/∂S_{t−1} = J^l_t E_l + B^l_t E_h ∂s^{l−1}_t/∂S_{t−1}
-and `stacked_log_norms` follows log10 ‖∂S_t/∂S_0‖₂ with core.simulate's exact power-of-two
+and `stacked_log_norms` follows log10 ‖∂S_t/∂S_0‖₂ with product_norms.py's exact power-of-two
 rescaling (`product_log_norms`, shared with a projected LSTM's own trace, `trace_projected`).
 Directions are duck-typed (core.stack.Direction: kind, weight_ih, weight_hh, weight_hr, cell,
 hidden_size, output_size, state_size, input_size, convention).
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import dsigmoid, dtanh, jacobian_from_cache, log_sigmoid
-from .simulate import LOG10_2, Cancelled, Trace, _fro2, _log2_norm, _rescale, _start_vector
+from .cells import dsigmoid, dtanh, jacobian_from_cache
+from .forward import take
+from .product_norms import product_log_norms as _product_log_norms
+from .simulate import Trace, log10_carousel
 
 #: Floats of one chunk's Jacobians kept at once (bounds memory: 2²¹ · 8 B = 16 MiB).
 CHUNK_FLOATS = 2 ** 21
@@ -61,7 +63,7 @@ def state_jacobian_p(d, cache: dict) -> np.ndarray:
 
 def state_jacobians(d, cache: dict, a: int, b: int) -> np.ndarray:
     """∂s_t/∂s_{t−1} for steps a+1 … b of a direction's cache → (b−a, m, m)."""
-    part = {k: v[a:b] for k, v in cache.items() if isinstance(v, np.ndarray) and v.ndim == 2}
+    part = take(cache, a, b)
     if d.weight_hr is None:
         return jacobian_from_cache(d.cell, part)
     return state_jacobian_p(d, part)
@@ -93,7 +95,6 @@ def input_jacobian(d, cache: dict) -> np.ndarray:
     return (z * dn)[..., :, None] * inner + ((cand - h) * dz)[..., :, None] * w_z
 
 
-
 def trace_projected(d, x: np.ndarray, cache: dict, progress=None) -> Trace:
     """A core.simulate Trace for a projected LSTM: h (T+1, p), c (T+1, n), gates, and
     log10 ‖∂s_t/∂s_0‖ (s = [h; c]) with log10 ‖∂c_t/∂c_0‖ from the product's c block."""
@@ -105,19 +106,16 @@ def trace_projected(d, x: np.ndarray, cache: dict, progress=None) -> Trace:
                                      _dense_apply, cblock, step, progress)
     h = np.vstack([cache["h0"][None], cache["h"]])
     c = np.vstack([cache["c0"][None], cache["c"]])
-    logf = log_sigmoid(cache["pre"][:, n:2 * n]) / np.log(10.0)
-    carousel = np.concatenate([[0.0], np.max(np.cumsum(logf, axis=0), axis=1)]) if T else np.zeros(1)
     gates = {g: cache[g].copy() for g in "ifgo"}
-    return Trace("lstm", x.copy(), h, c, gates, None, None, jac, cell, carousel, None)
+    return Trace("lstm", x.copy(), h, c, gates, None, None, jac, cell, log10_carousel(cache, n), None)
 
 
 def _dense_apply(fac, j, P, out):
     np.matmul(fac[j], P, out=out)
 
 
-
 # ----------------------------------------------------------------------------------------------
-# ‖∂S_t/∂S_0‖ of the whole stacked state, and the product-norm loop it shares
+# ‖∂S_t/∂S_0‖ of the whole stacked state
 
 def stacked_log_norms(stack, caches: list, progress=None) -> np.ndarray:
     """log10 ‖∂S_t/∂S_0‖₂ (T+1,) for a one-directional stack, from each layer's forward cache.
@@ -132,9 +130,7 @@ def stacked_log_norms(stack, caches: list, progress=None) -> np.ndarray:
     step = max(1, min(128, CHUNK_FLOATS // max(1, sum(s * (s + d.input_size) for s, d in zip(sizes, dirs)))))
 
     def chunk(a, b):
-        return [(state_jacobians(d, c, a, b),
-                 input_jacobian(d, {k: v[a:b] for k, v in c.items()
-                                    if isinstance(v, np.ndarray) and v.ndim == 2}) if l else None)
+        return [(state_jacobians(d, c, a, b), input_jacobian(d, take(c, a, b)) if l else None)
                 for l, (d, c) in enumerate(zip(dirs, caches))]
 
     def apply(fac, j, P, out):
@@ -151,51 +147,10 @@ def stacked_log_norms(stack, caches: list, progress=None) -> np.ndarray:
 
 
 def product_log_norms(T: int, m: int, chunk, apply, blocks=(), step: int = 128, progress=None):
-    """log10 ‖P_t‖₂, P_t = M_t ⋯ M_1 (m×m), for t = 0..T, and of each (rows, cols) block of P_t.
-
-    chunk(a, b) prepares steps a+1..b; apply(fac, j, P, out) writes M_{a+j+1} P into out. P is kept
-    as 2^(−e)·P_t, rescaled by an exact power of two whenever ‖P‖_F² leaves [2⁻⁶⁰, 2⁶⁰], and its
-    norm certified by core.simulate's warm-started power iteration: exact far beyond float range."""
-    out = np.zeros(T + 1)
-    outs = [np.zeros(T + 1) for _ in blocks]
-    P, Q = np.eye(m), np.empty((m, m))
-    exp, v = 0, _start_vector(m)
-    vb = [None] * len(blocks)
-    with np.errstate(divide="ignore"):
-        for a in range(0, T, step):
-            if progress is not None and progress(a / T) is False:
-                raise Cancelled()
-            b = min(T, a + step)
-            fac = chunk(a, b)
-            for j in range(b - a):
-                t = a + j + 1
-                apply(fac, j, P, Q)
-                F = _fro2(Q)
-                if not 2.0 ** -60 < F < 2.0 ** 60:
-                    try:
-                        e, F = _rescale(Q)
-                    except FloatingPointError:
-                        raise StackError(f"the Jacobian product is not finite at step {t}") from None
-                    if e is None:                       # exactly zero: stays zero
-                        out[t:] = -np.inf
-                        for o in outs:
-                            o[t:] = -np.inf
-                        return out, outs
-                    exp += e
-                P, Q = Q, P
-                l2, v = _log2_norm(P, v, F)
-                out[t] = (exp + l2) * LOG10_2
-                for k, (rows, cols) in enumerate(blocks):
-                    x = P[rows, cols].copy()
-                    Fx, ex = _fro2(x), 0
-                    if not 2.0 ** -60 < Fx < 2.0 ** 60:
-                        ex, Fx = _rescale(x)
-                        if ex is None:
-                            outs[k][t] = -np.inf
-                            continue
-                    if vb[k] is None:
-                        vb[k] = _start_vector(x.shape[1])
-                    l2, vb[k] = _log2_norm(x, vb[k], Fx)
-                    outs[k][t] = (exp + ex + l2) * LOG10_2
-    return out, outs
-
+    """log10 ‖P_t‖₂ of P_t = M_t ⋯ M_1 and of its blocks (product_norms.product_log_norms: exact
+    power-of-two rescaling, certified norms, exact far beyond float range); a product that is not
+    finite is refused as a StackError naming its step."""
+    try:
+        return _product_log_norms(T, m, chunk, apply, blocks, step, progress)
+    except FloatingPointError as exc:
+        raise StackError(str(exc)) from None

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 from gatescope.core import Config, make_cell, recurrent_matrix, simulate, state_jacobian, step
-from gatescope.core import directions as D
+from gatescope.core import graded as D
 from gatescope.core.cells import GATE_BLOCKS
 from gatescope.core.directions import (
     log2_singular_values,
