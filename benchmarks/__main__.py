@@ -19,7 +19,7 @@ def parse_args(argv=None):
     p.add_argument("--play-steps", type=int, default=None, help="timed play steps (default 300)")
     p.add_argument("--rss-steps", type=int, default=None, help="play steps for the RSS metric (10000)")
     p.add_argument("--only", metavar="NAME[,NAME]",
-                   help="run only these groups (core, gui, floor, startup, directions, "
+                   help="run only these groups (core, gui, floor, directions_view, startup, directions, "
                         "connectivity) or the groups of these metrics, e.g. --only startup")
     p.add_argument("--launches", type=int, default=None,
                    help="timed start-up launches of the app and of the bare window (default 5, quick 1)")

@@ -99,25 +99,41 @@ CHANGE_VIEWS = STEP_VIEWS + ("spectrum",)
 
 
 class AppUnderTest:
-    def __init__(self, config: Config):
+    """The real window at DEFAULT_SIZE. `panel="directions"` brings the Directions view to the
+    front of the grid's shared slot (where the spectrum is otherwise) and waits for its curves."""
+
+    def __init__(self, config: Config, panel: str | None = None):
         from gatescope.gui.app import create_window
         self.app = _app()
         self.session, self.window = create_window(config)
         self.window.resize(*DEFAULT_SIZE)
         self.window.show()
+        w = self.window
+        if panel is not None:
+            w.explore.show_panel(panel)
         if not self.session.wait_idle(TIMEOUT_MS):
             raise RuntimeError("the first computation did not finish")
-        w = self.window
         self.views = {"gradient": w.gradient.plot_widget.viewport(),
                       "gates": w.gates.stack.currentWidget().viewport(),
                       "states": w.states.viewport(), "flow": w.flow, "transport": w.transport.timeline,
-                      "spectrum": w.spectrum.graphs.viewport()}
+                      "spectrum": w.spectrum.graphs.viewport(),
+                      "directions": w.directions.graphs.viewport()}
+        self.change_views, self.step_views = CHANGE_VIEWS, STEP_VIEWS
+        if panel == "directions":
+            # the spectrum is behind it; the σᵢ curves follow a σ₁ change once the slider
+            # rests (directions_settle_ms), the cursor and the split follow every step
+            self.change_views = STEP_VIEWS
+            self.step_views = STEP_VIEWS + ("directions",)
+            if w.directions.curves is None:
+                raise RuntimeError("the Directions view did not draw its curves")
         self.counter = PaintCounter(self.views)
         self.flush()
 
-    def flush(self, views=CHANGE_VIEWS):
+    def flush(self, views=None):
         """Process the posted events (the frame the app paints), then make sure every view in
-        `views` has painted since the last reset; repaint synchronously any that has not."""
+        `views` (default: those a σ₁ change redraws) has painted since the last reset; repaint
+        synchronously any that has not."""
+        views = self.change_views if views is None else views
         self.app.sendPostedEvents()
         self.app.processEvents()
         if FULL_REPAINT:
@@ -135,10 +151,12 @@ class AppUnderTest:
 
     # -- σ₁ slider ---------------------------------------------------------------------------
     def slider_latencies(self, changes: int, heartbeat: Heartbeat | None = None,
-                         probe=None) -> list[float]:
+                         probe=None, first: list | None = None) -> list[float]:
         """ms from slider.setValue(new σ₁) to the new trace drawn, for `changes` changes.
         `probe` (the drawing floor's recorder): probe.begin(k, v) before each change,
-        probe.handled() once every view's handler has run, probe.end(k) after it is drawn."""
+        probe.handled() once every view's handler has run, probe.end(k) after it is drawn.
+        `first`: gets, per change of a long run, the ms until its first steps
+        (Session.partial_analysis) were drawn in the gradient view."""
         from PySide6.QtCore import QEventLoop, QTimer
         slider = self.window.findChild(object, "sigma1")
         if slider is None:
@@ -159,7 +177,14 @@ class AppUnderTest:
                 probe.end(len(lat) - 1)
             loop.quit()
 
+        def on_partial(a):
+            if first is not None and state["target"] is not None \
+                    and round(a.config.sigma1, 3) == state["target"]:
+                self.flush(("gradient",))
+                first.append((time.perf_counter() - state["t0"]) * 1e3)
+
         self.session.analysis_changed.connect(on_analysis)
+        self.session.partial_analysis.connect(on_partial)
         guard = QTimer()
         guard.setSingleShot(True)
         guard.timeout.connect(loop.quit)
@@ -188,6 +213,7 @@ class AppUnderTest:
             if heartbeat:
                 heartbeat.stop()
             self.session.analysis_changed.disconnect(on_analysis)
+            self.session.partial_analysis.disconnect(on_partial)
         return lat
 
     # -- play --------------------------------------------------------------------------------
@@ -201,10 +227,58 @@ class AppUnderTest:
             self.counter.reset()
             t0 = time.perf_counter()
             s.step_by(1)
-            self.flush(STEP_VIEWS)
+            self.flush(self.step_views)
             if timed:
                 out.append((time.perf_counter() - t0) * 1e3)
         return out
+
+
+    # -- the Directions view's curves after a drag -------------------------------------------
+    def settle_ms(self, changes: int) -> float:
+        """`changes` σ₁ changes in a row (a drag), then ms from the last one until the Directions
+        view has drawn the σᵢ curves of the final σ₁."""
+        from PySide6.QtCore import QEventLoop, QTimer
+        view, loop = self.window.directions, QEventLoop()
+        self.slider_latencies(changes)
+        t0 = time.perf_counter()
+        got = []
+
+        def ready(_result):
+            got.append(True)
+            loop.quit()
+        view.directions_ready.connect(ready)
+        guard = QTimer()
+        guard.setSingleShot(True)
+        guard.timeout.connect(loop.quit)
+        try:
+            if view.curves is None:
+                guard.start(TIMEOUT_MS)
+                loop.exec()
+            else:                                  # already drawn within the last change
+                got.append(True)
+        finally:
+            view.directions_ready.disconnect(ready)
+        if not got:
+            raise RuntimeError(f"the Directions view did not draw within {TIMEOUT_MS} ms")
+        self.flush(("directions",))                 # …and painted
+        return (time.perf_counter() - t0) * 1e3
+
+
+def run_gui_directions(changes: int, play_steps: int) -> dict[str, object]:
+    """The default setup with the Directions view on screen: slider frames, play steps, and
+    how long after a drag its curves are drawn (median of a few drags)."""
+    import numpy as np
+    out: dict[str, object] = {}
+    ut = AppUnderTest(Config(), panel="directions")
+    try:
+        ut.slider_latencies(min(3, changes))          # warm-up
+        out["slider_directions"] = ut.slider_latencies(changes)
+        ut.play_steps(min(30, play_steps), timed=False)
+        out["play_directions"] = ut.play_steps(play_steps)
+        out["settle_directions"] = float(np.median([ut.settle_ms(5) for _ in range(5)]))
+    finally:
+        ut.close()
+    return out
 
 
 def run_gui(changes: int, play_steps: int, rss_steps: int, parts=("gui",)) -> dict[str, object]:
@@ -234,8 +308,10 @@ def run_gui(changes: int, play_steps: int, rss_steps: int, parts=("gui",)) -> di
     try:
         ut.slider_latencies(1)
         hb = Heartbeat()
-        out["slider_large"] = ut.slider_latencies(changes, hb)
+        first: list[float] = []
+        out["slider_large"] = ut.slider_latencies(changes, hb, first=first)
         out["stall_large"] = hb.max_gap_ms
+        out["first_part_large"] = first
     finally:
         ut.close()
     return out

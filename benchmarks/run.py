@@ -5,6 +5,8 @@ Groups (`--only` takes group names or metric names, comma-separated):
   gui           slider frames, the event-loop stall, play steps, RSS growth (gui_bench)
   floor         the drawing floor of the default slider frames (floor_bench; runs the default
                 slider pass too, so `slider_frame_p95_default` is reported beside it)
+  directions_view  the default setup with the Directions view on screen: slider frames, play
+                steps, and its curves' delay after a drag (gui_bench.run_gui_directions)
   startup       a fresh process to its first painted frame: the app and a bare pyqtgraph window
   directions    every singular value of ∂s_t/∂s₀ and the Lyapunov spectrum (directions_bench)
   connectivity  log10 ‖∂h_t/∂x_k‖: the current row and the full matrix (connectivity_bench)
@@ -32,9 +34,12 @@ CONNECTIVITY_METRICS = ("connectivity_row_default", "connectivity_row_cached_def
                         "connectivity_full_lstm", "connectivity_full_gru")
 GROUPS = {
     "core": (*CORE_CASES, LIMIT[0]),
-    "gui": ("slider_frame_p95_default", "slider_frame_p95_large", "event_loop_stall_max_large",
+    "gui": ("slider_frame_p95_default", "slider_frame_p95_large", "first_part_p95_large",
+            "event_loop_stall_max_large",
             "play_step_p95_default", "rss_growth_mb_10k_steps"),
     "floor": ("drawing_floor_p95_default",),
+    "directions_view": ("slider_frame_p95_directions", "play_step_p95_directions",
+                        "directions_settle_ms"),
     "startup": ("startup_first_frame_s", "startup_bare_pyqtgraph_s"),
     "directions": DIRECTIONS_METRICS,
     "connectivity": CONNECTIVITY_METRICS,
@@ -58,8 +63,12 @@ TARGETS = {
     "core_lstm_n64_T1000": ("≤ 2 × matmul limit", lambda v, m: LIMIT[0] in m and v <= 2 * m[LIMIT[0]]),
     "slider_frame_p95_default": ("≤ 16 ms", _at_most(16)),
     "slider_frame_p95_large": ("≤ 250 ms", _at_most(250)),
+    "first_part_p95_large": ("≤ 50 ms", _at_most(50)),
     "event_loop_stall_max_large": ("≤ 50 ms", _at_most(50)),
     "play_step_p95_default": ("≤ 8 ms", _at_most(8)),
+    "slider_frame_p95_directions": ("≤ 16 ms", _at_most(16)),
+    "play_step_p95_directions": ("≤ 8 ms", _at_most(8)),
+    "directions_settle_ms": ("≤ 250 ms", _at_most(250)),
     "rss_growth_mb_10k_steps": ("≤ 5 MB", _at_most(5)),
     "startup_first_frame_s": ("≤ 1.0 s", _at_most(1.0)),
     "directions_default": ("≤ 15 ms", _at_most(15)),
@@ -67,8 +76,10 @@ TARGETS = {
     **{m: ("≤ 150 ms (off GUI)", _at_most(150)) for m in CONNECTIVITY_METRICS if "_full_" in m},
     **{r: (f"≤ {lim:g}", _at_most(lim)) for r, (_, _, lim) in RATIOS.items()},
 }
-UNIT = {**{m: "p95" for m in ("slider_frame_p95_default", "slider_frame_p95_large",
-                               "play_step_p95_default", "drawing_floor_p95_default")},
+UNIT = {**{m: "p95" for m in ("slider_frame_p95_default", "slider_frame_p95_large", "first_part_p95_large",
+                               "play_step_p95_default", "drawing_floor_p95_default",
+                               "slider_frame_p95_directions", "play_step_p95_directions")},
+        "directions_settle_ms": "ms",
         "event_loop_stall_max_large": "max", "rss_growth_mb_10k_steps": "MB",
         "startup_first_frame_s": "s", "startup_bare_pyqtgraph_s": "s", **{r: "ratio" for r in RATIOS}}
 
@@ -163,10 +174,12 @@ def _gui(args, parts, changes, notes):
     samples = {"slider_frame_p95_default": gui["slider_default"]}
     if "gui" in parts:
         out.update(slider_frame_p95_large=p95(gui["slider_large"]),
+                   first_part_p95_large=p95(gui["first_part_large"]),
                    event_loop_stall_max_large=float(gui["stall_large"]),
                    play_step_p95_default=p95(gui["play_default"]),
                    rss_growth_mb_10k_steps=float(gui["rss_growth_mb"]))
-        samples.update(slider_frame_p95_large=gui["slider_large"], play_step_p95_default=gui["play_default"])
+        samples.update(slider_frame_p95_large=gui["slider_large"], play_step_p95_default=gui["play_default"],
+                       first_part_p95_large=gui["first_part_large"])
     if "floor" in parts:
         out["drawing_floor_p95_default"] = p95(gui["floor_default"])
         samples["drawing_floor_p95_default"] = gui["floor_default"]
@@ -200,6 +213,19 @@ def collect(args, groups: list[str]) -> tuple[dict[str, float], dict[str, list[f
         metrics.update(values)
         samples.update(s)
         timed("app")
+    if "directions_view" in groups:
+        t_group = time.perf_counter()
+        from .gui_bench import run_gui_directions
+        play = args.play_steps or (20 if quick else 300)
+        print(f"app with the Directions view: {changes} σ₁ changes, {play} play steps, 5 drags …",
+              flush=True)
+        res = run_gui_directions(changes, play)
+        metrics.update(slider_frame_p95_directions=p95(res["slider_directions"]),
+                       play_step_p95_directions=p95(res["play_directions"]),
+                       directions_settle_ms=float(res["settle_directions"]))
+        samples.update(slider_frame_p95_directions=res["slider_directions"],
+                       play_step_p95_directions=res["play_directions"])
+        timed("directions view")
     if "startup" in groups:
         t_group = time.perf_counter()
         from . import startup_bench

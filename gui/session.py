@@ -108,7 +108,8 @@ def _analysis_job(plan: Plan):
             return results[mine or config.cell], results, run
         T = len(plan.inputs) if plan.inputs is not None else _steps(config)
         one_way = plan.model is None or not plan.model.stack.bidirectional
-        if T > 2 * PREFIX_STEPS and plan.run is None and one_way and not ctx.cancelled:
+        if T > 2 * PREFIX_STEPS and plan.run is None and one_way and ctx.background \
+                and not ctx.cancelled:
             # the first steps first: the curve's start is drawn while the rest is computed
             ctx.partial(_one(plan, config, steps=PREFIX_STEPS)[0])
         a, run = _one(plan, config, ctx.progress)
@@ -208,6 +209,7 @@ class Session(QObject):
         self._gen = 0                             # generation of the newest requested setup
         self._pending = False
         self._busy = False
+        self._idle_checks: list = []              # add_idle_check: views' own pending work
         self._worker = Worker("gatescope-simulate")
         self._worker.finished.connect(self._on_finished)
         self._worker.partial.connect(self._on_partial)
@@ -597,11 +599,25 @@ class Session(QObject):
         tests, screenshots and exports). True when idle, False on time-out."""
         from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop
         deadline = QDeadlineTimer(timeout_ms)
-        while self._busy and not deadline.hasExpired():
+        def busy():
+            return self._busy or any(self._pending_elsewhere())
+        while busy() and not deadline.hasExpired():
             QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
             self._worker.wait(0.005)
         QCoreApplication.processEvents()
-        return not self._busy
+        return not busy()
+
+    def add_idle_check(self, pending) -> None:
+        """A view with background work of its own (pending() → bool: results of the current
+        analysis still to come) makes wait_until_idle wait for it too."""
+        self._idle_checks.append(pending)
+
+    def _pending_elsewhere(self):
+        for check in list(self._idle_checks):
+            try:
+                yield bool(check())
+            except RuntimeError:                  # its widget is gone
+                self._idle_checks.remove(check)
 
     wait_idle = wait_until_idle
 

@@ -28,9 +28,13 @@ PROGRESS_AFTER_S = 0.15
 
 
 class JobContext:
-    def __init__(self, worker: Worker, gen: int):
+    """`background`: the job runs on the worker's thread (False: inline, on the caller's — where
+    an early partial result would only be drawn and replaced within the same frame)."""
+
+    def __init__(self, worker: Worker, gen: int, background: bool = True):
         self._worker, self._gen, self._t0 = worker, gen, time.perf_counter()
         self._event = worker._cancel
+        self.background = background
 
     @property
     def cancelled(self) -> bool:
@@ -65,7 +69,7 @@ class Worker(QObject):
 
     def start(self, gen: int, job, *, inline: bool = False):
         self._cancel.clear()
-        ctx = JobContext(self, gen)
+        ctx = JobContext(self, gen, background=not inline)
 
         def run():
             try:

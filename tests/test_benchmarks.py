@@ -21,7 +21,8 @@ def test_metric_names_are_the_issues():
     assert set(METRICS) == {
         "core_lstm_n16_T200", "core_lstm_n64_T1000", "core_gru_n64_T1000", "core_rnn_n64_T1000",
         "matmul_limit_lstm_n64_T1000", "slider_frame_p95_default", "slider_frame_p95_large",
-        "event_loop_stall_max_large", "play_step_p95_default", "rss_growth_mb_10k_steps",
+        "first_part_p95_large", "slider_frame_p95_directions", "play_step_p95_directions",
+        "directions_settle_ms", "event_loop_stall_max_large", "play_step_p95_default", "rss_growth_mb_10k_steps",
         "drawing_floor_p95_default", "startup_first_frame_s", "startup_bare_pyqtgraph_s",
         "directions_default", "directions_lstm_n64_T1000", "qr_limit_lstm_n64_T1000",
         "lyapunov_lstm_n64_T1000", "connectivity_row_default", "connectivity_row_cached_default",

@@ -401,7 +401,7 @@ class ConnectivityView(QWidget):
         th = self.theme
         for w in (self.readout, self.output_toggle, self.status, self.progress):
             w.setFont(th.font(0))
-        sym = self.target_symbol()
+        sym = self._styled_symbol = self.target_symbol()
         th.style_plot(self.heat, left=f"{sym}<sub>t</sub>: state at step t",
                       bottom="x<sub>k</sub>: input at step k")
         th.style_plot(self.bars_plot, left=f"‖∂{sym}<sub>t</sub>/∂x<sub>k</sub>‖", bottom="input k")
@@ -535,7 +535,8 @@ class ConnectivityView(QWidget):
         self.image.clear()
         self.heat.setRange(xRange=(0.5, T + 0.5), yRange=(0.5, T + 0.5), padding=0)
         self.progress.hide()
-        self.apply_style()                        # the axis labels name h or ŷ
+        if self.target_symbol() != self._styled_symbol:
+            self.apply_style()                    # the axis labels name h or ŷ
         self._t = min(self.session.step, T)
         if self._active():
             self._refresh()

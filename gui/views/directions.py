@@ -15,6 +15,7 @@ sequences (inline) and otherwise on its own Worker, newest request only.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,7 +24,7 @@ from gatescope.core.explain_directions import split_seconds as engine_seconds
 from gatescope.core.lyapunov import lyapunov_spectrum
 from gatescope.core.text import escape_html
 from gatescope.core.theory import format_pow10
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -46,6 +47,9 @@ from .connectivity import readout_head, throttled
 KEEP_DECADES = 3.0
 #: engine seconds estimated below this run on the GUI thread (the issue's 15 ms default setup)
 INLINE_S = 0.015
+#: a new analysis within this long of the previous one (a slider drag, a spin box held down)
+#: waits until the changes rest this long: the drag's frames stay the other views' alone
+SETTLE_MS = 120
 CMAP = "viridis"
 
 
@@ -115,6 +119,12 @@ class DirectionsView(QWidget):
         self._running = False
         self._split_running = None
         self._split_pending = False
+        self._last_change = -math.inf             # perf_counter of the last analysis
+        self._drawn_shape = None                  # (T+1, m) of the curves on screen
+        self.settle = QTimer(self)                # the trailing edge of a burst of analyses
+        self.settle.setSingleShot(True)
+        self.settle.setInterval(SETTLE_MS)
+        self.settle.timeout.connect(self._start)
         self.curves = self.lyapunov = self.split = None
         self.kept = 0
         self.curve_items: list = []
@@ -130,6 +140,7 @@ class DirectionsView(QWidget):
         self.apply_style()
         session.analysis_changed.connect(self._on_analysis)
         session.step_changed.connect(self._on_step)
+        session.add_idle_check(self.pending)
         if session.analysis is not None:
             self._on_analysis(session.analysis)
 
@@ -249,6 +260,13 @@ class DirectionsView(QWidget):
     def readout_text(self) -> str:
         return self.readout.plain_text()
 
+    def pending(self) -> bool:
+        """Shown and still to draw the curves of the current analysis (waiting for a drag to
+        rest, or computing), or a split: Session.wait_until_idle waits for it."""
+        if not self._active() or self._analysis is None:
+            return False
+        return self.settle.isActive() or self._running or self.split_worker.busy()
+
     def drawn_curves(self) -> np.ndarray:
         """What the σᵢ lines show, (T+1, m) (NaN where a line has a gap)."""
         ys = [np.asarray(item.getData()[1], dtype=np.float64) for item in self.curve_items
@@ -279,11 +297,20 @@ class DirectionsView(QWidget):
 
     def hideEvent(self, event):
         super().hideEvent(event)
+        self.settle.stop()
         self.worker.cancel()
         self.split_worker.cancel()
 
     # -- session events ------------------------------------------------------------------------
     def _on_analysis(self, a):
+        """A new analysis: the old curves stay, dimmed, while a drag goes on (same shape), and
+        the new ones are computed at once — or, within SETTLE_MS of the previous analysis, once
+        the changes rest."""
+        same_shape = (self._analysis is not None and self._drawn_shape is not None
+                      and self._drawn_shape == (a.steps + 1, a.cell.state_size)
+                      and a.cell.kind == self._analysis.cell.kind)
+        now = time.perf_counter()
+        burst, self._last_change = now - self._last_change < SETTLE_MS / 1e3, now
         self._analysis = a
         self._gen += 1
         self.worker.cancel()
@@ -298,9 +325,22 @@ class DirectionsView(QWidget):
         if readout_head(a) is None and self.use_readout.isChecked():
             self.use_readout.setChecked(False)
         self._ensure_items(a.cell.state_size, a.cell.kind == "rnn")
-        self._clear()
+        if same_shape and burst:
+            self._set_stale(True)
+        else:
+            self._clear()
         self.curves_plot.getAxis("bottom").set_tokens(list(a.tokens[:a.steps]) if a.tokens else None)
-        self._start()
+        if burst and self._active():
+            self.settle.start()                   # restarted by every analysis of the burst
+        else:
+            self._start()
+
+    def _set_stale(self, on: bool):
+        """Dim the σᵢ curves, the bars and the readout while they show the previous analysis."""
+        for w in (self.curves_plot, self.lyap_plot, self.split_plot):
+            w.setOpacity(0.35 if on else 1.0)
+        if on:
+            self.readout.setText("updating every direction…")
 
     def _on_step(self, t: int):
         if self._analysis is None:
@@ -316,7 +356,8 @@ class DirectionsView(QWidget):
     # -- the curves and exponents ------------------------------------------------------------
     def _start(self):
         a = self._analysis
-        if a is None or self._running or self.curves is not None or not self._active():
+        if a is None or self._running or self.curves is not None or not self._active() \
+                or self.settle.isActive():
             return
         cell, trace, gen = a.cell, a.trace, self._gen
 
@@ -335,6 +376,7 @@ class DirectionsView(QWidget):
             return
         self.curves, self.lyapunov = result["curves"], result["lyapunov"]
         self._set_status("")
+        self._set_stale(False)
         self._draw()
         self.directions_ready.emit(result)
         self._update_split()
@@ -343,6 +385,7 @@ class DirectionsView(QWidget):
         self._running = False
         self.progress.hide()
         if gen == self._gen and message:
+            self._clear()
             self._set_status(f"directions: {message}")
             return
         self._start()                             # cancelled: the newest analysis, if shown
@@ -359,6 +402,7 @@ class DirectionsView(QWidget):
 
     # -- drawing ---------------------------------------------------------------------------
     def _ensure_items(self, m: int, theory: bool):
+        grown = len(self.curve_items) < m
         while len(self.curve_items) < m:
             item = pg.PlotDataItem(connect="finite")
             self.curves_plot.addItem(item)
@@ -372,9 +416,12 @@ class DirectionsView(QWidget):
         n = self._analysis.cell.hidden_size if self._analysis is not None else m
         for i, item in enumerate(self.theory_items):
             item.setVisible(theory and i < n)
-        self._colour_curves()
+        if grown:
+            self._colour_curves()
 
     def _clear(self):
+        self._set_stale(False)
+        self._drawn_shape = None
         for item in self.curve_items + self.theory_items:
             item.setData([], [])
         self.lyap_bars.setOpts(x=[], height=[])
@@ -385,6 +432,7 @@ class DirectionsView(QWidget):
     def _draw(self):
         a, C = self._analysis, self.curves
         T, m = C.shape[0] - 1, C.shape[1]
+        self._drawn_shape = C.shape
         t = np.arange(T + 1, dtype=np.float64)
         for i in range(m):
             self.curve_items[i].setData(t, finite_or_nan(C[:, i]))

@@ -59,6 +59,8 @@ class ExplainView(QWidget):
         lay.addWidget(self.text, 1)
         self._values: dict = {}
         self._notice = ""
+        self._dirty = False                       # values() behind the session (hidden since)
+        self._text_behind = False                 # the typeset text behind it
         self.unit_spin.valueChanged.connect(lambda _: self.render())
         self.apply_style()
         session.analysis_changed.connect(self._on_analysis)
@@ -79,10 +81,16 @@ class ExplainView(QWidget):
     # -- public ----------------------------------------------------------------------------------
     def values(self) -> dict:
         """The exact numbers substituted into the text (floats; t and unit as ints)."""
+        self._catch_up()
         return dict(self._values)
 
     def notice(self) -> str:
+        self._catch_up()
         return self._notice
+
+    def _catch_up(self):
+        if self._dirty and self.session.analysis is not None:
+            self._compose(self.session.analysis)
 
     def unit(self) -> int:
         return self.unit_spin.value()
@@ -96,9 +104,21 @@ class ExplainView(QWidget):
         self.render()
 
     def render(self):
+        """Typeset the text for the current analysis, step and unit — only while the panel is
+        shown: hidden, it just notes that it is behind (shown again, or asked for values(), it
+        catches up), so a slider drag or play never pays for a panel nobody sees."""
         a = self.session.analysis
         if a is None:
             return
+        if not self.isVisible():
+            self._dirty = self._text_behind = True
+            return
+        self.text.setHtml(self._compose(a))       # typesetting is the costly part
+        self._text_behind = False
+
+    def _compose(self, a) -> str:
+        """The HTML for analysis a at the session's step and the chosen unit; sets values()."""
+        self._dirty = False
         ev = explain_values(a, self.session.step, self.unit_spin.value())
         t, j, kind = ev.t, ev.unit, ev.kind
         head = (f"<p style='margin-bottom:2px'><b style='color:{self.theme.KIND_COLORS[kind]}; font-size:"
@@ -118,11 +138,7 @@ class ExplainView(QWidget):
         if self.theme.high_contrast:        # every text at least 4.5:1 on white (WCAG)
             muted = self.theme.MUTED_TEXT
             html_text = html_text.replace("#555555", muted).replace("#666666", muted)
-        if self.isVisible():
-            self.text.setHtml(html_text)       # typesetting is the costly part: only when shown
-            self._stale = None
-        else:
-            self._stale = html_text
+        return html_text
 
     def _directions_and_reach(self, a, t, j) -> str:
         """The notes' Σᵢ σᵢᵗ vᵢuᵢᵀ with the top three directions' live numbers, and how far back
@@ -142,10 +158,9 @@ class ExplainView(QWidget):
         return out
 
     def showEvent(self, event):
-        if getattr(self, "_stale", None):
-            self.text.setHtml(self._stale)
-            self._stale = None
         super().showEvent(event)
+        if self._text_behind:
+            self.render()
 
     # -- per cell --------------------------------------------------------------------------------
     def _gradient_lines(self, ev) -> str:
