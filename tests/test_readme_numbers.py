@@ -227,6 +227,20 @@ def accuracy(name, key="test_accuracy"):
     return round(100 * trained(name).meta[key], 1)
 
 
+@cache
+def cereal_movement():
+    """The cereal-review model's gate movement on the notes' review (core.training.review_gates)."""
+    from gatescope.core.training.review_gates import gate_movement
+    return gate_movement(trained("cereal-review"))
+
+
+def cereal_guess_rises_to(word) -> str | None:
+    """p(positive) after `word` to two decimals, if it rose there (else None)."""
+    m = cereal_movement()
+    t = m.tokens.index(word)
+    return f"{m.p[t]:.2f}" if m.p[t] > m.guess_before(t) else None
+
+
 def sigma1_of(name) -> float:
     """σ₁ of the trained (one-layer) model's W_hh."""
     return float(np.linalg.svd(trained(name).stack.direction(0, 0).weight_hh, compute_uv=False)[0])
@@ -292,7 +306,7 @@ CLAIMS = {
         ("100.0", lambda: accuracy("trained-rnn-clouds") == 100.0 and predicts("trained-rnn-clouds", "sky")),
         ("2.48", lambda: f"{sigma1_of('trained-rnn-clouds'):.2f}" == "2.48"),
     ],
-    "trained-lstm-cereal": [("99.8", lambda: accuracy("trained-lstm-cereal") == 99.8)],
+    "trained-lstm-cereal": [("100.0", lambda: accuracy("trained-lstm-cereal") == 100.0)],
     "notes-table": [
         ("1.01³⁶⁵", lambda: format_pow10(power_token("1.01³⁶⁵")) == "37.8"),
         ("37.8", lambda: format_pow10(final("notes-table")) == "37.8"),
@@ -397,7 +411,13 @@ CLAIMS = {
         ("3.1", lambda: notes_section("3.1", "explosion")),
     ],
     "cereal-review": [
-        ("3", lambda: run("cereal-review").config.input_scale == 3
+        ("16", lambda: trained("cereal-review").stack.direction(0).hidden_size == 16),
+        ("3.3", lambda: f"{cereal_movement().ratio:.1f}" == "3.3"),
+        ("0.66", lambda: cereal_guess_rises_to("amazing") == "0.66"),
+        ("0.82", lambda: cereal_guess_rises_to("perfectly") == "0.82"),
+        ("0.84", lambda: cereal_guess_rises_to("definitely") == "0.84"),
+        ("100.0", lambda: accuracy("cereal-review") == 100.0),
+        ("3", lambda: run("cereal-review").config.input_scale == 3       # the built (seeded) cell
          and np.ptp(run("cereal-review").trace.gates["f"].mean(axis=1)) > 0.1),
     ],
     "rnn-vs-gated": [

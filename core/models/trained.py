@@ -37,13 +37,23 @@ TITLES = {
                            "A plain tanh RNN trained on the short gap: 'clouds' is 4 steps back, "
                            "easy even for an RNN."),
     "trained-lstm-cereal": ("Trained LSTM: the cereal review",
-                            "An LSTM trained on a small corpus of cereal reviews that Gatescope "
-                            "generates (cereal-reviews.txt). After 'Amazing!' its guess is "
+                            "The LSTM of the cereal-review preset (the same weights), trained on a "
+                            "small corpus of cereal reviews that Gatescope generates "
+                            "(cereal-reviews.txt), at every word. After 'Amazing!' its guess is "
                             "positive (after 'Awful!' negative). Swap 'definitely' for 'never' and its "
                             "gates change at that word; it reads 'I only ate half of it but will "
                             "never be buying again!' as negative, though in this whole review the "
-                            "positive cues still win. It was trained on the review's last word "
-                            "only, so the guesses in between are rough."),
+                            "positive cues still win."),
+    "cereal-review": ("The cereal review through a trained LSTM",
+                      "An LSTM (n = 16) trained on a small corpus of cereal reviews that Gatescope "
+                      "generates and ships (cereal-reviews.txt), at every word: after each word its "
+                      "guess follows the review's cues so far, each cue doubling the odds for its "
+                      "side, and its gates pay a small cost whenever they leave rest (input gate "
+                      "shut, forget and output gates open). So they move where the review says "
+                      "something: at the cue words (Amazing, perfectly, balanced, definitely, "
+                      "buying, again) its input and forget gates and its guess move a median "
+                      "3.3× as much as at the other words, and its guess of positive rises to "
+                      "0.66 at 'Amazing', 0.82 at 'perfectly' and 0.84 at 'definitely'."),
 }
 
 

@@ -123,8 +123,15 @@ def forward(model: Model, x: np.ndarray, h0=None, c0=None) -> dict:
     return cache
 
 
-def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = False, deltas: bool = False):
+def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = False, deltas: bool = False,
+             dh_steps: np.ndarray | None = None, dpre_steps: np.ndarray | None = None):
     """BPTT from δh_T = ∂ℓ/∂h_T (B, n) → (grads of the cell's four arrays, record).
+
+    dh_steps (T, B, n), if given: a loss that also reads h_1 … h_T directly (a readout at every
+    step, core.training.step_loss); dh_steps[t] = its direct ∂ℓ/∂h_{t+1}, added to what flows back
+    from the later steps (dh_last adds to dh_steps[T−1]). dpre_steps (T, B, 4n), LSTM only: a
+    loss's direct ∂ℓ/∂(i, f, g, o pre-activations) at each step (a penalty on the gates), added to
+    what flows into them through c and h.
 
     record (if asked): {"h": (T, B, n) ∂ℓ/∂h_k for k = 1..T, and for the LSTM "c": ∂ℓ/∂c_k} — the
     derivatives with respect to the state s_k = h_k (or [h_k; c_k], each part holding the other
@@ -133,6 +140,8 @@ def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = F
     (T, B, G·n) = ∂ℓ/∂(W_hh in_k + b_hh), the per-step terms whose sums are the weight gradients
     (core.training.contributions splits ∂ℓ/∂W by step with them)."""
     p, kind = model.params, model.kind
+    if dpre_steps is not None and kind != "lstm":
+        raise ValueError("dpre_steps: LSTM gates only")
     T = cache["T"]
     H = cache["h"]
     n = model.hidden_size
@@ -147,6 +156,8 @@ def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = F
     if kind == "rnn":
         S = cache["slope"]
         for t in range(T - 1, -1, -1):
+            if dh_steps is not None:
+                dh = dh + dh_steps[t]
             if record:
                 rec_h[t] = dh
             da = dh * S[t]
@@ -157,6 +168,8 @@ def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = F
         Cs, I, F, Gg, O, TC = (cache[k] for k in ("c", "i", "f", "g", "o", "tc"))
         dc = np.zeros_like(dh)
         for t in range(T - 1, -1, -1):
+            if dh_steps is not None:
+                dh = dh + dh_steps[t]
             if record:
                 rec_h[t] = dh
                 rec_c[t] = dc
@@ -167,6 +180,8 @@ def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = F
             d[:, n:2 * n] = dc * Cs[t] * f * (1.0 - f)
             d[:, 2 * n:3 * n] = dc * i * (1.0 - g * g)
             d[:, 3 * n:] = dh * tc * o * (1.0 - o)
+            if dpre_steps is not None:
+                d += dpre_steps[t]
             dgh[t] = d
             dc = dc * f
             dh = d @ w_hh
@@ -175,6 +190,8 @@ def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = F
         seed = model.convention == "seed"
         w_hn = w_hh[2 * n:]
         for t in range(T - 1, -1, -1):
+            if dh_steps is not None:
+                dh = dh + dh_steps[t]
             if record:
                 rec_h[t] = dh
             r, z, cand, h = R[t], Z[t], N[t], H[t]

@@ -1,6 +1,8 @@
 """Train the shipped models (assets/models/*.npz) with the training lab, seeded:
 
-    python -m core.training.train_presets --out assets/models [--only NAME] [--iters N]
+    python -m core.training.train_presets --out assets/models [--only NAME] [--iters N] [--check]
+
+(--check writes nothing and says whether the files in --out are reproduced byte for byte.)
 
 Each model is a one-layer cell plus a softmax readout, trained by the lab's own pieces
 (core.training.train: init_model, loss_and_grads, clip_by_norm, adam_step, evaluate — PyTorch's
@@ -8,15 +10,21 @@ initialisation, Adam lr 0.01, clipping at 1, batches of 64, the lab's curriculum
 at 95 % validation accuracy, early stop at 99 %), on real sentences: every token goes through
 core.inputs.embed_token(token, 16, seed 0), the vectors Explore feeds a cell for a sentence, so
 the same model runs on any sentence typed in the app. (The lab's own tasks use one-hot tokens of
-a fixed vocabulary; that is why the sentences are generated here.) The readout reads h_T; the
-file stores it so that it can be read at every step (the model's guess so far).
+a fixed vocabulary; that is why the sentences are generated here.) The readout reads h_T (the
+cereal model's reads every h_t, below); the file stores it so that it can be read at every step
+(the model's guess so far).
 
     trained-lstm-france, trained-gru-france, trained-rnn-france:
         "I grew up in {France|Germany|Spain|Italy} . <40 filler words> I speak fluent" → language
         (filler words drawn at random from core.inputs.FILLER; tested at gap 40 and 60)
     trained-rnn-clouds:  "<0–4 filler words> the {clouds|fish|worms|cows} are in the" → place
-    trained-lstm-cereal: a generated cereal review (core.training.reviews) → negative / positive
-        (2500 generated reviews: 0–1699 train, 1700–1999 validate, 2000–2499 test)
+    cereal-review (= trained-lstm-cereal, the same weights under both names): a generated
+        cereal review (core.training.reviews) → negative / positive (2500 generated reviews:
+        0–1699 train, 1700–1999 validate, 2000–2499 test). Trained at every word, not on h_T
+        alone (core.training.step_loss): the target after each token is the review's cues so far,
+        each doubling the odds for its side (reviews.positive_target), with a small cost for
+        opening the input gate and closing the forget gate (STEP_TRAINED), for a fixed number of
+        iterations; so its guess and its gates move at the cue words and stay put elsewhere.
 
 Files: PyTorch state_dict names (weight_ih_l0, …), the readout (weight_out, bias_out) and
 "gatescope_meta" (UTF-8 JSON: kind, encoding, classes, texts, accuracies), written byte for byte
@@ -35,7 +43,8 @@ import numpy as np
 
 from ..fileio import atomic_write_bytes
 from ..inputs import FILLER, embed_token, france_sentence, tokenize
-from .reviews import corpus_text, generate
+from .reviews import corpus_text, generate_marked, positive_target
+from .step_loss import step_loss_and_grads
 from .train import AdamState, Model, adam_step, clip_by_norm, evaluate, init_model, loss_and_grads
 
 EMBED_DIM, EMBED_SEED = 16, 0
@@ -91,33 +100,58 @@ class Clouds(SentenceTask):
 
 
 class Reviews(SentenceTask):
-    """Reviews bucketed by length (a batch shares one length: the lab's batches are (T, B, d))."""
+    """Reviews bucketed by length (a batch shares one length: the lab's batches are (T, B, d)).
+    rows: (label, text) or (label, text, cues) — with cues, target_batch gives per-step targets."""
 
     def __init__(self, rows):
-        self.rows = [(y, tokenize(t)) for y, t in rows]
+        self.rows = [(r[0], tokenize(r[1])) for r in rows]
+        self.targets = [positive_target(len(s), r[2]) if len(r) > 2 else None
+                        for r, (_, s) in zip(rows, self.rows)]
         super().__init__("cereal", ("negative", "positive"), [w for _, s in self.rows for w in s])
         self.by_len = {}
-        for y, s in self.rows:
-            self.by_len.setdefault(len(s), []).append((y, s))
+        for k, (_, s) in enumerate(self.rows):
+            self.by_len.setdefault(len(s), []).append(k)
         self.lengths = sorted(self.by_len)
 
+    def _draw(self, rng, B):
+        pool = self.by_len[len(self.rows[int(rng.integers(len(self.rows)))][1])]
+        return [pool[j] for j in rng.integers(0, len(pool), B)]
+
     def sample(self, rng, B, gap):
-        pick = self.rows[int(rng.integers(len(self.rows)))]
-        pool = self.by_len[len(pick[1])]
-        k = rng.integers(0, len(pool), B)
-        return [pool[j][1] for j in k], [pool[j][0] for j in k]
+        k = self._draw(rng, B)
+        return [self.rows[j][1] for j in k], [self.rows[j][0] for j in k]
+
+    def target_batch(self, rng, B: int):
+        """(x (T, B, d), targets (T, B, 2): [1 − q_t, q_t] with q_t = reviews.positive_target)."""
+        k = self._draw(rng, B)
+        if any(self.targets[j] is None for j in k):
+            raise ValueError("per-step targets need reviews with their cues (reviews.generate_marked)")
+        ids = np.array([[self.index[w] for w in self.rows[j][1]] for j in k]).T
+        q = np.array([self.targets[j] for j in k]).T
+        return self.embed(ids), np.stack([1.0 - q, q], axis=2)
 
     def all_batches(self):
         for L in self.lengths:
             pool = self.by_len[L]
-            ids = np.array([[self.index[w] for w in s] for _, s in pool]).T
-            yield self.embed(ids), np.array([y for y, _ in pool], dtype=np.int64)
+            ids = np.array([[self.index[w] for w in self.rows[j][1]] for j in pool]).T
+            yield self.embed(ids), np.array([self.rows[j][0] for j in pool], dtype=np.int64)
+
+
+def _grads(model, task, rng, gap, step):
+    """(loss, gradients) of one batch: the lab's loss on h_T, or (step: STEP_TRAINED settings) the
+    loss at every step with the gate cost."""
+    if step is None:
+        x, y = task.batch(rng, 64, gap)
+        return loss_and_grads(model, x, y)[:2]
+    x, q = task.target_batch(rng, 64)
+    return step_loss_and_grads(model, x, q, penalty=step["penalty"])[:2]
 
 
 def fit(task: SentenceTask, kind: str, *, hidden: int, seed: int, iters: int, curriculum: bool,
-        log=None, validate=None) -> tuple[Model, dict]:
+        log=None, validate=None, step=None) -> tuple[Model, dict]:
     """The lab's loop (Adam 0.01, clip 1, B = 64, curriculum, early stop) on a SentenceTask.
-    validate(model) → accuracy, if given, replaces the task's own validation batch."""
+    validate(model) → accuracy, if given, replaces the task's own validation batch. step (a
+    STEP_TRAINED entry): the loss at every step, all `iters` iterations (no early stop)."""
     model = init_model(kind, EMBED_DIM, hidden, len(task.classes), seed=seed, forget_bias=1.0)
     rng = np.random.default_rng((seed, 1))
     target = task.target_gap
@@ -130,11 +164,14 @@ def fit(task: SentenceTask, kind: str, *, hidden: int, seed: int, iters: int, cu
         return evaluate(model, *vals[g])[1]
 
     for it in range(1, iters + 1):
-        x, y = task.batch(rng, 64, gap)
-        loss, grads, _ = loss_and_grads(model, x, y)
+        loss, grads = _grads(model, task, rng, gap, step)
         grads, _, _ = clip_by_norm(grads, 1.0)
         params, adam = adam_step(model.params, grads, adam, 0.01)
         model = Model(model.kind, params, model.nonlinearity, model.convention)
+        if step is not None:
+            if log and it % 250 == 0:
+                log(f"  {task.name} {kind} it {it} loss {loss:.4f} val {validate(model):.3f}")
+            continue
         if it % 25 == 0:
             acc = val(gap) if validate is None else validate(model)
             if log:
@@ -170,9 +207,12 @@ SPECS = {
     "trained-gru-france": ("france", "gru", 32, (0, 1, 2)),
     "trained-rnn-france": ("france", "rnn", 32, (0, 1, 2, 3, 4)),
     "trained-rnn-clouds": ("clouds", "rnn", 16, (0, 1, 2)),
-    "trained-lstm-cereal": ("cereal", "lstm", 32, (0, 1, 2)),
+    "trained-lstm-cereal": ("cereal", "lstm", 16, (0, 1, 2)),
+    "cereal-review": ("cereal", "lstm", 16, (0, 1, 2)),
 }
 ACCEPT = 0.9
+#: Tasks trained at every step (fit's `step`): the gate cost's λ and the iterations.
+STEP_TRAINED = {"cereal": {"penalty": 0.03, "iters": 3000}}
 
 
 def _texts(task_name):
@@ -195,9 +235,13 @@ def _attempt(task, task_name, kind, hidden, seed, iters, rows, log):
     if task_name == "cereal":                       # reviews 1700–1999 validate, 2000–2499 test
         val_set = Reviews(rows[1700:2000])
         validate = lambda m: corpus_accuracy(m, val_set)  # noqa: E731
-    model, info = fit(task, kind, hidden=hidden, seed=seed, iters=iters,
-                      curriculum=task_name == "france", log=log, validate=validate)
+    step = STEP_TRAINED.get(task_name)
+    model, info = fit(task, kind, hidden=hidden, seed=seed, iters=iters or (step or {}).get("iters", 3000),
+                      curriculum=task_name == "france", log=log, validate=validate, step=step)
     summary = {"iterations": info["iterations"], "seed": seed, "hidden": hidden}
+    if step is not None:
+        summary["training"] = {"loss": "every step", "target": "each cue doubles the odds",
+                               "gate_cost": step["penalty"]}
     if task_name == "cereal":
         summary["test_accuracy"] = corpus_accuracy(model, Reviews(rows[2000:]))
         summary["validation_accuracy"] = corpus_accuracy(model, val_set)
@@ -217,7 +261,7 @@ def train_one(name: str, rows, *, iters: int | None = None, log=None) -> tuple[d
     task = task() if task else Reviews(rows[:1700])
     attempts, best = [], None
     for seed in seeds:
-        model, summary = _attempt(task, task_name, kind, hidden, seed, iters or 3000, rows, log)
+        model, summary = _attempt(task, task_name, kind, hidden, seed, iters, rows, log)
         attempts.append({"seed": seed, "test_accuracy": summary["test_accuracy"],
                          "iterations": summary["iterations"]})
         if best is None or summary["test_accuracy"] > best[1]["test_accuracy"]:
@@ -263,18 +307,38 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="assets/models", help="folder for the .npz files")
     ap.add_argument("--only", action="append", choices=sorted(SPECS), help="train only this model")
     ap.add_argument("--iters", type=int, default=None, help="at most this many iterations")
+    ap.add_argument("--check", action="store_true",
+                    help="write nothing: train and say whether the files in --out are reproduced byte for byte")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = generate(2500, seed=0)
-    atomic_write_bytes(out / CORPUS_FILE, corpus_text(rows).encode("utf-8"))
+    if not args.check:
+        out.mkdir(parents=True, exist_ok=True)
+    rows = generate_marked(2500, seed=0)
+    files = {CORPUS_FILE: corpus_text(r[:2] for r in rows).encode("utf-8")}
     log = None if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+    done = {}
     for name in args.only or SPECS:
-        arrays, summary = train_one(name, rows, iters=args.iters, log=log)
-        atomic_write_bytes(out / f"{name}.npz", npz_bytes(arrays))
+        if SPECS[name] not in done:                # the same SPECS entry: trained once
+            done[SPECS[name]] = train_one(name, rows, iters=args.iters, log=log)
+        arrays, summary = renamed(*done[SPECS[name]], name)
+        files[f"{name}.npz"] = npz_bytes(arrays)
         print(name, json.dumps(summary), flush=True)
+    if args.check:
+        differ = [f for f, data in files.items() if not (out / f).is_file() or (out / f).read_bytes() != data]
+        print("reproduced: " + ", ".join(files) if not differ else "not reproduced: " + ", ".join(differ))
+        return 1 if differ else 0
+    for f, data in files.items():
+        atomic_write_bytes(out / f, data)
     return 0
+
+
+def renamed(arrays: dict, summary: dict, name: str) -> tuple[dict, dict]:
+    """The file's arrays with `name` in its metadata (the same weights under another name)."""
+    meta = json.loads(bytes(arrays["gatescope_meta"]).decode())
+    meta["name"] = name
+    return {**arrays, "gatescope_meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(),
+                                                      np.uint8)}, summary
 
 
 if __name__ == "__main__":
