@@ -1,7 +1,8 @@
 """Gatescope's engine: exact RNN / LSTM / GRU cells with prescribed weight spectra and
 overflow-proof gradient norms, in NumPy float64. Never imports Qt."""
 from .build import build_cell
-from .cells import Cell, make_cell, state_jacobian, step
+from .cell_step import Cell, make_cell, step
+from .cells import state_jacobian
 from .config import Config, ConfigError
 from .connectivity import input_connectivity, output_connectivity, prepare
 from .directions import log10_singular_values

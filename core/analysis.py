@@ -17,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .cells import GAMMA, Cell, sigmoid, step_cache
+from .cell_step import GAMMA, Cell, sigmoid, step_cache
 from .config import Config
 from .simulate import Trace, simulate
 from .theory import clipped_log_norm, pascanu_bound, power_curves, state_levels

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import GATE_BLOCKS, GATE_NAMES, Cell, make_cell
+from .cell_step import GATE_BLOCKS, GATE_NAMES, Cell, make_cell
 from .spectra import recurrent_matrix, resolve_structure, spectrum
 
 

@@ -8,7 +8,7 @@ Chain rule (s = h, or [h; c] for the LSTM; m = state size, n = hidden, d = input
 
 H_t = [I_n 0] (n, m) picks h out of s; for a readout ŷ_t = R h_t + b it is R [I 0] (p, m), and for
 softmax probabilities (diag y_t − y_t y_tᵀ) R [I 0]. J comes from `cells.jacobian_from_cache`, B from
-`influence.input_jacobian_from_cache`; `influence.influence` reads a row ("how to read it").
+`cells.input_jacobian_from_cache`; `influence.influence` reads a row ("how to read it").
 
 Exact in log space: every factor and running product is kept as mantissa · 2^e with an integer e
 (power-of-two rescaling is exact), so log10‖·‖ = (e + log2‖mantissa‖₂)·log10 2 never over- or
@@ -28,9 +28,10 @@ from __future__ import annotations
 import numpy as np
 
 from .block_norms import HI, LO, FactorStack, log2_norms, pow2, renorm, start
-from .cells import Cell, jacobian_from_cache
+from .cell_step import Cell
+from .cells import input_jacobian, input_jacobian_from_cache, jacobian_from_cache
 from .forward import forward, take
-from .influence import Influence, influence, input_jacobian, input_jacobian_from_cache
+from .influence import Influence, influence
 from .product_norms import LOG10_2
 from .progress import Cancelled, report
 

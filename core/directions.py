@@ -33,14 +33,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cells import Cell
+from .cell_step import Cell
 from .forward import JacobianProduct, finite_cache, forward
 from .graded import NEG, GradedState, graded_svd, log2_singular_values, windows
 from .progress import report
 from .qr import qr_step
 
-__all__ = ["GradedState", "GradientSplit", "graded_svd", "log10_singular_values",
-           "log2_singular_values", "log_singular_curves", "split_gradient", "windows"]
+__all__ = ["GradedState", "GradientSplit", "gradient_vector", "graded_svd",
+           "log10_singular_values", "log2_singular_values", "log_singular_curves",
+           "split_from_state", "split_gradient", "windows"]
 
 LOG10_2 = math.log10(2.0)
 #: rows re-normalised at least every RENORM_STEPS steps, or sooner when a bound says they could
@@ -79,17 +80,29 @@ def _renormalise(Q, B, e):
 
 
 
-def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None) -> GradedState:
-    """Run the graded QR recursion over steps 1..stop (default T). For each chunk of steps
+def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None, *,
+                start: GradedState | None = None, keep=None) -> GradedState:
+    """Run the graded QR recursion over steps t₀+1..stop (default T) from the state at step t₀
+    (`start`, a GradedState, default the identity at t₀ = 0: re-normalised first, an exact
+    rescaling, so the recursion goes on as if it had never stopped). For each chunk of steps
     a+1..a+C, on_chunk(a, Bs, Es) receives the states X_{a+j+1} = diag(2^Es[j]) Bs[j] (and may
-    overwrite them). Returns the state at the last step."""
+    overwrite them). keep = (every, store): a copy of the state at every step that is a
+    multiple of `every` goes into store[t] (checkpoints to restart from). Returns the state at
+    the last step."""
     T = cache["T"] if stop is None else int(stop)
     m = cell.state_size
     prod = JacobianProduct(cell, cache)
-    Q, B, e = np.eye(m), np.eye(m), np.zeros(m)
+    if start is None:
+        t0, Q, B, e = 0, np.eye(m), np.eye(m), np.zeros(m)
+    else:
+        t0 = int(start.t)
+        Q, B, e = _renormalise(start.Q.copy(), start.B.copy(), start.e.copy())
+    if t0 >= T:
+        return GradedState(t0, Q, e, B)
+    every, store = keep if keep is not None else (0, None)
     S = _scales(e)
     chunk = max(1, min(128, CHUNK_FLOATS // (m * m)))
-    Bs = np.empty((min(chunk, max(T, 1)), m, m))
+    Bs = np.empty((min(chunk, max(T - t0, 1)), m, m))
     Es = np.empty((Bs.shape[0], m))
     M = np.empty((m, m))
     # C (upper triangular) times B by row blocks, each with the columns it has: ≈ 5/8 of the work
@@ -97,8 +110,8 @@ def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None
     hi = lo = 0.0                    # log2 bounds on the rows' growth / shrinkage since renorm
     since = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for a in range(0, T, chunk):
-            report(progress, a / max(T, 1))
+        for a in range(t0, T, chunk):
+            report(progress, (a - t0) / max(T - t0, 1))
             b = min(T, a + chunk)
             fac = prod.chunk(a, b)
             for j in range(b - a):
@@ -121,6 +134,8 @@ def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None
                     S = _scales(e)
                     hi = lo = 0.0
                     since = 0
+                if every and (a + j + 1) % every == 0 and (a + j + 1) not in store:
+                    store[a + j + 1] = GradedState(a + j + 1, Q.copy(), e.copy(), B.copy())
             if B.base is Bs:
                 B = B.copy()                    # the buffer: refilled next chunk, scratch now
             if on_chunk is not None:
@@ -131,17 +146,17 @@ def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None
 # ----------------------------------------------------------------------------------------------
 # Every step's values
 
-def log_singular_curves(cell: Cell, cache: dict, progress=None) -> np.ndarray:
+def log_singular_curves(cell: Cell, cache: dict, progress=None, keep=None) -> np.ndarray:
     """log10 σᵢ(∂s_t/∂s₀) = log10 σᵢ(J_t ⋯ J₁) for t = 0..T, every i: (T+1, m), descending,
     row 0 all zeros (the identity). `cache` is `forward.forward(...)`'s output (finite).
-    progress(fraction) returning False raises Cancelled."""
+    progress(fraction) returning False raises Cancelled. keep: as `_accumulate`'s."""
     T, m = cache["T"], cell.state_size
     out = np.zeros((T + 1, m))
 
     def take(a, Bs, Es):
         out[a + 1:a + 1 + Bs.shape[0]] = log2_singular_values(Bs, Es, overwrite=True) * LOG10_2
 
-    _accumulate(cell, cache, take, progress=progress)
+    _accumulate(cell, cache, take, progress=progress, keep=keep)
     zeros = _exact_zeros(cell, cache)
     if zeros is not None:            # rank(J_t⋯J₁) ≤ m − k: the k smallest are exactly 0
         rows = np.flatnonzero(zeros)
@@ -195,25 +210,39 @@ class GradientSplit:
 def split_gradient(cell: Cell, inputs, t: int, grad, h0=None, c0=None) -> GradientSplit:
     """Split g = ∂ℓ/∂s_t (m,) — for an LSTM also (n,), read as ∂ℓ/∂h_t with ∂ℓ/∂c_t = 0 — along
     the singular directions of ∂s_t/∂s₀ (t = 0..T) and say how much of each reaches s₀."""
+    g = gradient_vector(cell, grad)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cache = finite_cache(cell, forward(cell, inputs, h0, c0))
+    if not 0 <= int(t) <= cache["T"]:
+        raise ValueError(f"step t must lie in 0..{cache['T']}, got {t}")
+    state = _accumulate(cell, cache, stop=int(t))
+    return split_from_state(cell, state, g, _exact_zeros(cell, cache))
+
+
+def gradient_vector(cell: Cell, grad) -> np.ndarray:
+    """g = ∂ℓ/∂s_t as an (m,) float64 vector: an LSTM's (n,) is ∂ℓ/∂h_t with ∂ℓ/∂c_t = 0.
+    ValueError unless m (or the LSTM's n) finite numbers."""
     m, n = cell.state_size, cell.hidden_size
     g = np.asarray(grad, dtype=np.float64).ravel()
     if cell.kind == "lstm" and g.shape == (n,):
         g = np.concatenate([g, np.zeros(n)])
     if g.shape != (m,) or not np.all(np.isfinite(g)):
         raise ValueError(f"the gradient must be {m} finite numbers")
-    with np.errstate(over="ignore", invalid="ignore"):
-        cache = finite_cache(cell, forward(cell, inputs, h0, c0))
-    if not 0 <= int(t) <= cache["T"]:
-        raise ValueError(f"step t must lie in 0..{cache['T']}, got {t}")
-    state = _accumulate(cell, cache, stop=int(t))
+    return g
+
+
+def split_from_state(cell: Cell, state: GradedState, grad, zeros=None) -> GradientSplit:
+    """The split of g (as `gradient_vector` reads it) along the singular directions of the
+    product held by `state` (P_t, t = state.t). zeros: `_exact_zeros` of the run, or None."""
+    m, t = cell.state_size, int(state.t)
+    g = gradient_vector(cell, grad)
     l, U, V = graded_svd(state)
-    zeros = _exact_zeros(cell, cache)
-    if zeros is not None and zeros[int(t)]:
-        l[m - zeros[int(t)]:] = -np.inf
+    if zeros is not None and zeros[t]:
+        l[m - zeros[t]:] = -np.inf
     c = U.T @ g
     with np.errstate(divide="ignore"):
         reach = l * LOG10_2 + np.log10(np.abs(c))
     finite = reach[np.isfinite(reach)]
     top = finite.max() if finite.size else -np.inf
     total = top + 0.5 * math.log10(float(np.sum(10.0 ** (2 * (finite - top))))) if finite.size else -np.inf
-    return GradientSplit(int(t), l * LOG10_2, c, reach, float(total), U, V)
+    return GradientSplit(t, l * LOG10_2, c, reach, float(total), U, V)

@@ -4,8 +4,8 @@
 
 for the top three directions at step t: σᵢ(∂s_t/∂s₀), the component cᵢ = uᵢᵀ g of the chosen
 g = ∂ℓ/∂h_t (a unit vector e_j, default e₁) and σᵢ|cᵢ|, how much of it reaches h₀
-(core.directions.split_gradient). `directions_html` returns None when that would take longer than
-its time budget (`split_seconds`), so the panel can fall back to its other text.
+(core.splits.splits_for: the run's checkpointed splits). `directions_html` returns None when that
+would take longer than its time budget (`split_seconds`), so the panel can fall back to its other text.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .directions import split_gradient
+from .splits import splits_for
 from .text import escape_html
 from .theory import format_pow10
 
@@ -39,13 +39,15 @@ def directions_html(analysis, t: int, unit: int = 0, *, budget_s: float = 0.02) 
     None at t = 0 or when the split would take longer than budget_s."""
     tr, cell = analysis.trace, analysis.cell
     t = int(t)
-    if not 1 <= t <= tr.steps or split_seconds(cell.state_size, t) > budget_s:
+    if not 1 <= t <= tr.steps:
+        return None
+    splits = splits_for(analysis)            # the Directions view's: checkpoints, the last split
+    if t > splits.steps or split_seconds(cell.state_size, splits.steps_to(t)) > budget_s:
         return None
     j = min(max(0, int(unit)), cell.hidden_size - 1)
     g = np.zeros(cell.hidden_size)
     g[j] = 1.0
-    h0, c0 = tr.h[0], (None if tr.c is None else tr.c[0])
-    s = split_gradient(cell, tr.inputs[:t], t, g, h0, c0)
+    s = splits.split(t, g)
     m = cell.state_size
     top = s.log10_sigma[0]
     kept = int(np.count_nonzero(s.log10_sigma > top - 3.0)) if np.isfinite(top) else 0

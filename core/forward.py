@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import GATE_BLOCKS, Cell, activation, jacobian_coefficients, jacobian_from_cache
+from .cell_step import GATE_BLOCKS, Cell, activation
+from .cells import jacobian_coefficients, jacobian_from_cache
 from .progress import report
 
 

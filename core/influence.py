@@ -1,7 +1,8 @@
 """How much an input influences a state: the one-step input Jacobian and the reading of a
 connectivity row.
 
-    B_k = ∂s_k/∂x_k (m, d)          the influence of x_k on the state it enters (analytic, below);
+    B_k = ∂s_k/∂x_k (m, d)          the influence of x_k on the state it enters (analytic:
+                                     `input_jacobian`, cells.py's, re-exported here);
     A[t−1, k−1] = log10 ‖∂h_t/∂x_k‖  its influence t − k steps later (`connectivity.Connectivity`);
     `influence(row, t, k)`           the numbers of "x_k's influence on h_t: 10^a, down 10^b over
                                      the c steps since (×d a step)" from one row of A.
@@ -15,54 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cells import Cell, dsigmoid, dtanh, sigmoid
+from .cells import input_jacobian, input_jacobian_from_cache
 
 __all__ = ["Influence", "influence", "input_jacobian", "input_jacobian_from_cache"]
-
-
-# ----------------------------------------------------------------------------------------------
-# B_k = ∂s_k/∂x_k, analytic (entries of the cache may carry a leading time axis: (..., n)).
-
-def input_jacobian_from_cache(cell: Cell, cache: dict) -> np.ndarray:
-    """∂s_t/∂x_t from a step's cache → (..., m, d). Same factors as the state Jacobian with the
-    W_i· blocks of weight_ih in place of the W_h· blocks (the GRU's "seed" reset path aside)."""
-    n, w = cell.hidden_size, cell.weight_ih
-    if cell.kind == "rnn":                           # h' = φ(a), a = W_ih x + …: diag(φ') W_ih
-        return cache["slope"][..., :, None] * w
-    if cell.kind == "lstm":
-        w_i, w_f, w_g, w_o = (w[j * n:(j + 1) * n] for j in range(4))
-        pre = cache["pre"]
-        d_i, d_f = dsigmoid(pre[..., :n]), dsigmoid(pre[..., n:2 * n])
-        d_g, d_o = dtanh(pre[..., 2 * n:3 * n]), dsigmoid(pre[..., 3 * n:])
-        # c' = f c + i g:  ∂c'/∂x = diag(c σ'_f) W_if + diag(g σ'_i) W_ii + diag(i tanh'_g) W_ig
-        dc = ((cache["c_prev"] * d_f)[..., :, None] * w_f + (cache["g"] * d_i)[..., :, None] * w_i
-              + (cache["i"] * d_g)[..., :, None] * w_g)
-        # h' = o tanh(c'):  ∂h'/∂x = diag(tanh(c') σ'_o) W_io + diag(o tanh'(c')) ∂c'/∂x
-        dh = ((cache["tc"] * d_o)[..., :, None] * w_o
-              + (cache["o"] * dtanh(cache["c"]))[..., :, None] * dc)
-        return np.concatenate([dh, dc], axis=-2)
-    w_r, w_z, w_n = (w[j * n:(j + 1) * n] for j in range(3))
-    dz, dr, dn = dsigmoid(cache["a_z"]), dsigmoid(cache["a_r"]), dtanh(cache["a_n"])
-    h_prev, cand = cache["h_prev"], cache["n"]
-    if cell.convention == "pytorch":
-        # n = tanh(W_in x + b_in + r ⊙ hn):  ∂n/∂x = diag(1−n²) [W_in + diag(hn σ'_r) W_ir]
-        d_cand = dn[..., :, None] * (w_n + (cache["hn"] * dr)[..., :, None] * w_r)
-        # h' = (1−z) n + z h:  ∂h'/∂x = diag(1−z) ∂n/∂x + diag((h − n) σ'_z) W_iz
-        return (sigmoid(-cache["a_z"])[..., :, None] * d_cand
-                + ((h_prev - cand) * dz)[..., :, None] * w_z)
-    # h̃ = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn):  ∂h̃/∂x = diag(1−h̃²) [W_in + W_hn diag(h σ'_r) W_ir]
-    w_hn = cell.weight_hh[2 * n:]
-    d_cand = dn[..., :, None] * (w_n + w_hn @ ((h_prev * dr)[..., :, None] * w_r))
-    # h' = (1−z) h + z h̃:  ∂h'/∂x = diag(z) ∂h̃/∂x + diag((h̃ − h) σ'_z) W_iz
-    return cache["z"][..., :, None] * d_cand + ((cand - h_prev) * dz)[..., :, None] * w_z
-
-
-def input_jacobian(cell: Cell, x, s) -> np.ndarray:
-    """Analytic ∂s_t/∂x_t (m, d) at input x (d,) and previous state s (m,)."""
-    from .cells import split_state, step_cache
-    h, c = split_state(cell, np.asarray(s, dtype=np.float64))
-    xw = cell.weight_ih @ np.asarray(x, dtype=np.float64) + cell.bias_ih
-    return input_jacobian_from_cache(cell, step_cache(cell, xw, h, c))
 
 
 # ----------------------------------------------------------------------------------------------

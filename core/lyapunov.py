@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from .cells import Cell, jacobian_from_cache, make_cell
+from .cell_step import Cell, make_cell
+from .cells import jacobian_from_cache
 from .forward import JacobianProduct, finite_cache, forward, take
 from .progress import report
 from .qr import qr_step

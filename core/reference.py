@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import GATE_BLOCKS, Cell, recurrent_input, step_cache, step_vjp
+from .cell_step import GATE_BLOCKS, Cell, step_cache
+from .cells import recurrent_input, step_vjp
 
 PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cells import GATE_NAMES, Cell, log_sigmoid
+from .cell_step import GATE_NAMES, Cell, log_sigmoid
 from .directions import log_singular_curves
 from .forward import JacobianProduct, finite_cache, forward
 from .product_norms import (

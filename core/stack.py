@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cells import GATE_BLOCKS, KINDS, Cell, make_cell, sigmoid
+from .cell_step import GATE_BLOCKS, KINDS, Cell, make_cell, sigmoid
 from .simulate import forward, simulate
 from .stack_norms import (
     CHUNK_FLOATS,

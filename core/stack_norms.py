@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import dsigmoid, dtanh, jacobian_from_cache
+from .cell_step import dsigmoid, dtanh
+from .cells import input_jacobian_from_cache, jacobian_from_cache
 from .forward import take
 from .product_norms import product_log_norms as _product_log_norms
 from .simulate import Trace, log10_carousel
@@ -70,29 +71,13 @@ def state_jacobians(d, cache: dict, a: int, b: int) -> np.ndarray:
 
 
 def input_jacobian(d, cache: dict) -> np.ndarray:
-    """B_t = ∂s_t/∂x_t from a step's cache (entries (..., n)) → (..., m, d_in).
-
-    RNN  diag(φ'(a)) W_ih.   LSTM [W_hr] ∂h̄/∂x and ∂c/∂x as in `_lstm_dv` with W_ih.
-    GRU "pytorch"  diag((1−z) tanh'(a_n)) (W_in + diag(hn σ'_r) W_ir) + diag((h−n) σ'_z) W_iz.
-    GRU "seed"     diag(z tanh'(a_n)) (W_in + W_hn diag(h σ'_r) W_ir) + diag((h̃−h) σ'_z) W_iz."""
-    W = d.weight_ih
-    n = d.hidden_size
-    if d.kind == "rnn":
-        return cache["slope"][..., :, None] * W
-    if d.kind == "lstm":
-        dc, dh, _ = _lstm_dv(cache, W, n)
-        if d.weight_hr is not None:
-            dh = np.matmul(d.weight_hr, dh)
-        return np.concatenate([dh, dc], axis=-2)
-    w_r, w_z, w_n = W[:n], W[n:2 * n], W[2 * n:]
-    z, cand, h = cache["z"], cache["n"], cache["h_prev"]
-    dr, dz, dn = dsigmoid(cache["a_r"]), dsigmoid(cache["a_z"]), dtanh(cache["a_n"])
-    if d.convention == "pytorch":
-        inner = w_n + (cache["hn"] * dr)[..., :, None] * w_r
-        return ((1.0 - z) * dn)[..., :, None] * inner + ((h - cand) * dz)[..., :, None] * w_z
-    w_hn = d.weight_hh[2 * n:]
-    inner = w_n + np.matmul(w_hn, (h * dr)[..., :, None] * w_r)
-    return (z * dn)[..., :, None] * inner + ((cand - h) * dz)[..., :, None] * w_z
+    """B_t = ∂s_t/∂x_t from a step's cache (entries (..., n)) → (..., m, d_in): the cell's own
+    (cells.input_jacobian_from_cache), or for an LSTM with a projection [W_hr ∂h̄/∂x; ∂c/∂x] as
+    in `_lstm_dv` with W_ih."""
+    if d.weight_hr is None:
+        return input_jacobian_from_cache(d.cell, cache)
+    dc, dh, _ = _lstm_dv(cache, d.weight_ih, d.hidden_size)
+    return np.concatenate([np.matmul(d.weight_hr, dh), dc], axis=-2)
 
 
 def trace_projected(d, x: np.ndarray, cache: dict, progress=None) -> Trace:

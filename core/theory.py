@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .cells import GAMMA
+from .cell_step import GAMMA
 from .text import SUPERSCRIPT, format_norm, format_pow10, power_readout  # noqa: F401  (kept importable)
 
 #: The notes' table (§2): σ^365 for these σ.

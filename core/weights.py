@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import GATE_BLOCKS, Cell, make_cell
+from .cell_step import GATE_BLOCKS, Cell, make_cell
 from .config import FIELD
 from .fileio import atomic_writer
-from .safeio import SafeIOError, clip_text, finite_float64, one_line, read_npz, show_path
+from .safe_npz import read_npz
+from .safeio import SafeIOError, clip_text, finite_float64, one_line, show_path
 
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 #: Weight files larger than this are refused before reading (256 MiB).
@@ -123,7 +124,7 @@ def cell_from_weights(kind, weights, *, nonlinearity="tanh", convention="pytorch
 def load_weights(path, *, nonlinearity="tanh", convention="pytorch") -> Cell:
     """A Cell from an `.npz` of state_dict arrays; the kind is inferred from weight_hh's shape.
 
-    Read through safeio.read_npz: a regular file of at most MAX_WEIGHT_FILE_BYTES, at most
+    Read through safe_npz.read_npz: a regular file of at most MAX_WEIGHT_FILE_BYTES, at most
     MAX_WEIGHT_MEMBERS members expanding to at most MAX_WEIGHT_FILE_BYTES in all, every member's
     header checked (names, dtype, and the hidden/input-size limits of the setup table) before
     its data is read. Every problem raises WeightsError "<path>: <reason>", one line."""

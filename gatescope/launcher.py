@@ -117,7 +117,8 @@ def _main(argv=None) -> int:
         from gatescope.core.cli.sweep import main as sweep_main
         return sweep_main(argv[1:])
     if argv and argv[0] == "export-animation":
-        from gatescope.core.cli.animation import run_export_animation
+        # Rendering needs Qt: the renderer lives in gui/, the command's parsing in core/cli/.
+        from gatescope.gui.animation_command import run_export_animation
         return run_export_animation(argv[1:])
     if argv and argv[0] == "simulate":
         from gatescope.core.cli.simulate import CommandError, run_simulate

@@ -20,9 +20,9 @@ from gatescope.gui.animation import (
     gif_durations,
     image_to_rgb,
     render_frame,
-    run_export_animation,
     window_targets,
 )
+from gatescope.gui.animation_command import run_export_animation
 from gatescope.gui.app import create_window
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel

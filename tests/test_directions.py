@@ -223,19 +223,23 @@ def test_graded_block_matrix_beyond_float_range(sizes, seed, zeros):
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(0, 500), min_size=1, max_size=40), st.floats(1, 200),
-       st.floats(0.01, 3))
-def test_windows_tile_and_keep_their_margins(steps, margin, extra):
+       st.floats(0.01, 3), st.floats(1, 300))
+def test_windows_tile_and_keep_their_margins(steps, margin, extra, gap):
+    """Every kept value is `margin` inside its window's ends, or the end is a cut at a gap of
+    at least `gap` between neighbouring exponents; no window spans such a gap."""
     width = 2 * margin * (1 + extra)
     e = -np.cumsum(steps)
     r = len(e)
-    wins = windows(e, width, margin)
+    wins = windows(e, width, margin, gap)
     assert [w[2] for w in wins] == [0] + [w[3] for w in wins[:-1]] and wins[-1][3] == r
+    cut = [False] + [e[g - 1] - e[g] >= gap for g in range(1, r)] + [True]
     for k0, k1, lo, hi in wins:
         assert k0 <= lo < hi <= k1 <= r
         assert e[k0] - e[k1 - 1] <= width
+        assert not any(cut[k0 + 1:k1])
         for i in range(lo, hi):
-            assert k0 == 0 or e[k0 - 1] >= e[i] + margin
-            assert k1 == r or e[i] >= e[k1] + margin
+            assert k0 == 0 or cut[k0] or e[k0 - 1] >= e[i] + margin
+            assert k1 == r or cut[k1] or e[i] >= e[k1] + margin
 
 
 # ----------------------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ def test_a_burst_of_changes_computes_the_curves_once_when_it_rests(session, qtbo
     runs = []
     real = directions_module.directions_of
     monkeypatch.setattr(directions_module, "directions_of",
-                        lambda cell, trace, progress=None: runs.append(trace) or real(cell, trace, progress))
+                        lambda cell, trace, progress=None, splits=None:
+                        runs.append(trace) or real(cell, trace, progress, splits))
     values = (0.91, 0.93, 0.95, 0.97, 0.99)
     for v in values:                   # faster than SETTLE_MS apart: a drag
         session.update(sigma1=v)

@@ -9,7 +9,7 @@ import pytest
 from gatescope.core import Config
 from gatescope.core.analysis import analyse
 from gatescope.core.directions import log_singular_curves, split_gradient
-from gatescope.core.explain_directions import directions_html
+from gatescope.core.explain_directions import directions_html, split_seconds
 from gatescope.core.lyapunov import (
     edge_of_chaos,
     gaussian_rnn,
@@ -346,7 +346,10 @@ def test_explain_text_has_the_top_three_directions_live_numbers(config):
     k = int(np.sum(s.log10_sigma > s.log10_sigma[0] - 3))
     assert f"{k} of {a.cell.state_size} directions keep more than 10⁻³ of σ₁" in html
     assert directions_html(a, 0) is None
-    assert directions_html(a, t, budget_s=0.0) is None                 # over its time budget
+    assert directions_html(analyse(config), t, budget_s=0.0) is None   # over its time budget
+    # the split at t left its state: one step on (play) is within one step's budget
+    assert directions_html(a, t + 1, unit=1, budget_s=split_seconds(a.cell.state_size, 1)) is not None
+    assert directions_html(analyse(config), t + 1, budget_s=split_seconds(a.cell.state_size, 1)) is None
 
 
 def test_the_edge_of_chaos_tab_works_only_when_shown(make_session, make_view, qtbot):

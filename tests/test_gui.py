@@ -11,7 +11,7 @@ from gatescope.core import Config, simulate
 from gatescope.core.presets import list_presets
 from gatescope.gui import dialogs
 from gatescope.gui.app import create_window
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QComboBox, QSlider, QSpinBox, QToolButton
 
@@ -321,7 +321,6 @@ def pg_point(x, y):
 
 
 def test_presentation_scale_and_high_contrast(app_window, qtbot):
-    from gatescope.gui import style
     session, window = app_window(Config(length=20))
     base_tick = window.gradient.plot.getAxis("left").style["tickFont"].pointSizeF()
     base_readout = window.gradient.readout.font().pointSizeF()

@@ -28,6 +28,7 @@ from gatescope.core.fileio import (
     check_writable,
     clean_stale_temps,
 )
+from gatescope.core.safe_npz import read_npz
 from gatescope.core.safeio import (
     SafeIOError,
     check_path,
@@ -36,7 +37,6 @@ from gatescope.core.safeio import (
     one_line,
     read_bounded,
     read_npy,
-    read_npz,
 )
 from gatescope.core.simulate import simulate
 from gatescope.core.weights import WeightsError, load_weights, save_weights

@@ -17,6 +17,7 @@ from gatescope.core.simulate import Cancelled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+EPS = np.finfo(np.float64).eps
 
 def random_cell(kind, n, d, rng, scale=1.0, nonlinearity="tanh", convention="pytorch"):
     g = GATE_BLOCKS[kind]
@@ -45,11 +46,16 @@ def test_sum_of_exponents_is_the_mean_log_determinant(kind, n, T, nl, conv, scal
     cell = random_cell(kind, n, 2, rng, scale, nl, conv)
     x = rng.standard_normal((T, 2))
     lam = lyapunov_spectrum(cell, x)
-    logdet = np.linalg.slogdet(jacobians(cell, x))[1]
+    J = jacobians(cell, x)
+    logdet = np.linalg.slogdet(J)[1]
+    # log|det J| moves by up to κ(J)·‖δJ‖/‖J‖ under a rounding δJ of J (any algorithm's): a
+    # saturated LSTM gives κ ≈ 10¹¹, so the tolerance follows the conditioning of the draw
+    kappa = np.linalg.cond(J)
     assert lam.shape == (cell.state_size,)
     assert np.all(np.diff(lam) <= 0)
-    assert lam.sum() == pytest.approx(logdet.mean(), rel=1e-10, abs=1e-10)
-    np.testing.assert_allclose(log_abs_det_jacobians(cell, x), logdet, rtol=1e-10, atol=1e-10)
+    assert lam.sum() == pytest.approx(logdet.mean(), rel=1e-10, abs=1e-10 + 4 * EPS * kappa.mean())
+    np.testing.assert_allclose(log_abs_det_jacobians(cell, x), logdet, rtol=1e-10,
+                               atol=1e-10 + 4 * EPS * kappa.max())
 
 
 def test_discarded_steps_leave_the_sum_over_the_rest():

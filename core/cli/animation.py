@@ -161,11 +161,3 @@ def spec_from_args(args) -> tuple[Config, AnimationSpec]:
     except WriteError as exc:
         raise AnimationError(str(exc)) from None
     return config, spec
-
-
-def run_export_animation(argv) -> int:
-    """`main.py export-animation …` → exit code. Rendering needs Qt, so this command-line entry
-    loads the app's renderer (gatescope.gui.animation) only when called; importing this module
-    stays Qt-free."""
-    from gatescope.gui.animation import run_export_animation as run
-    return run(argv)

@@ -142,7 +142,8 @@ def _run(args):
             _check_out(args.out)
         wants = [f"--{k}" for k in ("directions", "connectivity") if getattr(args, k, False)]
         if wants and not (args.out and str(args.out).lower().endswith(".npz")):
-            raise CommandError(f"{' and '.join(wants)} need{'s' if len(wants) == 1 else ''} an --out file ending in .npz")
+            verb = "needs" if len(wants) == 1 else "need"
+            raise CommandError(f"{' and '.join(wants)} {verb} an --out file ending in .npz")
         config = config_from_args(args)
         if args.weights or config.model:
             return config, None, _run_model(args, config)

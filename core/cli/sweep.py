@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from ..cells import KINDS
+from ..cell_step import KINDS
 from ..training.fields import TRAIN_FIELD, TrainError, check_value, validate_config
 from ..training.parallel import default_workers
 from ..training.sweep import CELLS, GAPS, SEEDS, markdown_table, summarize, sweep, sweep_configs

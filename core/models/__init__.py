@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..cells import CONVENTIONS, NONLINEARITIES, Cell
+from ..cell_step import CONVENTIONS, NONLINEARITIES, Cell
 from ..safeio import SafeIOError, check_path, clip_text, show_path
 from ..stack import Direction, StackError, make_direction, make_stack
 from ..weights import WeightsError, load_weights

@@ -7,7 +7,7 @@ layer 0. One Linear readout may sit beside it: "<name>.weight" (C, D·p) and "<n
 or the training lab's weight_out / bias_out. Everything else is refused by name: attention,
 convolution, embedding and normalisation layers, unknown keys.
 
-Files are never unpickled: `.npz` through core.safeio.read_npz (headers first), `.safetensors`
+Files are never unpickled: `.npz` through core.safe_npz.read_npz (headers first), `.safetensors`
 parsed here from its JSON header (offsets and sizes checked before any array is made), `.pt`
 only through torch.load(weights_only=True) when torch is installed.
 """
@@ -21,7 +21,8 @@ import zipfile
 import numpy as np
 
 from ..config import FIELD
-from ..safeio import SafeIOError, clip_text, finite_float64, open_regular, read_bounded, read_npz
+from ..safe_npz import read_npz
+from ..safeio import SafeIOError, clip_text, finite_float64, open_regular, read_bounded
 from ..stack import Stack, StackError, make_direction, make_stack
 from ..weights import WeightsError
 

@@ -6,11 +6,14 @@ i from a sequential map, σ₁ on top and thicker), for a plain RNN the theory �
 them (analysis.sigma_curves), the step cursor. Bottom left: the Lyapunov spectrum λᵢ (nats per
 step, core.lyapunov.lyapunov_spectrum) as bars beside ln σᵢ(W) (plain RNN). Bottom right: the
 chosen g = ∂ℓ/∂h_t (a unit vector e_j, or the model readout's gradient) split along the singular
-directions at step t (core.directions.split_gradient): bars of log10 |σᵢ cᵢ|.
+directions at step t (core.splits.SplitCache, shared with the Explain panel): bars of
+log10 |σᵢ cᵢ|.
 
 The curves and exponents are computed once per analysis, only while the view is visible, on a
-Worker (a new analysis cancels the old job); the split at the cursor is quick for short
-sequences (inline) and otherwise on its own Worker, newest request only.
+Worker (a new analysis cancels the old job); that pass leaves checkpoints of the graded
+recursion, so the split at the cursor advances from the previous step while playing, or at most
+a checkpoint spacing after a jump: inline when quick, otherwise on its own Worker, newest
+request only.
 """
 from __future__ import annotations
 
@@ -19,9 +22,10 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from gatescope.core.directions import log10_singular_values, split_gradient
+from gatescope.core.directions import log10_singular_values
 from gatescope.core.explain_directions import split_seconds as engine_seconds
 from gatescope.core.lyapunov import lyapunov_spectrum
+from gatescope.core.splits import splits_for
 from gatescope.core.text import escape_html
 from gatescope.core.theory import format_pow10
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -61,16 +65,18 @@ def kept_directions(row, decades: float = KEEP_DECADES) -> int:
     return int(np.count_nonzero(r > r[0] - decades))
 
 
-def directions_of(cell, trace, progress=None) -> dict:
+def directions_of(cell, trace, progress=None, splits=None) -> dict:
     """{"curves": (T+1, m) log10 σᵢ(∂s_t/∂s₀), "lyapunov": (m,) or None} for a trace (its own
     inputs, h0, c0); rows past a non-finite state NaN, rows where the trace's product is exactly
-    zero −inf."""
+    zero −inf. splits: the run's SplitCache (core.splits), which then computes the curves and
+    keeps its checkpoints for the splits at the cursor."""
     T, m = trace.steps, cell.state_size
     h0, c0 = trace.h[0], (None if trace.c is None else trace.c[0])
     curves = trace.log10_singular_values
     if curves is None:
         curves = np.full((T + 1, m), np.nan)
-        got = log10_singular_values(cell, trace.inputs, h0, c0, progress=progress)
+        got = splits.curves(progress) if splits is not None else \
+            log10_singular_values(cell, trace.inputs, h0, c0, progress=progress)
         curves[:got.shape[0]] = got
         curves[np.isneginf(np.asarray(trace.log10_jac_norm))] = -np.inf
     lyap = lyapunov_spectrum(cell, trace.inputs, h0, c0, progress=progress) if T else None
@@ -362,7 +368,7 @@ class DirectionsView(QWidget):
         cell, trace, gen = a.cell, a.trace, self._gen
 
         def job(ctx):
-            return directions_of(cell, trace, throttled(ctx))
+            return directions_of(cell, trace, throttled(ctx), splits_for(a))
         self._running = True
         inline = trace.log10_singular_values is not None or \
             engine_seconds(cell.state_size, trace.steps) <= INLINE_S
@@ -517,14 +523,13 @@ class DirectionsView(QWidget):
             self._split_pending = True
             return
         self._split_pending = False
-        cell, inputs = a.cell, a.trace.inputs
-        h0, c0 = a.trace.h[0], (None if a.trace.c is None else a.trace.c[0])
+        splits = splits_for(a)             # checkpoints: play advances one step, a jump ≤ K
 
         def job(_ctx):
-            return split_gradient(cell, inputs, t, g, h0, c0)
+            return splits.split(t, g)
         self._split_running = (self._gen, t)
         self.split_worker.start(self._gen, job,
-                                inline=engine_seconds(cell.state_size, t) <= INLINE_S)
+                                inline=engine_seconds(a.cell.state_size, splits.steps_to(t)) <= INLINE_S)
 
     def _on_split(self, gen: int, split):
         if self._split_pending:

@@ -4,7 +4,7 @@
     python tests/fuzz/fuzz_readers.py [--instrument-all] [CORPUS_DIR ...] -max_len=20000 -atheris_runs=N
 
 Each input's bytes are written to a temporary file and opened as weights (`load_weights`, which
-reads through `safeio.read_npz`) and as an inputs `.npy` (`safeio.read_npy`). The only accepted
+reads through `safe_npz.read_npz`) and as an inputs `.npy` (`safeio.read_npy`). The only accepted
 outcomes are arrays within the limits or SafeIOError / WeightsError; anything else (another
 exception, a crash, a hang, runaway memory — libFuzzer's -timeout and -rss_limit_mb) is a finding.
 Save a finding under tests/data/hostile/ and add it to the corpus test.
@@ -22,7 +22,8 @@ import atheris
 
 with atheris.instrument_imports(include=["gatescope.core.safeio", "gatescope.core.weights",
                                          "zipfile"]):
-    from gatescope.core.safeio import DEFAULT_MAX_ARRAY_ELEMS, SafeIOError, read_npy, read_npz
+    from gatescope.core.safe_npz import read_npz
+    from gatescope.core.safeio import DEFAULT_MAX_ARRAY_ELEMS, SafeIOError, read_npy
     from gatescope.core.weights import WeightsError, load_weights
 
 import numpy as np
