@@ -525,14 +525,26 @@ class MainWindow(QMainWindow):
     def sweep_view(self):
         return self.lab and self._sweep_view
 
-    def _open_in_explore(self, cell):
-        """A cell the lab trained, in Explore (its kind and sizes become the setup's)."""
+    def _open_in_explore(self, model):
+        """A model the lab trained (core.models.Model with its readout), in Explore: its kind,
+        sizes, φ and GRU form become the setup's and, for a word task, its sentence the input (in
+        one change: only the model's own vocabulary reads that sentence), shown at the last step,
+        so the readout shows the predicted word there and at every step before it."""
+        from dataclasses import replace
+        s = self.session
+        d = model.stack.direction(0)
+        changes = {"activation": d.nonlinearity} if d.kind == "rnn" else {}
+        if d.kind == "gru":
+            changes["convention"] = d.convention
+        text = str(model.meta.get("text") or "")
+        if model.encoding and text:
+            changes.update(source="text", text=text)
         try:
-            self.session.set_model(cell, "trained in the lab")
+            s.set_config(s.config.replace(**changes), cell=replace(model, name="trained in the lab"), step=-1)
         except ValueError as exc:
             dialogs.warn(self, str(exc))
             return
-        self.session.set_tab("explore")
+        s.set_tab("explore")
 
     def _built_views(self):
         views = [self.gradient, self.flow, self.gates, self.states, self.spectrum, self.connectivity,

@@ -11,7 +11,10 @@ The sweep runs its (cell, gap, seed) runs in a local process pool (core.training
 Cancel stops the worker processes within one iteration and joins them.
 
 For the main window: `trained_cell()` is the Cell trained so far (None before any training),
-`send_to_explore()` emits `open_in_explore(Cell)`, `save_weights(path)` writes it as a weight file.
+`trained_model()` the whole model as a core.models.Model (readout, the task's one-hot encoding,
+class names and sentence: core.training.export), `send_to_explore()` emits
+`open_in_explore(Model)`, `save_weights(path)` writes that model as one .npz (the shipped trained
+models' layout, which File → Open weights and `simulate --weights` read).
 """
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ import threading
 
 import numpy as np
 from gatescope.core.fileio import atomic_write_text
+from gatescope.core.models import ModelError
+from gatescope.core.training.export import trained_model
 from gatescope.core.training.parallel import default_workers
 from gatescope.core.training.sweep import summarize, sweep
 from gatescope.core.training.train import TrainConfig, Trainer, TrainError, save_trained, validate_config
@@ -41,7 +46,7 @@ class TrainSession(QObject):
     run_finished = Signal(object)              # summary dict
     step_done = Signal(object)                 # core.training.train.StepRecord
     model_changed = Signal()                   # a (new) trained model exists: trained_cell()
-    open_in_explore = Signal(object)           # core.cells.Cell, from send_to_explore()
+    open_in_explore = Signal(object)           # core.models.Model, from send_to_explore()
     sweep_state_changed = Signal(str)          # "idle" | "running" | "finished" | "cancelled"
     sweep_progress = Signal(int, int)          # runs done, runs in all
     sweep_row = Signal(object)                 # one finished run's summary
@@ -271,20 +276,44 @@ class TrainSession(QObject):
             return None
         return model.cell()
 
+    def _extra(self) -> dict:
+        """What the file says about the run: its settings and iterations (and its test result)."""
+        trainer, s = self._trainer, self.summary
+        extra = {"iterations": len(self.iterations)}
+        if trainer is not None:
+            extra["config"] = trainer.config.to_dict()
+        if s is not None:
+            extra.update(test_accuracy=s["test_accuracy"], test_loss=s["test_loss"])
+        return extra
+
+    def trained_model(self):
+        """The model as trained so far as a core.models.Model (core.training.export.trained_model:
+        readout, encoding, class names, the task's sentence in meta["text"]), or None before any
+        training. ModelError if its weights are unusable (a diverged run)."""
+        if self.trained_cell() is None:
+            return None
+        return trained_model(self._model, self._task, self._extra())
+
     def send_to_explore(self) -> bool:
-        """Emit open_in_explore(Cell) for the trained cell; False if there is none yet."""
-        cell = self.trained_cell()
-        if cell is None:
+        """Emit open_in_explore(Model) for the trained model; False if there is none yet (or, with
+        an error signal, if its weights are unusable)."""
+        try:
+            model = self.trained_model()
+        except ModelError as exc:
+            self.error.emit(str(exc), "")
             return False
-        self.open_in_explore.emit(cell)
+        if model is None:
+            return False
+        self.open_in_explore.emit(model)
         return True
 
-    def save_weights(self, path) -> tuple[str, str]:
-        """Write the trained cell as PyTorch state_dict arrays (weight_ih_l0 …) and its readout
-        beside it (core.training.train.save_trained). Returns both paths."""
+    def save_weights(self, path) -> str:
+        """Write the trained model as one .npz (core.training.train.save_trained: the cell under
+        PyTorch's names, the readout, the task's encoding, classes and sentence). Returns the path.
+        TrainError before any training, ModelError for unusable weights, WriteError (an OSError)."""
         if self.trained_cell() is None:
             raise TrainError("nothing trained yet: press Start or Step first")
-        return save_trained(self._model, path, self._task)
+        return save_trained(self._model, path, self._task, self._extra())
 
     # -- the sweep -------------------------------------------------------------------------------
     def start_sweep(self, gaps, seeds, cells=("rnn", "lstm", "gru")):

@@ -341,13 +341,13 @@ def test_the_labs_weights_open_in_explore(make_session, tmp_path):
     from gatescope.core.training.inits import init_model
     from gatescope.core.training.train import save_trained
     m = init_model("gru", 6, 5, 4, seed=3)
-    path, _ = save_trained(m, tmp_path / "lab.npz")
+    path = save_trained(m, tmp_path / "lab.npz")
     s = make_session()
     s.document.open_weights(path)
     assert s.wait_until_idle()
     np.testing.assert_array_equal(s.analysis.cell.weight_hh, m.cell().weight_hh)
     assert s.config.input_size == 6 and s.config.cell == "gru"
-    s.set_model(m.cell(), "trained in the lab")                  # what "Open in Explore" sends
+    s.set_model(m.cell(), "trained in the lab")                  # a bare cell, named
     assert s.wait_until_idle()
     assert s.weights_name == "trained in the lab" and s.weights_path is None
     x, _ = s.config.build_inputs()

@@ -453,20 +453,25 @@ def test_outputs_are_checked_before_training(tmp_path, monkeypatch):
 
 
 def test_trained_weights_open_with_simulate_weights(tmp_path):
-    from gatescope.core.training.train import readout_path, save_trained
-    from gatescope.core.weights import load_weights
+    import json
+
+    from gatescope.core.models import load_weights_or_model, single_cell
+    from gatescope.core.training.train import save_trained
     cfg = TrainConfig(task="clouds", cell="lstm", hidden=5, iters=5, batch=8, test_size=16)
     res = train(cfg)
     path = tmp_path / "lstm.npz"
-    save_trained(res.model, path, res.task)
-    with np.load(path, allow_pickle=False) as f:
-        assert sorted(f.files) == ["bias_hh_l0", "bias_ih_l0", "weight_hh_l0", "weight_ih_l0"]
-    cell = load_weights(path)
+    assert save_trained(res.model, path, res.task) == str(path)
+    with np.load(path, allow_pickle=False) as f:          # one file: the cell, its readout, its words
+        assert sorted(f.files) == ["bias_hh_l0", "bias_ih_l0", "bias_out", "gatescope_meta", "weight_hh_l0",
+                                   "weight_ih_l0", "weight_out"]
+        np.testing.assert_array_equal(f["weight_out"], res.model.params["weight_out"])
+        meta = json.loads(bytes(f["gatescope_meta"]).decode())
+    assert meta["classes"] == list(res.task.class_names()) and meta["kind"] == "lstm"
+    assert meta["encoding"] == {"type": "one_hot", "vocabulary": list(res.task.vocabulary())}
+    assert not (tmp_path / "lstm.readout.npz").exists()
+    cell = single_cell(load_weights_or_model(path))
     for name, a in res.model.cell().to_state_dict().items():
         np.testing.assert_array_equal(cell.to_state_dict()[name], a)
-    with np.load(readout_path(path), allow_pickle=False) as side:
-        np.testing.assert_array_equal(side["weight"], res.model.params["weight_out"])
-        assert list(side["classes"]) == list(res.task.class_names()) and str(side["kind"]) == "lstm"
     x = np.asarray(make_batch(res.task, 1, np.random.default_rng(0))[0][:, 0])
     np.save(tmp_path / "x.npy", x)
     r = subprocess.run([sys.executable, str(ROOT / "main.py"), "simulate", "--weights", str(path), "--inputs",

@@ -213,7 +213,7 @@ def test_step_draws_the_forward_pass_the_backward_pass_and_the_update(qtbot, lab
 
 
 def test_trained_weights_save_and_open_in_explore(qtbot, lab, tmp_path):
-    from gatescope.core.weights import load_weights
+    from gatescope.core.models import load_weights_or_model, single_cell
     view = TrainView(lab)
     qtbot.addWidget(view)
     assert lab.trained_cell() is None and not view.save_button.isEnabled()
@@ -224,13 +224,14 @@ def test_trained_weights_save_and_open_in_explore(qtbot, lab, tmp_path):
     cell = lab.trained_cell()
     path = tmp_path / "lab.npz"
     view.save_weights(str(path))
-    loaded = load_weights(path)
+    loaded = single_cell(load_weights_or_model(path))
     for k, v in cell.to_state_dict().items():
         np.testing.assert_array_equal(loaded.to_state_dict()[k], v)
     with qtbot.waitSignal(lab.open_in_explore, timeout=2000) as sig:
         qtbot.mouseClick(view.explore_button, Qt.LeftButton)
-    assert sig.args[0].kind == lab.config.cell
-    np.testing.assert_array_equal(sig.args[0].weight_hh, cell.weight_hh)
+    sent = single_cell(sig.args[0])                   # a core.models.Model around the trained cell
+    assert sent.kind == lab.config.cell and sig.args[0].readout is not None
+    np.testing.assert_array_equal(sent.weight_hh, cell.weight_hh)
     view.save_weights(str(tmp_path / "missing" / "x.npz"))
     assert "Cannot save the weights" in lab.messages[-1]
 

@@ -2,13 +2,15 @@
 
     simulate [setup options] [--text … | --signal … | --inputs x.npy] [--out trace.npz|.csv]
     simulate --weights FILE [--inputs x.npy | --text …] [--activation φ] [--out trace.npz]
+        (a Gatescope model file without --inputs / --text / --signal reads its own prompt)
     simulate --preset trained-lstm-france   (or --model NAME: a shipped trained model)
 
 --weights reads any model file (core.models.load_weights_or_model): a one-layer file prints and
 writes what it always did (plus the model keys of core.cli.model: output, h_n, c_n, h_l0, …), a
 whole model (layers, directions, projections, Keras) the model summary and trace (.npz only). A
 PyTorch RNN file runs with --activation if given, else tanh (PyTorch's default: the file does not
-say). A trained model prints its prediction after the last word.
+say). A trained model prints its prediction after the last word: of its own prompt (a shipped
+model's sentence, the Training lab's task sentence) unless the input is given.
 """
 from __future__ import annotations
 
@@ -178,12 +180,22 @@ def _model(args, config):
                         getattr(args, "convention", None))
 
 
+#: The options that choose a model's input (without any, --weights reads the model's own prompt).
+INPUT_OPTIONS = ("inputs", "text", "signal", "length", "preset")
+
+
 def _model_inputs(args, config, model):
     """(T, d) inputs and tokens: --inputs; a sentence through a trained model's own encoding
-    (without the answer word it predicts: core.models.trained.prompt_text); else the setup's."""
+    (without the answer word it predicts: core.models.trained.prompt_text) — with --weights and
+    none of INPUT_OPTIONS, the file's own prompt (a Gatescope model's meta["prompt"]: a shipped
+    model's sentence, the lab's task sentence); else the setup's."""
     d = model.stack.input_size
     if args.inputs:
         return load_inputs(args.inputs, d), None
+    own = args.weights and model.encoding and str(model.meta.get("prompt") or "").strip()
+    if own and all(getattr(args, k, None) is None for k in INPUT_OPTIONS):
+        from ..models.trained import prompt_text
+        return model.encode(prompt_text(model))
     if config.source == "text" and model.encoding:
         from ..models.trained import prompt_text
         return model.encode(prompt_text(model, config.text))

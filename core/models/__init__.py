@@ -23,7 +23,7 @@ from ..cell_step import CONVENTIONS, NONLINEARITIES, Cell
 from ..safeio import SafeIOError, check_path, clip_text, show_path
 from ..stack import Direction, StackError, make_direction, make_stack
 from ..weights import WeightsError, load_weights
-from .readout import ACTIVATIONS, Model, ModelRun, Readout, make_readout, predict
+from .readout import ACTIVATIONS, Model, ModelRun, Readout, make_readout, predict, vocabulary_problem
 from .torch_dict import (
     MAX_LAYERS,
     META_KEY,
@@ -62,7 +62,11 @@ def _meta_options(meta: dict | None, nonlinearity, convention):
     if convention not in CONVENTIONS:
         raise ModelError(f"metadata: unknown GRU convention {clip_text(convention)}")
     enc = meta.get("encoding")
-    if enc is not None:
+    if isinstance(enc, dict) and enc.get("type") == "one_hot":
+        why = vocabulary_problem(enc.get("vocabulary"))
+        if why:
+            raise ModelError(f"metadata: the one-hot encoding's vocabulary: {why}")
+    elif enc is not None:
         ok = (isinstance(enc, dict) and enc.get("type") == "embed_text"
               and isinstance(enc.get("dim"), int) and 1 <= enc["dim"] <= 256
               and isinstance(enc.get("seed", 0), int) and 0 <= enc.get("seed", 0) < 2 ** 31)
@@ -95,6 +99,9 @@ def model_from_state_dict(state_dict, *, nonlinearity=None, convention="pytorch"
                          f"{', '.join(NONLINEARITIES)}")
     stack, ro = stack_from_state_dict(arrays, nonlinearity=nonlinearity, convention=convention,
                                       kind=kind)
+    if enc is not None and enc["type"] == "one_hot" and len(enc["vocabulary"]) != stack.input_size:
+        raise ModelError(f"metadata: a one-hot vocabulary of {len(enc['vocabulary'])} entries for "
+                         f"{stack.input_size} inputs")
     readout = None
     if ro is not None:
         readout = make_readout(ro[0], ro[1], extra.get("readout_activation", "linear"),

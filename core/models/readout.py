@@ -7,8 +7,10 @@ the class with the largest probability, where the probabilities are softmax(y_t)
 (logits, as cross-entropy training reads them), y_t for "softmax", and for a single "sigmoid"
 output the pair (1 − y_t, y_t).
 
-Input encoding {"type": "embed_text", "dim": d, "seed": s}: the tokens of a sentence through
-core.inputs.embed_text(text, d, s) — the same vectors Explore feeds a cell for a sentence.
+Input encodings: {"type": "embed_text", "dim": d, "seed": s}: the tokens of a sentence through
+core.inputs.embed_text(text, d, s) — the same vectors Explore feeds a cell for a sentence;
+{"type": "one_hot", "vocabulary": [V entries]}: the training lab's one-hot tokens (d = V), an
+entry being a word or a phrase ("I speak fluent"), matched case-insensitively, longest first.
 """
 from __future__ import annotations
 
@@ -17,11 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import MAX_STEPS
-from ..inputs import embed_text
+from ..inputs import embed_text, tokenize
+from ..safeio import clip_text
 from ..stack import Stack, StackTrace, run_stack
 from .torch_dict import ModelError
 
 ACTIVATIONS = ("linear", "softmax", "sigmoid", "tanh", "relu")
+#: The most entries a one-hot vocabulary may have, and the longest entry (characters).
+MAX_VOCABULARY, MAX_ENTRY = 4096, 200
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -101,6 +106,47 @@ def make_readout(weight, bias=None, activation="linear", classes=None) -> Readou
     return Readout(w, b, activation, classes)
 
 
+def vocabulary_problem(vocabulary) -> str | None:
+    """Why a one-hot vocabulary is unusable (not a list of 1–MAX_VOCABULARY distinct entries of
+    at most MAX_ENTRY characters, each one or more words), or None."""
+    if not isinstance(vocabulary, list) or not 1 <= len(vocabulary) <= MAX_VOCABULARY:
+        return f"a vocabulary is a list of 1 to {MAX_VOCABULARY} entries"
+    seen = set()
+    for v in vocabulary:
+        if not isinstance(v, str) or len(v) > MAX_ENTRY:
+            return f"every vocabulary entry is text of at most {MAX_ENTRY} characters"
+        words = tuple(tokenize(v))
+        if not words or words in seen:
+            return f"vocabulary entry '{clip_text(v)}' is empty or repeated"
+        seen.add(words)
+    return None
+
+
+def one_hot_text(text: str, vocabulary) -> tuple[np.ndarray, list[str]]:
+    """(T, V) one-hot inputs and the T entries read: the sentence's words (core.inputs.tokenize)
+    matched against the vocabulary's entries, the longest entry first at every position (so "are
+    in the" is one token where it is an entry, "in" another). ModelError for a word outside it."""
+    words = tokenize(text)
+    if not words:
+        raise ModelError("the sentence has no words")
+    entries = {tuple(tokenize(v)): k for k, v in enumerate(vocabulary)}
+    longest = max(len(e) for e in entries)
+    ids, i = [], 0
+    while i < len(words):
+        for L in range(min(longest, len(words) - i), 0, -1):
+            k = entries.get(tuple(words[i:i + L]))
+            if k is not None:
+                break
+        else:
+            shown = ", ".join(vocabulary[:6]) + (", …" if len(vocabulary) > 6 else "")
+            raise ModelError(f"'{clip_text(words[i])}' is not in this model's vocabulary ({shown})")
+        ids.append(k)
+        i += L
+    x = np.zeros((len(ids), len(vocabulary)))
+    x[np.arange(len(ids)), ids] = 1.0
+    return x, [vocabulary[k] for k in ids]
+
+
 @dataclass(frozen=True, eq=False)
 class ModelRun:
     """One run: the stack's trace, the readout's outputs (T, C) and probabilities (T, K) (None
@@ -138,10 +184,16 @@ class Model:
     def encode(self, text: str) -> tuple[np.ndarray, list[str]]:
         """(T, d) inputs and the T tokens of a sentence, through the model's encoding."""
         enc = self.encoding
-        if not enc or enc.get("type") != "embed_text":
+        kind = enc.get("type") if enc else None
+        if kind not in ("embed_text", "one_hot"):
             raise ModelError("this model has no text encoding; give it input vectors (T, d)")
         try:
-            x, tokens = embed_text(text, int(enc["dim"]), int(enc.get("seed", 0)))
+            if kind == "one_hot":
+                x, tokens = one_hot_text(text, enc["vocabulary"])
+            else:
+                x, tokens = embed_text(text, int(enc["dim"]), int(enc.get("seed", 0)))
+        except ModelError:
+            raise
         except (ValueError, TypeError, UnicodeError) as exc:
             raise ModelError(str(exc)) from None
         if len(tokens) > MAX_STEPS:

@@ -26,7 +26,6 @@ callback)` runs it to the end. The settings are core.training.fields.TrainConfig
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -43,7 +42,7 @@ __all__ = ["OPTIMIZERS", "PARAM_NAMES", "TASKS", "AdamState", "GradNorms", "Mode
            "StepRecord", "Task", "TaskError", "TrainConfig", "TrainError", "TrainResult", "Trainer",
            "adam_step", "backward", "clip_by_norm", "evaluate", "forward", "forward_backward", "global_norm",
            "hidden_grad_norms", "init_model", "loss_and_grads", "loss_value", "make_batch", "make_task",
-           "readout_path", "save_trained", "sgd_step", "train", "validate_config"]
+           "save_trained", "sgd_step", "train", "validate_config"]
 
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_out", "bias_out")
 #: Sequences used to measure ‖∂ℓ/∂h_k‖ (the first of the test set, the same for every cell).
@@ -338,35 +337,11 @@ def train(config: TrainConfig, callback=None) -> TrainResult:
 # ----------------------------------------------------------------------------------------------
 # Weight files
 
-def readout_path(path) -> str:
-    """The readout's sidecar beside a weight file: cell.npz → cell.readout.npz."""
-    root, ext = os.path.splitext(os.fspath(path))
-    return root + ".readout" + (ext or ".npz")
-
-
-def save_trained(model: Model, path, task: Task | None = None) -> tuple[str, str]:
-    """Write the trained cell as PyTorch's one-layer state_dict (weight_ih_l0, weight_hh_l0,
-    bias_ih_l0, bias_hh_l0: what nn.RNN/LSTM/GRU.load_state_dict and `simulate --weights` read) and
-    the readout beside it (readout_path: weight (C, n), bias (C,), kind, nonlinearity, convention
-    and, given the task, its vocabulary and class names as text arrays). Both atomic; no pickle.
-    Returns the two paths."""
-    import io
-
-    from ..fileio import atomic_write_bytes
-
-    def write(target, arrays):
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        atomic_write_bytes(target, buf.getvalue())
-
-    path = os.fspath(path)
-    sd = {f"{k}_l0": np.asarray(v) for k, v in model.cell().to_state_dict().items()}
-    side = {"weight": model.params["weight_out"], "bias": model.params["bias_out"],
-            "kind": np.array(model.kind), "nonlinearity": np.array(model.nonlinearity),
-            "convention": np.array(model.convention)}
-    if task is not None:
-        side.update(task=np.array(task.name), vocabulary=np.array(task.vocabulary()),
-                    classes=np.array(task.class_names()))
-    write(path, sd)
-    write(readout_path(path), side)
-    return path, readout_path(path)
+def save_trained(model: Model, path, task: Task | None = None, extra: dict | None = None) -> str:
+    """Write the trained model as one .npz in the shipped trained models' layout
+    (core.training.export): the cell under PyTorch's one-layer names (weight_ih_l0, weight_hh_l0,
+    bias_ih_l0, bias_hh_l0), the readout (weight_out, bias_out) and "gatescope_meta" (kind,
+    encoding, classes, vocabulary and sentence of the task), which `simulate --weights` and File →
+    Open weights read with its readout and encoding. Atomic; no pickle. Returns the path."""
+    from .export import save_model
+    return save_model(model, path, task, extra)

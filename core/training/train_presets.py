@@ -28,21 +28,21 @@ cereal model's reads every h_t, below); the file stores it so that it can be rea
 
 Files: PyTorch state_dict names (weight_ih_l0, …), the readout (weight_out, bias_out) and
 "gatescope_meta" (UTF-8 JSON: kind, encoding, classes, texts, accuracies), written byte for byte
-reproducibly (a zip with fixed dates); the review corpus as cereal-reviews.txt.
+reproducibly (a zip with fixed dates); the review corpus as cereal-reviews.txt. The layout is
+core.training.export's, which the lab's Save weights writes too.
 """
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..fileio import atomic_write_bytes
 from ..inputs import FILLER, embed_token, france_sentence, tokenize
+from .export import gatescope_arrays, model_meta, npz_bytes
 from .reviews import corpus_text, generate_marked, positive_target
 from .step_loss import step_loss_and_grads
 from .train import AdamState, Model, adam_step, clip_by_norm, evaluate, init_model, loss_and_grads
@@ -274,31 +274,12 @@ def train_one(name: str, rows, *, iters: int | None = None, log=None) -> tuple[d
     tokens, prob = _sentence_prediction(model, task, prompt)
     k = int(np.argmax(prob[-1]))
     summary.update(prompt_prediction=task.classes[k], prompt_probability=float(prob[-1, k]))
-    p = model.params
-    arrays = {"weight_ih_l0": p["weight_ih"], "weight_hh_l0": p["weight_hh"],
-              "bias_ih_l0": p["bias_ih"], "bias_hh_l0": p["bias_hh"],
-              "weight_out": p["weight_out"], "bias_out": p["bias_out"]}
-    meta = {"format": "gatescope-model", "version": 1, "name": name, "task": task_name,
-            "kind": kind, "nonlinearity": model.nonlinearity, "convention": model.convention,
-            "encoding": {"type": "embed_text", "dim": EMBED_DIM, "seed": EMBED_SEED},
-            "classes": list(task.classes), "readout_activation": "softmax", "text": text,
-            "prompt": prompt, "vocabulary": list(task.vocab),
-            "trained_by": "python -m core.training.train_presets", **summary}
-    arrays["gatescope_meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8)
-    return arrays, summary
-
-
-def npz_bytes(arrays: dict) -> bytes:
-    """An .npz whose bytes depend only on the arrays (fixed member dates, sorted names)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for key in sorted(arrays):
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(arrays[key]), allow_pickle=False)
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, member.getvalue())
-    return buf.getvalue()
+    meta = model_meta(model, name=name, task=task_name,
+                      encoding={"type": "embed_text", "dim": EMBED_DIM, "seed": EMBED_SEED},
+                      classes=list(task.classes), activation="softmax", text=text, prompt=prompt,
+                      vocabulary=list(task.vocab), trained_by="python -m core.training.train_presets",
+                      **summary)
+    return gatescope_arrays(model, meta), summary
 
 
 def main(argv=None) -> int:

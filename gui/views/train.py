@@ -243,10 +243,12 @@ class TrainView(QWidget):
                                         "Run one batch in slow motion: its forward pass, its backward "
                                         "pass and the update, one after the other (One step tab).")
         self.save_button = self._button("Save weights…", "train_save", lambda: self.save_weights(),
-                                        "Save the trained cell as PyTorch state_dict arrays (.npz), which "
-                                        "File → Open weights and `simulate --weights` open.")
+                                        "Save the trained model as one .npz: the cell (PyTorch's names), "
+                                        "its readout and the task's words, which File → Open weights and "
+                                        "`simulate --weights` open with its predictions.")
         self.explore_button = self._button("Open in Explore", "train_explore", self.lab.send_to_explore,
-                                           "Show the trained cell's gates, states and gradient flow in Explore.")
+                                           "Show the trained model in Explore on the task's sentence: its "
+                                           "gates, states, gradient flow and predicted word at every step.")
         for b in (self.start_button, self.pause_button, self.stop_button, self.reset_button):
             row1.addWidget(b)
         row2.addWidget(self.step_button)
@@ -348,13 +350,13 @@ class TrainView(QWidget):
 
     def save_weights(self, path=None):
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save trained weights", "trained_cell.npz",
-                                                  "Weights (*.npz)")
+            path, _ = QFileDialog.getSaveFileName(self, "Save the trained model", "trained_model.npz",
+                                                  "Gatescope model (*.npz)")
             if not path:
                 return None
         try:
             return self.lab.save_weights(path)
-        except (OSError, TrainError) as exc:
+        except (OSError, ValueError) as exc:            # TrainError, ModelError: one line
             dialogs.warn(self, f"Cannot save the weights: {getattr(exc, 'strerror', None) or exc}")
             return None
 
