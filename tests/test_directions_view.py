@@ -25,7 +25,7 @@ from gatescope.gui.session import Session
 from gatescope.gui.settings_store import SettingsStore
 from gatescope.gui.views import chaos as chaos_module
 from gatescope.gui.views.chaos import EdgeOfChaosView
-from gatescope.gui.views.directions import DirectionsView, kept_directions, readout_gradient
+from gatescope.gui.views.directions import DirectionsView, kept_directions, readout_gradient, steady_range
 
 
 @pytest.fixture
@@ -147,6 +147,41 @@ def test_split_bars_equal_split_gradient(make_session, make_view, qtbot, config)
                                                                  rtol=0, atol=1e-12)
         qtbot.waitUntil(done, timeout=10000)
         same_finite(view.split_heights(), expected.log10_reach)
+
+
+def test_steady_range_moves_only_when_it_must():
+    assert steady_range((-6.0, 1.0), -5.0, 0.2) is None                  # fits, fills ≥ half
+    assert steady_range((-6.0, 1.0), -7.2, 0.2) == (-8.0, 1.0)           # below: whole decades
+    assert steady_range((-6.0, 1.0), -5.0, 1.2) == (-5.0, 2.0)           # room above the top bar
+    assert steady_range((-60.0, 1.0), -5.0, 0.2) == (-5.0, 1.0)          # far too wide: shrinks
+
+
+def test_playing_keeps_the_split_plot_range_while_the_bars_fit(make_session, make_view, qtbot):
+    """Stepping on re-splits at every step from the previous state; the bars equal the engine's
+    and the y range changes only when they leave it (no re-ticking at every step)."""
+    config = Config(length=120)
+    session = make_session(config)
+    view = make_view(session)
+    wait_directions(qtbot, view)
+    cell, x = engine_inputs(config)
+    g = np.zeros(cell.hidden_size)
+    g[0] = 1.0
+    session.set_step(60)
+    qtbot.waitUntil(lambda: view.split is not None and view.split.step == 60, timeout=10000)
+    ranges = []
+    for t in range(61, 91):
+        session.step_by(1)
+        qtbot.waitUntil(lambda t=t: view.split is not None and view.split.step == t, timeout=10000)
+        expected = split_gradient(cell, x, t, g)
+        # σᵢ and ‖∂ℓ/∂h₀‖ are unique; each cᵢ only up to rotations within a cluster of σᵢ
+        np.testing.assert_allclose(view.split.log10_sigma, expected.log10_sigma, rtol=0, atol=1e-9)
+        assert view.split.log10_total == pytest.approx(expected.log10_total, abs=1e-9)
+        same_finite(view.split_heights(), view.split.log10_reach)
+        (_x0, _x1), (y0, y1) = view.split_plot.viewRange()
+        bars = view.split.log10_reach[np.isfinite(view.split.log10_reach)]
+        assert y0 <= bars.min() - 0.99 and bars.max() <= y1
+        ranges.append((round(y0, 9), round(y1, 9)))
+    assert len(set(ranges)) <= 3, ranges
 
 
 def test_a_hidden_view_computes_nothing_until_shown(make_session, make_view, qtbot):

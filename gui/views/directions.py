@@ -31,6 +31,7 @@ from gatescope.core.theory import format_pow10
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -63,6 +64,17 @@ def kept_directions(row, decades: float = KEEP_DECADES) -> int:
     if not r.size or not np.isfinite(r[0]):
         return 0
     return int(np.count_nonzero(r > r[0] - decades))
+
+
+def steady_range(current, lo: float, hi: float) -> tuple[float, float] | None:
+    """A y range for bars from lo to hi (decades) that changes only when it must: None (keep
+    `current`) while [lo, hi] lies inside it and fills at least half of it; otherwise whole
+    decades around [lo, hi] with half a decade of room above. Re-ticking an axis at every
+    step of play costs more than the rest of the view's frame."""
+    c0, c1 = current
+    if c0 <= lo and hi <= c1 and (hi - lo) >= 0.5 * (c1 - c0):
+        return None
+    return float(math.floor(lo)), float(math.ceil(hi + 0.5))
 
 
 def directions_of(cell, trace, progress=None, splits=None) -> dict:
@@ -196,6 +208,7 @@ class DirectionsView(QWidget):
             "left": PowerOfTenAxis("left"), "bottom": ReadableAxis("bottom", integer=True)})
         self.split_bars = pg.BarGraphItem(x=[], y0=[], y1=[], width=0.8)
         self.split_plot.addItem(self.split_bars)
+        self.split_plot.disableAutoRange()       # steady_range: no re-ticking at every step
         for p in (self.curves_plot, self.lyap_plot, self.split_plot):
             p.setMouseEnabled(x=False, y=False)
         self.graphs.ci.layout.setRowStretchFactor(0, 3)
@@ -309,9 +322,9 @@ class DirectionsView(QWidget):
 
     # -- session events ------------------------------------------------------------------------
     def _on_analysis(self, a):
-        """A new analysis: the old curves stay, dimmed, while a drag goes on (same shape), and
-        the new ones are computed at once — or, within SETTLE_MS of the previous analysis, once
-        the changes rest."""
+        """A new analysis: the old curves stay, dimmed, until the new ones are drawn (same shape:
+        clearing and re-ranging 2m curves costs a frame), and the new ones are computed at once
+        — or, within SETTLE_MS of the previous analysis (a drag), once the changes rest."""
         same_shape = (self._analysis is not None and self._drawn_shape is not None
                       and self._drawn_shape == (a.steps + 1, a.cell.state_size)
                       and a.cell.kind == self._analysis.cell.kind)
@@ -331,8 +344,8 @@ class DirectionsView(QWidget):
         if readout_head(a) is None and self.use_readout.isChecked():
             self.use_readout.setChecked(False)
         self._ensure_items(a.cell.state_size, a.cell.kind == "rnn")
-        if same_shape and burst:
-            self._set_stale(True)
+        if same_shape:
+            self._set_stale(True)                 # the old curves, dimmed, until the new ones
         else:
             self._clear()
         self.curves_plot.getAxis("bottom").set_tokens(list(a.tokens[:a.steps]) if a.tokens else None)
@@ -410,13 +423,9 @@ class DirectionsView(QWidget):
     def _ensure_items(self, m: int, theory: bool):
         grown = len(self.curve_items) < m
         while len(self.curve_items) < m:
-            item = pg.PlotDataItem(connect="finite")
-            self.curves_plot.addItem(item)
-            self.curve_items.append(item)
+            self.curve_items.append(self._curve_item())
         while len(self.theory_items) < m:
-            item = pg.PlotDataItem(connect="finite")
-            self.curves_plot.addItem(item)
-            self.theory_items.append(item)
+            self.theory_items.append(self._curve_item())
         for i, item in enumerate(self.curve_items):
             item.setVisible(i < m)
         n = self._analysis.cell.hidden_size if self._analysis is not None else m
@@ -424,6 +433,14 @@ class DirectionsView(QWidget):
             item.setVisible(theory and i < n)
         if grown:
             self._colour_curves()
+
+    def _curve_item(self) -> pg.PlotDataItem:
+        """A σᵢ curve whose drawing is cached in device pixels: while playing only the cursor
+        moves over up to 2·128 curves, which then are copied, not redrawn."""
+        item = pg.PlotDataItem(connect="finite")
+        item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.curves_plot.addItem(item)
+        return item
 
     def _clear(self):
         self._set_stale(False)
@@ -542,6 +559,12 @@ class DirectionsView(QWidget):
         k = np.flatnonzero(np.isfinite(r))
         floor = math.floor(float(r[k].min())) - 1.0 if k.size else 0.0
         self.split_bars.setOpts(x=(k + 1).astype(float), y0=np.full(k.size, floor), y1=r[k])
+        if k.size:
+            (x0, x1), (y0, y1) = self.split_plot.viewRange()
+            span = steady_range((y0, y1), floor, float(r[k].max()))
+            m = self._analysis.cell.state_size
+            if span is not None or (x0, x1) != (0.4, m + 0.6):
+                self.split_plot.setRange(xRange=(0.4, m + 0.6), yRange=span or (y0, y1), padding=0)
         self.split_changed.emit(split)
 
     def _on_split_failed(self, gen: int, message: str, details: str):
