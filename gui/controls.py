@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from superqt import QDoubleSlider
 
 from . import dialogs, style
+from .wrapped_label import WrappedLabel
 
 SIGMA_SLIDER = (0.5, 1.5)
 EXAMPLES = [("the clouds are in the [sky] (short gap)", SENTENCES["clouds"]),
@@ -189,8 +190,7 @@ class ControlPanel(QScrollArea):
                                   [(p.title, p.name) for p in self.presets],
                                   "Ready-made setups for each of the notes' points: pick one to load it.",
                                   self._on_preset)
-        self.preset_desc = QLabel()
-        self.preset_desc.setWordWrap(True)
+        self.preset_desc = WrappedLabel()
         self.preset_desc.setObjectName("preset_description")
         form.addRow(self.preset)
         form.addRow(self.preset_desc)

@@ -146,3 +146,22 @@ def test_menu_texts_progress_and_hint_are_whole(hall, qtbot, w, h, scale):
             r = frame.rect().translated(frame.mapTo(window, frame.rect().topLeft()))
             assert not box.intersects(r), frame.objectName()
     hint.close()
+
+
+@pytest.mark.parametrize("w,h,scale", SIZES[:2], ids=["1280x720x1.5", "1366x768x2"])
+def test_preset_descriptions_are_whole(hall, qtbot, w, h, scale):
+    """Every preset's description fits its label (wrapped, never cut): a long one after a short
+    one too (a wrapped QLabel used to keep the first text's height)."""
+    from gatescope.core.presets import list_presets
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtGui import QFontMetrics
+    session, window = hall(w, h, scale, Config())
+    desc = window.controls.preset_desc
+    for preset in sorted(list_presets(), key=lambda p: len(p.description)):
+        desc.setText(preset.description)
+        qtbot.wait(5)                               # the dock's layout follows
+        box = desc.contentsRect()
+        need = QFontMetrics(desc.font()).boundingRect(
+            QRect(0, 0, box.width(), 100000), Qt.TextWordWrap, preset.description).height()
+        assert box.height() >= need, f"{preset.name}: {need} px of text in {box.height()}"
+        assert desc.width() <= desc.parentWidget().width(), preset.name
