@@ -4,6 +4,8 @@ focus, except while text is being typed in a box. Esc, and committing a box (Ent
 it), gives the focus back to the plots, so the next key steps again."""
 from __future__ import annotations
 
+import weakref
+
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit
 
@@ -24,8 +26,56 @@ def typing(widget) -> bool:
     return False
 
 
+_KEY_EVENTS = (QEvent.KeyPress, QEvent.ShortcutOverride)
+
+
+class KeyDispatcher(QObject):
+    """The one application event filter for keys. Every event of the application passes an
+    application filter, so one filter (installed once) asks its key handlers only about key
+    events; a filter per window would run for every event of every window ever made (a test run
+    makes hundreds: each new window was slower to build than the last). Handlers are held
+    weakly (a window's handlers go with it), the newest asked first, as Qt does with filters."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._handlers: list = []
+
+    def add(self, handler) -> None:
+        """handler(obj, event) -> bool (True: the key is used); a bound method, held weakly."""
+        self._handlers.append(weakref.WeakMethod(handler))
+
+    def eventFilter(self, obj, event):          # noqa: N802 (Qt's name)
+        if event.type() not in _KEY_EVENTS:
+            return False
+        alive = False
+        for ref in reversed(self._handlers):
+            handler = ref()
+            if handler is None:
+                continue
+            alive = True
+            try:
+                if handler(obj, event):
+                    return True
+            except RuntimeError:                # its window's C++ side is gone
+                continue
+        if not alive:
+            self._handlers.clear()
+        return False
+
+
+def dispatcher() -> KeyDispatcher:
+    """The application's KeyDispatcher, installed on first use."""
+    app = QApplication.instance()
+    d = getattr(app, "_gatescope_keys", None)
+    if d is None:
+        d = KeyDispatcher(app)
+        app.installEventFilter(d)
+        app._gatescope_keys = d
+    return d
+
+
 class TransportKeys(QObject):
-    """An application event filter for one main window and its session."""
+    """The lecturer's keys of one main window and its session (asked by the KeyDispatcher)."""
 
     def __init__(self, window, home):
         super().__init__(window)
@@ -35,9 +85,9 @@ class TransportKeys(QObject):
         w = QApplication.activeWindow()
         return w is self.window or (w is None and self.window.isVisible())
 
-    def eventFilter(self, obj, event):
+    def filter_key(self, obj, event) -> bool:
         kind = event.type()
-        if kind not in (QEvent.ShortcutOverride, QEvent.KeyPress) or not self._mine(obj):
+        if not self._mine(obj):
             return False
         key, mods = event.key(), event.modifiers() & ~Qt.KeypadModifier
         focus = QApplication.focusWidget()
@@ -67,7 +117,7 @@ class TransportKeys(QObject):
 def install(window, home) -> TransportKeys:
     """Filter the keys for `window`; `home` is the widget that takes the focus back."""
     keys = TransportKeys(window, home)
-    QApplication.instance().installEventFilter(keys)
+    dispatcher().add(keys.filter_key)
     for box in window.findChildren(QAbstractSpinBox):
         box.editingFinished.connect(lambda b=box: b.hasFocus() and keys.give_back())
     for line in window.findChildren(QLineEdit):

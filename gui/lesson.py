@@ -203,10 +203,10 @@ class LessonController(QObject):
                 self.leave()
         return True
 
-    def eventFilter(self, obj, event):          # noqa: N802 (Qt's name)
-        if event.type() in (QEvent.KeyPress, QEvent.ShortcutOverride) and self.handle_key(event, obj):
-            return True
-        return super().eventFilter(obj, event)
+    def filter_key(self, obj, event) -> bool:
+        """The KeyDispatcher's question: is this key event (a press or a shortcut override) the
+        lesson's?"""
+        return self.handle_key(event, obj)
 
     # -- clips -----------------------------------------------------------------------------------
     def clip_range(self, number: int | None = None) -> tuple[int, int]:
@@ -356,8 +356,7 @@ def show_view(window, name: str) -> None:
 def attach_lessons(window, *, key_filter: bool = True) -> LessonController:
     """Everything a main window needs for lessons: a controller on its session, the lesson bar in a
     top toolbar (shown while a lesson runs), view requests shown with `show_view`, and the keys
-    taken through an application event filter. Returns the controller."""
-    from PySide6.QtWidgets import QApplication
+    taken through the application's KeyDispatcher (gui.keys). Returns the controller."""
     controller = LessonController(window.session, window)
     controller.window = window
     bar = LessonBar(controller)
@@ -380,7 +379,8 @@ def attach_lessons(window, *, key_filter: bool = True) -> LessonController:
     controller.view_requested.connect(lambda name: show_view(window, name))
     controller.bar, controller.toolbar = bar, toolbar
     if key_filter:
-        QApplication.instance().installEventFilter(controller)
+        from .keys import dispatcher
+        dispatcher().add(controller.filter_key)
     return controller
 
 
