@@ -666,7 +666,9 @@ class MainWindow(QMainWindow):
                     view.apply_style()
         for gv in self.findChildren(pg.GraphicsView):
             for item in gv.scene().items():
-                if isinstance(item, pg.PlotItem):
+                # colour bars are PlotItems too, styled by their views (style_colour_bar): the
+                # plots' axis pen on a bar's frame was one of the round trip's differences
+                if isinstance(item, pg.PlotItem) and not isinstance(item, pg.ColorBarItem):
                     theme.restyle_axes(item)
             if isinstance(gv, pg.GraphicsLayoutWidget):
                 gv.ci.layout.invalidate()

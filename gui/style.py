@@ -95,9 +95,9 @@ class Theme:
             ax.setPen(pg.mkPen(self.AXIS))
             ax.setTextPen(pg.mkPen(self.TEXT))
         if left:
-            plot.setLabel("left", left, **self._label_style())
+            set_axis_label(plot.getAxis("left"), left, **self._label_style())
         if bottom:
-            plot.setLabel("bottom", bottom, **self._label_style())
+            set_axis_label(plot.getAxis("bottom"), bottom, **self._label_style())
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(False)
 
@@ -109,7 +109,7 @@ class Theme:
             ax.setPen(pg.mkPen(self.AXIS))
             ax.setTextPen(pg.mkPen(self.TEXT))
             if ax.labelText:
-                ax.setLabel(ax.labelText, units=ax.labelUnits or None, **self._label_style())
+                set_axis_label(ax, ax.labelText, units=ax.labelUnits or None, **self._label_style())
             # pyqtgraph keeps the widest tick text it has seen (it shrinks only by > 10 px): start
             # again from its defaults, so the axis is as wide as on a fresh start
             ax.textWidth, ax.textHeight = 30, 18
@@ -120,6 +120,15 @@ class Theme:
     def title_html(self, text: str) -> str:
         return (f"<span style='font-size:{(BASE_POINT_SIZE + 2) * self.scale:.0f}pt; "
                 f"font-weight:600'>{text}</span>")
+
+
+def set_axis_label(ax: pg.AxisItem, text: str, **style) -> None:
+    """ax.setLabel, then the label placed for its new text. pyqtgraph places an axis label only
+    when the axis is resized, from the label's width then: a new text on an axis that keeps its
+    size stayed where the old one was (a longer left label was drawn off the plot, so a fresh
+    start showed no 'gradient norm (log scale)' until a scale change resized the axis)."""
+    ax.setLabel(text, **style)
+    ax.resizeEvent(None)
 
 
 #: The theme of a fresh start (×1, normal contrast).

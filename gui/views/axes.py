@@ -224,7 +224,10 @@ def style_colour_bar(bar: pg.ColorBarItem, theme=None):
     """Tick labels at the theme's tick size (and the presentation scale)."""
     from .. import style
     bar.axis.setTickFont((theme or style.DEFAULT).font(-1))
-    # drawn from a cache, re-rendered only when relabelled (the plots beside repaint every frame)
+    # drawn from a cache, re-rendered only when relabelled (the plots beside repaint every frame);
+    # a new theme drops the old cache: it was drawn at another sub-pixel position, and a pixmap
+    # moved by a fraction of a pixel is not what a fresh drawing there gives
+    bar.axis.setCacheMode(QGraphicsItem.NoCache)
     bar.axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
     _fit_bar_width(bar)
 

@@ -168,8 +168,8 @@ class GradientView(QWidget):
         fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
         label = self._left_label()
         if label != self.plot.getAxis("left").labelText:
-            self.plot.setLabel("left", label, **{"font-size": f"{style.BASE_POINT_SIZE * self.theme.scale:.0f}pt",
-                                                 "color": "#222222"})
+            style.set_axis_label(self.plot.getAxis("left"), label, **{
+                "font-size": f"{style.BASE_POINT_SIZE * self.theme.scale:.0f}pt", "color": "#222222"})
 
     # -- session events --------------------------------------------------------------------------
     def _on_partial(self, a):
