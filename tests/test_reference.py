@@ -366,10 +366,6 @@ def test_training_lstm_and_gru_equal_the_reference_away_from_saturation(setup):
     check_training_against_reference(*setup)
 
 
-@pytest.mark.xfail(strict=True, reason="core.training.train.backward takes σ'(a) = σ(1 − σ) and tanh'(a) = "
-                   "1 − tanh² from the gates: once σ or tanh rounds to ±1 (|a| ≳ 19 for tanh, 37 for σ) "
-                   "the derivative is exactly 0 where the reference keeps e^(−|a|)-size values; it needs "
-                   "the pre-activations (cells.dsigmoid, cells.dtanh) or cells.step_vjp")
 @pytest.mark.parametrize("kind, convention", [("lstm", "pytorch"), ("gru", "pytorch"), ("gru", "seed")])
 def test_training_keeps_saturated_derivatives_like_the_reference(kind, convention):
     rng = np.random.default_rng(7)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..cells import GATE_BLOCKS, Cell, activation, make_cell, sigmoid
+from ..cells import GATE_BLOCKS, Cell, activation, dsigmoid, dtanh, make_cell, sigmoid
 from .fields import bptt_bytes
 from .tasks import ADDING_TOLERANCE, DataSet
 
@@ -89,8 +89,10 @@ def forward(model: Model, x: np.ndarray, h0=None, c0=None) -> dict:
         Cs = np.empty((T + 1, B, n))
         Cs[0] = 0.0 if c0 is None else c0
         I, F, Gg, O, TC = (np.empty((T, B, n)) for _ in range(5))
+        PRE = np.empty((T, B, 4 * n))
         for t in range(T):
-            pre = xw[t] + (H[t] @ w_hh.T + b_hh)
+            pre = PRE[t]
+            np.add(xw[t], H[t] @ w_hh.T + b_hh, out=pre)
             I[t] = sigmoid(pre[:, :n])
             F[t] = sigmoid(pre[:, n:2 * n])
             Gg[t] = np.tanh(pre[:, 2 * n:3 * n])
@@ -98,9 +100,10 @@ def forward(model: Model, x: np.ndarray, h0=None, c0=None) -> dict:
             Cs[t + 1] = F[t] * Cs[t] + I[t] * Gg[t]
             TC[t] = np.tanh(Cs[t + 1])
             H[t + 1] = O[t] * TC[t]
-        cache.update(c=Cs, i=I, f=F, g=Gg, o=O, tc=TC)
+        cache.update(c=Cs, i=I, f=F, g=Gg, o=O, tc=TC, pre=PRE)
     else:
         R, Z, N = (np.empty((T, B, n)) for _ in range(3))
+        A = np.empty((T, B, 3 * n))  # the pre-activations of r, z and n
         X2 = np.empty((T, B, n))     # pytorch: hn = W_hn h + b_hn;  seed: r ⊙ h
         seed = model.convention == "seed"
         for t in range(T):
@@ -109,17 +112,20 @@ def forward(model: Model, x: np.ndarray, h0=None, c0=None) -> dict:
                 gh = h @ w_hh[:2 * n].T + b_hh[:2 * n]
             else:
                 gh = h @ w_hh.T + b_hh
-            R[t] = sigmoid(xw[t, :, :n] + gh[:, :n])
-            Z[t] = sigmoid(xw[t, :, n:2 * n] + gh[:, n:2 * n])
+            np.add(xw[t, :, :2 * n], gh[:, :2 * n], out=A[t, :, :2 * n])
+            R[t] = sigmoid(A[t, :, :n])
+            Z[t] = sigmoid(A[t, :, n:2 * n])
             if seed:
                 X2[t] = R[t] * h
-                N[t] = np.tanh(xw[t, :, 2 * n:] + (X2[t] @ w_hh[2 * n:].T + b_hh[2 * n:]))
+                np.add(xw[t, :, 2 * n:], X2[t] @ w_hh[2 * n:].T + b_hh[2 * n:], out=A[t, :, 2 * n:])
+                N[t] = np.tanh(A[t, :, 2 * n:])
                 H[t + 1] = (1.0 - Z[t]) * h + Z[t] * N[t]
             else:
                 X2[t] = gh[:, 2 * n:]
-                N[t] = np.tanh(xw[t, :, 2 * n:] + R[t] * X2[t])
+                np.add(xw[t, :, 2 * n:], R[t] * X2[t], out=A[t, :, 2 * n:])
+                N[t] = np.tanh(A[t, :, 2 * n:])
                 H[t + 1] = (1.0 - Z[t]) * N[t] + Z[t] * h
-        cache.update(r=R, z=Z, n=N, x2=X2)
+        cache.update(r=R, z=Z, n=N, x2=X2, pre=A)
     return cache
 
 
@@ -139,79 +145,18 @@ def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = F
     deltas (if asked) adds to the record "dxw" (T, B, G·n) = ∂ℓ/∂(W_ih x_k + b_ih) and "dgh"
     (T, B, G·n) = ∂ℓ/∂(W_hh in_k + b_hh), the per-step terms whose sums are the weight gradients
     (core.training.contributions splits ∂ℓ/∂W by step with them)."""
-    p, kind = model.params, model.kind
+    kind = model.kind
     if dpre_steps is not None and kind != "lstm":
         raise ValueError("dpre_steps: LSTM gates only")
-    T = cache["T"]
-    H = cache["h"]
-    n = model.hidden_size
-    G = GATE_BLOCKS[kind]
-    B = H.shape[1]
-    w_hh = p["weight_hh"]
+    T, H = cache["T"], cache["h"]
+    n, G, B = model.hidden_size, GATE_BLOCKS[kind], H.shape[1]
     dxw = np.empty((T, B, G * n))        # ∂ℓ/∂(W_ih x_t + b_ih)
     dgh = np.empty((T, B, G * n))        # ∂ℓ/∂(W_hh · in_t + b_hh) (in_t = h_{t−1}, or r ⊙ h for seed n)
     dh = np.array(dh_last, dtype=np.float64, copy=True)
     rec_h = np.empty((T, B, n)) if record else None
     rec_c = np.empty((T, B, n)) if record and kind == "lstm" else None
-    if kind == "rnn":
-        S = cache["slope"]
-        for t in range(T - 1, -1, -1):
-            if dh_steps is not None:
-                dh = dh + dh_steps[t]
-            if record:
-                rec_h[t] = dh
-            da = dh * S[t]
-            dxw[t] = da
-            dgh[t] = da
-            dh = da @ w_hh
-    elif kind == "lstm":
-        Cs, I, F, Gg, O, TC = (cache[k] for k in ("c", "i", "f", "g", "o", "tc"))
-        dc = np.zeros_like(dh)
-        for t in range(T - 1, -1, -1):
-            if dh_steps is not None:
-                dh = dh + dh_steps[t]
-            if record:
-                rec_h[t] = dh
-                rec_c[t] = dc
-            i, f, g, o, tc = I[t], F[t], Gg[t], O[t], TC[t]
-            dc = dc + dh * o * (1.0 - tc * tc)                    # h = o tanh(c)
-            d = dxw[t]
-            d[:, :n] = dc * g * i * (1.0 - i)                    # c = f c₋ + i g
-            d[:, n:2 * n] = dc * Cs[t] * f * (1.0 - f)
-            d[:, 2 * n:3 * n] = dc * i * (1.0 - g * g)
-            d[:, 3 * n:] = dh * tc * o * (1.0 - o)
-            if dpre_steps is not None:
-                d += dpre_steps[t]
-            dgh[t] = d
-            dc = dc * f
-            dh = d @ w_hh
-    else:
-        R, Z, N, X2 = (cache[k] for k in ("r", "z", "n", "x2"))
-        seed = model.convention == "seed"
-        w_hn = w_hh[2 * n:]
-        for t in range(T - 1, -1, -1):
-            if dh_steps is not None:
-                dh = dh + dh_steps[t]
-            if record:
-                rec_h[t] = dh
-            r, z, cand, h = R[t], Z[t], N[t], H[t]
-            d = dxw[t]
-            if seed:                                             # h' = (1−z) h + z ñ
-                da_n = dh * z * (1.0 - cand * cand)
-                d[:, 2 * n:] = da_n
-                d_rh = da_n @ w_hn                               # ñ = tanh(… + W_hn (r ⊙ h) + b_hn)
-                d[:, :n] = d_rh * h * r * (1.0 - r)
-                d[:, n:2 * n] = dh * (cand - h) * z * (1.0 - z)
-                dgh[t] = d
-                dh = dh * (1.0 - z) + d_rh * r + d[:, :2 * n] @ w_hh[:2 * n]
-            else:                                                # h' = (1−z) n + z h
-                da_n = dh * (1.0 - z) * (1.0 - cand * cand)
-                d[:, 2 * n:] = da_n                              # n = tanh(… + r ⊙ (W_hn h + b_hn))
-                d[:, :n] = da_n * X2[t] * r * (1.0 - r)
-                d[:, n:2 * n] = dh * (h - cand) * z * (1.0 - z)
-                dgh[t] = d
-                dgh[t, :, 2 * n:] = da_n * r
-                dh = dh * z + dgh[t] @ w_hh
+    steps = {"rnn": _back_rnn, "lstm": _back_lstm, "gru": _back_gru}[kind]
+    steps(model, cache, dh, dxw, dgh, rec_h, rec_c, dh_steps, dpre_steps)
     x = cache["x"]
     flat = (T * B, G * n)
     grads = {"weight_ih": dxw.reshape(flat).T @ x.reshape(T * B, -1),
@@ -233,6 +178,114 @@ def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = F
         if deltas:
             record_out.update(dxw=dxw, dgh=dgh)
     return grads, record_out
+
+
+#: |a| beyond which s(1 − s) (σ(a) = s) and 1 − y² (tanh(a) = y) would lose relative accuracy (below
+#: them each keeps ≲ 1e-13; beyond, they round to 0 where the true slopes are e^(−|a|)-size): there
+#: the slopes come from the pre-activations (cells.dsigmoid, cells.dtanh)
+SATURATED_SIGMOID = 6.0
+SATURATED_TANH = 3.0
+
+
+def _sigmoid_slope(s: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """σ'(a) for gate values s = σ(a): s (1 − s), from a where |a| > SATURATED_SIGMOID."""
+    d = s * (1.0 - s)
+    far = np.abs(a) > SATURATED_SIGMOID
+    if far.any():
+        d[far] = dsigmoid(a[far])
+    return d
+
+
+def _tanh_slope(y: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """tanh'(a) for y = tanh(a): 1 − y², from a where |a| > SATURATED_TANH."""
+    d = 1.0 - y * y
+    far = np.abs(a) > SATURATED_TANH
+    if far.any():
+        d[far] = dtanh(a[far])
+    return d
+
+
+def _complement(s: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """1 − σ(a) for s = σ(a): 1 − s, or σ(−a) where a > SATURATED_SIGMOID (s rounds towards 1)."""
+    d = 1.0 - s
+    far = a > SATURATED_SIGMOID
+    if far.any():
+        d[far] = sigmoid(-a[far])
+    return d
+
+
+def _back_rnn(model, cache, dh, dxw, dgh, rec_h, rec_c, dh_steps, dpre_steps):
+    """h' = φ(a): δa = δh' ⊙ φ'(a), δh = W_hhᵀ δa (φ' kept by the forward pass)."""
+    S, w_hh = cache["slope"], model.params["weight_hh"]
+    for t in range(cache["T"] - 1, -1, -1):
+        if dh_steps is not None:
+            dh = dh + dh_steps[t]
+        if rec_h is not None:
+            rec_h[t] = dh
+        da = dh * S[t]
+        dxw[t] = da
+        dgh[t] = da
+        dh = da @ w_hh
+
+
+def _back_lstm(model, cache, dh, dxw, dgh, rec_h, rec_c, dh_steps, dpre_steps):
+    """c' = f c + i g, h' = o tanh(c'): δc += δh' o tanh'(c'), then the four gates' δ (PyTorch
+    order i, f, g, o), δc ← δc f, δh = W_hhᵀ δgates."""
+    Cs, I, F, Gg, O, TC, PRE = (cache[k] for k in ("c", "i", "f", "g", "o", "tc", "pre"))
+    n, w_hh = model.hidden_size, model.params["weight_hh"]
+    dc = np.zeros_like(dh)
+    for t in range(cache["T"] - 1, -1, -1):
+        if dh_steps is not None:
+            dh = dh + dh_steps[t]
+        if rec_h is not None:
+            rec_h[t] = dh
+            rec_c[t] = dc
+        i, f, g, o, tc, pre = I[t], F[t], Gg[t], O[t], TC[t], PRE[t]
+        dc = dc + dh * o * _tanh_slope(tc, Cs[t + 1])            # h = o tanh(c)
+        d = dxw[t]
+        d[:, :n] = dc * g * _sigmoid_slope(i, pre[:, :n])        # c = f c₋ + i g
+        d[:, n:2 * n] = dc * Cs[t] * _sigmoid_slope(f, pre[:, n:2 * n])
+        d[:, 2 * n:3 * n] = dc * i * _tanh_slope(g, pre[:, 2 * n:3 * n])
+        d[:, 3 * n:] = dh * tc * _sigmoid_slope(o, pre[:, 3 * n:])
+        if dpre_steps is not None:
+            d += dpre_steps[t]
+        dgh[t] = d
+        dc = dc * f
+        dh = d @ w_hh
+
+
+def _back_gru(model, cache, dh, dxw, dgh, rec_h, rec_c, dh_steps, dpre_steps):
+    """Both GRU forms (module docstring of core.cells): δ of the candidate's, r's and z's
+    pre-activations, and δh through (1 − z) or z, the gates and the candidate."""
+    R, Z, N, X2, A, H = (cache[k] for k in ("r", "z", "n", "x2", "pre", "h"))
+    n, w_hh = model.hidden_size, model.params["weight_hh"]
+    seed = model.convention == "seed"
+    w_hn = w_hh[2 * n:]
+    for t in range(cache["T"] - 1, -1, -1):
+        if dh_steps is not None:
+            dh = dh + dh_steps[t]
+        if rec_h is not None:
+            rec_h[t] = dh
+        r, z, cand, h, a = R[t], Z[t], N[t], H[t], A[t]
+        dr, dz = _sigmoid_slope(r, a[:, :n]), _sigmoid_slope(z, a[:, n:2 * n])
+        dn, zc = _tanh_slope(cand, a[:, 2 * n:]), _complement(z, a[:, n:2 * n])     # zc = 1 − z
+        d = dxw[t]
+        if seed:                                             # h' = (1−z) h + z ñ
+            da_n = dh * z * dn
+            d[:, 2 * n:] = da_n
+            d_rh = da_n @ w_hn                               # ñ = tanh(… + W_hn (r ⊙ h) + b_hn)
+            d[:, :n] = d_rh * h * dr
+            d[:, n:2 * n] = dh * (cand - h) * dz
+            dgh[t] = d
+            dh = dh * zc + d_rh * r + d[:, :2 * n] @ w_hh[:2 * n]
+        else:                                                # h' = (1−z) n + z h
+            da_n = dh * zc * dn
+            d[:, 2 * n:] = da_n                              # n = tanh(… + r ⊙ (W_hn h + b_hn))
+            d[:, :n] = da_n * X2[t] * dr
+            d[:, n:2 * n] = dh * (h - cand) * dz
+            dgh[t] = d
+            dgh[t, :, 2 * n:] = da_n * r
+            dh = dh * z + dgh[t] @ w_hh
 
 
 def _readout(model: Model, hT: np.ndarray, y: np.ndarray, regression: bool, reduce: bool = True):
