@@ -88,6 +88,11 @@ VIEW_FIELDS = (
     Field("tab", str, "explore", choices=VIEW_TABS, help="the page shown", option="view"),
     Field("scale", float, 1.0, choices=SCALES, help="presentation scale"),
     Field("high_contrast", bool, False, help="high-contrast theme"),
+    # the layer and direction drawn of a loaded model (0 and false without one); 7 is
+    # core.models.MAX_LAYERS − 1 (that package imports this module, so the number is written here)
+    Field("layer", int, 0, 0, 7, help="the loaded model's layer drawn (0 = the first)", option=None),
+    Field("reverse", bool, False, help="its reverse direction drawn (a bidirectional layer)",
+          option=None),
 )
 VIEW_FIELD = {f.name: f for f in VIEW_FIELDS}
 
@@ -235,12 +240,15 @@ class Config:
 
 @dataclass(frozen=True)
 class ViewState:
-    """Where the user is looking (VIEW_FIELDS): the step, the page, the presentation scale and
-    the theme. Not part of the setup: changing it never recomputes anything."""
+    """Where the user is looking (VIEW_FIELDS): the step, the page, the presentation scale, the
+    theme and the layer and direction of a loaded model drawn. Not part of the setup: changing it
+    never simulates anything again."""
     step: int = VIEW_FIELD["step"].default
     tab: str = VIEW_FIELD["tab"].default
     scale: float = VIEW_FIELD["scale"].default
     high_contrast: bool = VIEW_FIELD["high_contrast"].default
+    layer: int = VIEW_FIELD["layer"].default
+    reverse: bool = VIEW_FIELD["reverse"].default
 
     def __post_init__(self):
         for f in VIEW_FIELDS:

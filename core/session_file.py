@@ -1,8 +1,10 @@
 """Saved sessions: JSON {"version": 2, "app": "gatescope", "setup": {…}, "view": {…}[, "weights": path]}.
 
 "setup" is what is simulated (core.config.FIELDS), "view" where the user was looking
-(core.config.VIEW_FIELDS: step, tab, scale, theme). Version 1 files (Gatescope 0.1: the step inside
-"setup", `normal: true/false`, no "view") are migrated on reading.
+(core.config.VIEW_FIELDS: step, tab, scale, theme, and the layer and direction drawn of the
+session's model; a view without some of them takes their defaults, e.g. the first layer).
+Version 1 files (Gatescope 0.1: the step inside "setup", `normal: true/false`, no "view") are
+migrated on reading.
 
 "weights" (optional) names the weight file whose cell the session used, relative to the session
 file's folder when it is not absolute; opening the session loads it again (or fails, changing

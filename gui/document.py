@@ -4,13 +4,18 @@ naming the file) with nothing changed, or applies the whole file; no widgets her
 
 Weight files are whatever core.models.load_weights_or_model reads: a one-layer PyTorch .npz, whole
 PyTorch modules (.npz, .safetensors, .pt with torch), Keras 3 .keras files, Gatescope's trained
-models and the .npz the Training lab saves."""
+models and the .npz the Training lab saves. A model file whose one-hot vocabulary cannot read the
+setup's sentence brings its own ("text", else "prompt", of its metadata) when it has one.
+
+A session file's view holds the layer and direction drawn of its model; opening it draws them
+again, clamped (with a one-line note in the status bar, Session.note) when the model file now has
+fewer layers or no reverse direction there."""
 from __future__ import annotations
 
 import os
 
 from gatescope.core.config import ConfigError, ViewState
-from gatescope.core.models import load_weights_or_model
+from gatescope.core.models import ModelError, load_weights_or_model
 from gatescope.core.session_file import (
     SessionFileError,
     parse_session_doc,
@@ -76,7 +81,11 @@ class Document:
             if isinstance(path, bytes) or "\0" in os.fspath(path):
                 raise DocumentError(f"{_name(path)}: not a valid file name")
             model = load_weights_or_model(path)
-            self.session.set_model(model, os.path.basename(path), os.path.abspath(path))
+            setup, note = self._sentence_for(model, path)
+            self.session.set_model(model, os.path.basename(path), os.path.abspath(path),
+                                   setup=setup, note=note)
+        except DocumentError:
+            raise
         except WeightsError as exc:
             raise DocumentError(str(exc)) from None
         except ConfigError as exc:
@@ -84,6 +93,29 @@ class Document:
         except (OSError, ValueError, TypeError) as exc:
             raise DocumentError(f"{_name(path)}: cannot open ({exc})") from None
         self.add_recent(path)
+
+    def _sentence_for(self, model, path) -> tuple[dict, str | None]:
+        """({setup changes}, note) for a model whose encoding refuses the setup's sentence: its
+        file's own sentence, said so in the note; DocumentError (the refusal) when it has none.
+        ({}, None) when the setup's input suits it."""
+        config = self.session.config
+        if config.source != "text" or not model.encoding:
+            return {}, None
+        try:
+            model.encode(config.text)
+            return {}, None
+        except ModelError as exc:
+            refused = str(exc)
+        meta = model.meta or {}
+        for key in ("text", "prompt"):
+            own = meta.get(key)
+            if isinstance(own, str) and own.strip():
+                try:
+                    model.encode(own)
+                except ModelError:
+                    continue
+                return {"text": own}, f"reads the file's own sentence: {refused}"
+        raise DocumentError(f"{_name(path)}: {refused}")
 
     def open_any(self, path) -> None:
         """A session (.json) or weights (anything else), by the file name's extension."""

@@ -10,7 +10,11 @@ or is cancelled puts back what is on screen (setup, model and layer alike).
 
 A model (core.models.Model: layers × directions, maybe a readout) is drawn one cell at a time: the
 Analysis of the selected layer and direction (core.analysis.analyse_model), so every view keeps
-working; switching layers reuses the model's last run (nothing is computed again).
+working; switching layers reuses the model's last run (nothing is computed again). The layer and
+direction are view state (ViewState.layer / reverse in `view`, restored by `apply_document`,
+clamped to the directions the model has). `note` is a one-line message about how the last file
+was applied (a clamped layer, a sentence taken from the model file), shown after the analysis's
+model line in the status bar until the next change.
 """
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ class Plan:
     inputs: np.ndarray | None = None     # custom (T, d) inputs instead of the setup's
     run: object | None = None            # a ModelRun of the same model and inputs, to reuse
     compare: bool = False
+    note: str | None = None              # Loaded.note, after the analysis's model line
 
     @property
     def plain_cell(self) -> Cell | None:
@@ -75,14 +80,22 @@ def _one(plan: Plan, config: Config, progress=None, steps=None):
                     inputs=plan.inputs)
         if plan.model is not None:
             a = replace(a, model_line=plan.model.describe())
-        return a, None
+        return _noted(plan, a), None
     if plan.run is None:
         from gatescope.core.cli.model import check_work
         T = (len(plan.inputs) if plan.inputs is not None else _steps(config))
         check_work(plan.model, T if steps is None else min(T, steps))
-    return analyse_model(config, plan.model, layer=plan.layer, reverse=plan.reverse,
-                         inputs=plan.inputs, run=plan.run if steps is None else None,
-                         progress=progress, steps=steps)
+    a, run = analyse_model(config, plan.model, layer=plan.layer, reverse=plan.reverse,
+                           inputs=plan.inputs, run=plan.run if steps is None else None,
+                           progress=progress, steps=steps)
+    return _noted(plan, a), run
+
+
+def _noted(plan: Plan, a: Analysis) -> Analysis:
+    """The analysis with the plan's note after its model line (what the status bar shows)."""
+    if not plan.note or not a.model_line:
+        return a
+    return replace(a, model_line=f"{a.model_line} · {plan.note}")
 
 
 def _steps(config: Config) -> int:
@@ -151,7 +164,8 @@ def as_model(obj, name: str | None = None) -> Model:
 class Loaded:
     """The loaded model as the user chose it: the model as read, the setup's activation and
     convention it came with (a different choice in the setup overrides every RNN / GRU layer),
-    its name and file, the layer and direction drawn, and custom inputs."""
+    its name and file, the layer and direction drawn, custom inputs, and a note on how it was
+    opened (a clamped layer, the file's own sentence) or None."""
     base: Model | None = None
     options: tuple = (None, None)
     name: str | None = None
@@ -159,12 +173,31 @@ class Loaded:
     layer: int = 0
     reverse: bool = False
     inputs: np.ndarray | None = None
+    note: str | None = None
 
     def same(self, other: Loaded) -> bool:
-        """The same model object, options, names, layer and inputs object."""
+        """The same model object, options, names, layer, note and inputs object."""
         return (self.base is other.base and self.inputs is other.inputs and
-                (self.options, self.name, self.path, self.layer, self.reverse)
-                == (other.options, other.name, other.path, other.layer, other.reverse))
+                (self.options, self.name, self.path, self.layer, self.reverse, self.note)
+                == (other.options, other.name, other.path, other.layer, other.reverse, other.note))
+
+    def at_layer(self, layer: int, reverse: bool) -> Loaded:
+        """Drawing (layer, reverse), clamped to the directions the model has (the last layer; the
+        forward direction of a one-way layer), with a one-line note when it had to be clamped.
+        Without a model: unchanged (layer 1 is all there is)."""
+        base = self.base
+        if base is None:
+            return self
+        layers = base.stack.layers
+        got = min(max(0, int(layer)), len(layers) - 1)
+        rev = bool(reverse) and len(layers[got]) == 2
+        note = None
+        if (got, rev) != (layer, bool(reverse)):
+            def label(k, r):
+                return f"layer {k + 1}" + (" (reverse)" if r else "")
+            note = (f"{self.name or 'the model'} has no {label(layer, reverse)}: drawing "
+                    f"{label(got, rev)} of {len(layers)}")
+        return replace(self, layer=got, reverse=rev, note=note)
 
 
 class Session(QObject):
@@ -195,6 +228,7 @@ class Session(QObject):
                 config = config.replace(model="")          # start cleanly without it
         self._config = config
         self._view = view or ViewState()
+        self._loaded = self._loaded.at_layer(self._view.layer, self._view.reverse)
         self._effective: tuple = (None, None)     # (key, Model) cache of the options applied
         self._run_cache: tuple = (None, None)     # (key, ModelRun) of the last model run
         self._job_key = None
@@ -290,6 +324,12 @@ class Session(QObject):
         return self._loaded.layer
 
     @property
+    def note(self) -> str | None:
+        """How the last file was applied, in one line (a layer the model does not have, a
+        sentence taken from the model file), or None; cleared by the next change."""
+        return self._loaded.note
+
+    @property
     def reverse(self) -> bool:
         return self._loaded.reverse
 
@@ -325,6 +365,8 @@ class Session(QObject):
         if loaded.inputs is not None and any(getattr(new, k) != getattr(self._config, k)
                                              for k in INPUT_FIELDS):
             loaded = replace(loaded, inputs=None)         # custom inputs give way to the setup's
+        if loaded.note is not None and new != self._config:
+            loaded = replace(loaded, note=None)           # the note was about the file as opened
         if new == self._config and loaded.same(self._loaded) and self._analysis is not None:
             return False
         self._commit(new, loaded)
@@ -332,10 +374,13 @@ class Session(QObject):
         return True
 
     def set_config(self, config: Config, *, keep_weights: bool = False, cell=None,
-                   weights_path: str | None = None, step: int | None = -1) -> bool:
+                   weights_path: str | None = None, step: int | None = -1,
+                   layer: tuple[int, bool] | None = None) -> bool:
         """Replace the whole setup (a preset or a session file, with the session's loaded weights
         if it had them: `cell` a Cell or a core.models.Model). `step` (−1 = the last, None = keep)
-        is where the view goes once computed. A `model` named in the setup is loaded."""
+        is where the view goes once computed. A `model` named in the setup is loaded. `layer`:
+        (layer, reverse) to draw of the model (a session file's view), clamped to what it has
+        with a note (`note`); None: the first layer."""
         if cell is not None:
             model = as_model(cell, os.path.basename(weights_path) if weights_path else "weights")
             config = config.replace(**_sizes_of(model), model="")   # ConfigError: nothing changed
@@ -346,9 +391,11 @@ class Session(QObject):
             config, loaded = self._trained(config, keep=self._loaded)
         elif keep_weights and self._loaded.base is not None:
             config = config.replace(**_sizes_of(self._loaded.base))
-            loaded = replace(self._loaded, inputs=None)
+            loaded = replace(self._loaded, inputs=None, note=None)
         else:
             loaded = Loaded()
+        if layer is not None:
+            loaded = loaded.at_layer(*layer)
         self._target_step = step
         self._commit(config, loaded, force=True)
         self._request()
@@ -356,13 +403,15 @@ class Session(QObject):
 
     def apply_document(self, config: Config, view: ViewState, *, cell=None,
                        weights_path: str | None = None):
-        """A whole document (a session file or the last session): setup, weights and view."""
+        """A whole document (a session file or the last session): setup, weights and view (the
+        layer and direction drawn clamped to what the model has, saying so in `note`)."""
         if cell is not None:
             config.replace(**_sizes_of(as_model(cell)))          # ConfigError: nothing changed
         elif config.model:
             self._trained(config)                                # ModelError: nothing changed
         self.set_view(view.replace(step=self._view.step))
-        self.set_config(config, cell=cell, weights_path=weights_path, step=view.step)
+        self.set_config(config, cell=cell, weights_path=weights_path, step=view.step,
+                        layer=(view.layer, view.reverse))
 
     def set_weights(self, cell: Cell | None, name: str | None = None, path: str | None = None):
         """Use a loaded cell (or None for the cell built from the setup). The setup takes the
@@ -376,19 +425,21 @@ class Session(QObject):
             return
         self.set_model(cell, name, path)
 
-    def set_model(self, model, name: str | None = None, path: str | None = None):
+    def set_model(self, model, name: str | None = None, path: str | None = None, *,
+                  setup: dict | None = None, note: str | None = None):
         """Load a model: a core.models.Model, a Cell, a file path, a state_dict mapping or a live
         module (anything with state_dict(), e.g. torch.nn.LSTM). The setup takes its kind, sizes,
-        activation and GRU form; everything is validated first (ModelError, ConfigError: nothing
-        changes). The view goes to layer 1."""
+        activation and GRU form, and `setup`'s changes in the same change (e.g. the file's own
+        sentence); everything is validated first (ModelError, ConfigError: nothing changes). The
+        view goes to layer 1; `note` (one line) is shown after the model line until the next change."""
         if isinstance(model, (str, os.PathLike)) and path is None:
             path = os.path.abspath(model)
         m = as_model(model, name)
-        config = self._config.replace(**_sizes_of(m), **_options_of(m), model="")
+        config = self._config.replace(**(setup or {}), **_sizes_of(m), **_options_of(m), model="")
         label = str(name or (os.path.basename(path) if path else None) or m.name or "model")[:80]
         m = replace(m, name=label) if m.name != label else m      # the status line names the file
         self._target_step = None
-        self._commit(config, Loaded(m, self._options_tuple(m), label, path))
+        self._commit(config, Loaded(m, self._options_tuple(m), label, path, note=note))
         self._request()
 
     def set_inputs(self, inputs):
@@ -401,7 +452,7 @@ class Session(QObject):
             from gatescope.core.cli.model import load_inputs
             x = load_inputs(inputs, self._config.input_size)
             x.flags.writeable = False
-        self._commit(self._config, replace(self._loaded, inputs=x))
+        self._commit(self._config, replace(self._loaded, inputs=x, note=None))
         self._request()
 
     def set_layer(self, layer: int, reverse: bool = False) -> bool:
@@ -413,7 +464,7 @@ class Session(QObject):
         if (layer, reverse) == (self._loaded.layer, self._loaded.reverse):
             return False
         self._target_step = None
-        self._commit(self._config, replace(self._loaded, layer=layer, reverse=reverse))
+        self._commit(self._config, replace(self._loaded, layer=layer, reverse=reverse, note=None))
         self._request()
         return True
 
@@ -458,10 +509,12 @@ class Session(QObject):
     # -- view state ------------------------------------------------------------------------------
     @property
     def view(self) -> ViewState:
-        """The view-only state, with the current step."""
-        return self._view.replace(step=self._step) if self._analysis is not None else self._view
+        """The view-only state, with the current step and the layer and direction drawn."""
+        view = self._view.replace(layer=self._loaded.layer, reverse=self._loaded.reverse)
+        return view.replace(step=self._step) if self._analysis is not None else view
 
     def set_view(self, view: ViewState):
+        """Tab, scale and theme (the step has set_step, the layer set_layer: theirs are ignored)."""
         old = self._view
         self._view = view.replace(step=old.step)
         if (old.tab, old.scale, old.high_contrast) != (view.tab, view.scale, view.high_contrast):
@@ -494,7 +547,7 @@ class Session(QObject):
                 run = self._run_cache[1]
         self._job_key = key
         return Plan(c, model, ld.name if model is not None else None, ld.layer, ld.reverse,
-                    ld.inputs, run, self._compare)
+                    ld.inputs, run, self._compare, ld.note if model is not None else None)
 
     def _request(self):
         self._gen += 1

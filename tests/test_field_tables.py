@@ -111,8 +111,29 @@ def test_view_options_follow_the_view_table(f):
     parser = add_field_options(argparse.ArgumentParser(exit_on_error=False), VIEW_FIELDS)
     good = f.choices if f.choices else (f.lo, f.hi)
     for v in good:
-        assert getattr(parser.parse_args([f.flag, str(v)]), f.name) == pytest.approx(v)
+        if f.flag is not None:
+            assert getattr(parser.parse_args([f.flag, str(v)]), f.name) == pytest.approx(v)
         assert getattr(ViewState(**{f.name: f.type(v)}), f.name) == pytest.approx(v)
+        doc = parse_session_doc(json.dumps({"version": 2, "setup": {}, "view": {f.name: f.type(v)}}))
+        assert getattr(doc.view, f.name) == pytest.approx(v)
     bad = 7.0 if f.choices else f.hi + 1
     with pytest.raises(ConfigError):
         ViewState(**{f.name: f.type(bad)})
+    with pytest.raises(SessionFileError, match=f.name):
+        parse_session_doc(json.dumps({"version": 2, "setup": {}, "view": {f.name: f.type(bad)}}))
+    if f.lo is not None:
+        with pytest.raises(SessionFileError, match=f.name):
+            parse_session_doc(json.dumps({"version": 2, "setup": {}, "view": {f.name: f.type(f.lo - 1)}}))
+
+
+def test_the_layer_and_direction_are_view_state_without_a_command_line_option():
+    """The app's command line cannot load a model file, so it offers no layer to draw; the view
+    table's range is every layer core.models reads."""
+    from gatescope.core.config import VIEW_FIELD
+    from gatescope.core.models import MAX_LAYERS
+    layer, reverse = VIEW_FIELD["layer"], VIEW_FIELD["reverse"]
+    assert (layer.type, layer.default, layer.lo, layer.hi) == (int, 0, 0, MAX_LAYERS - 1)
+    assert (reverse.type, reverse.default) == (bool, False) and layer.help and reverse.help
+    dests = {a.dest for a in build_parser()._actions}
+    assert "layer" not in dests and "reverse" not in dests and "step" in dests
+    assert ViewState().to_dict()["layer"] == 0 and ViewState().to_dict()["reverse"] is False

@@ -1,7 +1,11 @@
 """Compare mode: RNN, LSTM and GRU side by side on the same input and the same spectrum, in
 lockstep as the user steps. Top: the three gradient curves log10 ‖∂s_t/∂s_0‖ overlaid with σ₁ᵗ
 (the notes' argument in one picture: the RNN follows σ₁ᵗ, the gated cells don't). Below, one
-column per cell: its states h_t and its key gate (RNN φ'(a_t), LSTM f_t, GRU z_t), units × time."""
+column per cell: its states h_t and its key gate (RNN φ'(a_t), LSTM f_t, GRU z_t), units × time.
+
+With a model loaded, the column of its kind is the layer and direction drawn in Explore (the
+Session computes it from the model) while the other two are cells built from the setup: the
+`notice` line and that column's title say so ("layer 2 of 3 (reverse)"), and what it reads."""
 from __future__ import annotations
 
 import numpy as np
@@ -22,7 +26,7 @@ from .axes import (
     finite_or_nan,
     fit_legend_columns,
 )
-from .compare_connectivity import CompareConnectivity
+from .compare_connectivity import CompareConnectivity, loaded_kind, model_tag
 from .image import Heatmap
 
 KINDS = ("rnn", "lstm", "gru")
@@ -40,6 +44,31 @@ KEY_GATE = {
 _F32_SAFE = 1e30
 
 
+def model_notice(comparison) -> str:
+    """One line (plain text) on which column is the loaded model and what the other two are;
+    "" without a loaded model."""
+    kind = loaded_kind(comparison)
+    if kind is None:
+        return ""
+    a = comparison[kind]
+    others = [k for k in KINDS if k != kind]
+    ref = comparison[others[0]]
+    x = a.trace.inputs[::-1] if a.reverse else a.trace.inputs
+    same = x.shape == ref.trace.inputs.shape and np.array_equal(x, ref.trace.inputs)
+    name = f"the loaded model {a.weights_name}" if a.weights_name else "the loaded model"
+    drawn = f"{model_tag(a)} of {name}" if getattr(a, "layer_label", None) else name
+    if a.layer > 0:
+        reads = f"reading layer {a.layer}'s outputs"
+    else:
+        reads = "reading the same input" if same else "reading the input through its own encoding"
+    if a.reverse:
+        reads += ", from the last step back (its step t reads input T − t + 1)"
+    c = a.config
+    return (f"{kind.upper()}: {drawn}, as drawn in Explore, {reads}. "
+            f"{' and '.join(k.upper() for k in others)}: cells built from the setup (σ₁ = {c.sigma1:g}, "
+            f"{c.shape} spectrum, n = {c.hidden}) on the setup's input, not layers of the model.")
+
+
 def _key_values(a, key: str) -> np.ndarray:
     tr = a.trace
     return np.asarray(tr.slope if key == "slope" else tr.gates[key], dtype=np.float64)
@@ -53,6 +82,7 @@ class _Column:
         self.kind = kind
         self.gate_key, gate_label, self.gate_levels = KEY_GATE[kind]
         self.scale_text = "±1"
+        self.tag = ""                # what a loaded model's column is ("layer 2 of 3 (reverse)")
         self.bounded = True          # h on the shared ±1 colour bar (else on its own scale)
         self.title = pg.LabelItem(justify="center")
         layout.addItem(self.title, row=0, col=col)
@@ -116,9 +146,11 @@ class _Column:
         self.scale_text = "±1" if bounded else f"±{format_scale(m)}"
         size = (style.BASE_POINT_SIZE + 2) * self.theme.scale
         small = (style.BASE_POINT_SIZE - 1) * self.theme.scale
+        self.tag = model_tag(a) if getattr(a, "model_line", None) else ""
+        tag = f"&nbsp;&nbsp;{escape_html(self.tag)}" if self.tag else ""
         self.title.setText(f"<span style='color:{color}; font-size:{size:.0f}pt; font-weight:700'>"
                            f"{self.kind.upper()}</span><span style='font-size:{small:.0f}pt'>"
-                           f"&nbsp;&nbsp;h<sub>t</sub> scale {self.scale_text}</span>")
+                           f"{tag}&nbsp;&nbsp;h<sub>t</sub> scale {self.scale_text}</span>")
 
     def set_step(self, t: int):
         self.state_cursor.setValue(t)
@@ -127,7 +159,8 @@ class _Column:
 
 class CompareView(QWidget):
     """Public: curves[kind] (PlotDataItem), cell_path, sigma1, cursor, markers, readout (Readout),
-    hint (QLabel), columns[kind] (state_image, gate_image, state_cursor, gate_cursor, …)."""
+    hint (QLabel), notice (QLabel: which column is a loaded model, shown only then), columns[kind]
+    (state_image, gate_image, state_cursor, gate_cursor, tag, …)."""
 
     def __init__(self, session, parent=None, *, theme=None):
         super().__init__(parent)
@@ -140,6 +173,11 @@ class CompareView(QWidget):
         self.hint.setAlignment(Qt.AlignCenter)
         self.readout = Readout(lines=2, max_lines=3)
         self.readout.setObjectName("compare_readout")
+        self.notice = QLabel()
+        self.notice.setObjectName("compare_model_notice")
+        self.notice.setWordWrap(True)
+        self.notice.setTextFormat(Qt.PlainText)
+        self.notice.hide()
         self.time_axis = TimeAxis("bottom")
         # the legend has a row of its own above the plot: it never covers a curve
         self.plot_widget = pg.GraphicsLayoutWidget()
@@ -154,6 +192,7 @@ class CompareView(QWidget):
         self.content = QWidget()
         inner = QVBoxLayout(self.content)
         inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self.notice)
         inner.addWidget(self.readout)
         inner.addWidget(self.plot_widget, 5)
         # the states and key gates, and which input still reaches h_t in each cell
@@ -208,6 +247,7 @@ class CompareView(QWidget):
         if theme is not None:
             self.theme = theme
         self.hint.setFont(self.theme.font(2))
+        self.notice.setFont(self.theme.font(0))
         self.readout.setFont(self.theme.font(1))
         self.caption.setFont(self.theme.font(-1))
         self.theme.style_plot(self.plot, left="gradient norm (log scale)", bottom="time step t")
@@ -264,8 +304,11 @@ class CompareView(QWidget):
         cp = comparison["lstm"].trace.log10_cell_norm
         self.cell_path.setData(np.arange(len(cp), dtype=np.float64), finite_or_nan(cp))
         self.sigma1.setData(np.arange(T + 1, dtype=np.float64), finite_or_nan(longest.sigma_curves[0]))
-        self.time_axis.set_tokens(longest.tokens)
+        self.time_axis.set_tokens(_forward(comparison).tokens)
         self._set_legend(comparison)
+        notice = model_notice(comparison)
+        self.notice.setText(notice)
+        self.notice.setVisible(bool(notice))
         keep = "near 0 (the notes' convention)" if comparison["gru"].cell.convention == "seed" \
             else "near 1 (PyTorch's convention)"
         unbounded = [k.upper() for k in KINDS if not self.columns[k].bounded]
@@ -305,6 +348,7 @@ class CompareView(QWidget):
             return
         a0 = max((comp[k] for k in KINDS), key=lambda a: a.steps)
         t = min(max(0, int(t)), a0.steps)
+        a0 = _forward(comp)          # the tokens and σ₁ in input order (not a reverse direction's)
         self.cursor.setValue(t)
         # past the end of a trace that stopped early (float64 overflow): no value, no marker
         ys = [comp[k].trace.log10_jac_norm[t] if t <= comp[k].steps else np.nan for k in KINDS]
@@ -314,7 +358,7 @@ class CompareView(QWidget):
         for col in self.columns.values():
             col.set_step(t)
         parts = [f"<b>t = {t}</b>"]
-        if a0.tokens and t > 0:
+        if a0.tokens and 0 < t <= len(a0.tokens):
             parts.append(f"token “{escape_html(a0.tokens[t - 1])}”")
         parts.append(f"σ₁<sup>t</sup>: {power_readout(round(a0.sigma1, 6), t)}")
         for k, y in zip(KINDS, ys):
@@ -327,4 +371,13 @@ class CompareView(QWidget):
 
     def readout_text(self) -> str:
         return self.readout.text()
+
+    def notice_text(self) -> str:
+        """The loaded-model line shown above the plot ("" when none is shown)."""
+        return self.notice.text() if self.notice.isVisibleTo(self) else ""
+
+
+def _forward(comparison):
+    """The longest analysis in input order: a loaded reverse direction runs in its own time."""
+    return max((comparison[k] for k in KINDS if not comparison[k].reverse), key=lambda a: a.steps)
 

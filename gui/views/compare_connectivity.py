@@ -2,12 +2,15 @@
 current step t, bars over k = 1…t of log10 ‖∂h_t/∂x_k‖ for each cell, on one shared scale, with the
 "how to read it" line of each for the chosen input k (hover or click a bar; default k = 1). The
 plain RNN's row falls like σ₁ᵗ⁻ᵏ, the gated cells' stay flatter: the notes' argument seen from the
-inputs. Rows come from each kind's prepared sequence (`RowSource`), only while the widget shows."""
+inputs. Rows come from each kind's prepared sequence (`RowSource`), only while the widget shows.
+With a model loaded, its kind's title names the layer drawn ("layer 2 of 3 (reverse)"): its inputs
+x_k are that layer's (the layer below's outputs; a reverse direction's in its own time)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from gatescope.core.explain_connectivity import as_html, how_to_read
+from gatescope.core.text import escape_html
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -17,6 +20,17 @@ from .axes import PowerOfTenAxis, TimeAxis
 from .connectivity import RowSource, bar_row, decade_levels, set_bars
 
 KINDS = ("rnn", "lstm", "gru")
+
+
+def loaded_kind(comparison) -> str | None:
+    """The kind whose column is the loaded model's (its analysis has a model line), or None."""
+    return next((k for k in KINDS if getattr(comparison[k], "model_line", None)), None)
+
+
+def model_tag(a) -> str:
+    """What a loaded model's column is: "layer 2 of 3 (reverse)", or the model's name."""
+    label = getattr(a, "layer_label", None)
+    return label.split(",")[0] if label else (a.weights_name or "the loaded model")
 
 
 class CompareConnectivity(QWidget):
@@ -32,6 +46,7 @@ class CompareConnectivity(QWidget):
         self.setObjectName("compare_connectivity")
         self.session = session
         self._comparison = None
+        self.tags: dict = {k: "" for k in KINDS}      # a loaded model's layer, in its kind's title
         self._rows: dict = {k: None for k in KINDS}
         self._t, self._k, self._hover_k = 0, 1, None
         self._range = None
@@ -89,9 +104,16 @@ class CompareConnectivity(QWidget):
             p.getAxis("left").fix_width()
             self.bars[kind].setOpts(brush=pg.mkBrush(th.KIND_COLORS[kind]), pen=pg.mkPen(None))
             self.picks[kind].setOpts(brush=pg.mkBrush(th.CURSOR), pen=pg.mkPen(None))
-            size = (style.BASE_POINT_SIZE + 2) * th.scale
-            self.titles[kind].setText(f"<span style='color:{th.KIND_COLORS[kind]}; font-size:"
-                                      f"{size:.0f}pt; font-weight:700'>{kind.upper()}</span>")
+            self._set_title(kind)
+
+    def _set_title(self, kind: str):
+        th = self.theme
+        size = (style.BASE_POINT_SIZE + 2) * th.scale
+        tag = self.tags.get(kind, "")
+        tag = (f"<span style='font-size:{(style.BASE_POINT_SIZE - 1) * th.scale:.0f}pt'>&nbsp;&nbsp;"
+               f"{escape_html(tag)}</span>") if tag else ""
+        self.titles[kind].setText(f"<span style='color:{th.KIND_COLORS[kind]}; font-size:"
+                                  f"{size:.0f}pt; font-weight:700'>{kind.upper()}</span>{tag}")
 
     # -- public ----------------------------------------------------------------------------------
     @property
@@ -152,6 +174,10 @@ class CompareConnectivity(QWidget):
         self._comparison = comparison
         self._range = None
         self.hint.hide()
+        mine = loaded_kind(comparison)
+        for kind in KINDS:
+            self.tags[kind] = model_tag(comparison[kind]) if kind == mine else ""
+            self._set_title(kind)
         for kind in KINDS:
             a = comparison[kind]
             self.sources[kind].set_sequence(a.cell, a.trace.inputs)
