@@ -5,9 +5,13 @@ exponents, far outside float range if need be), so σᵢ(P_t) = σᵢ(X). X is r
 sorted by scale); it is right-reduced, X = D L Wᵀ (QR of Bᵀ: an orthogonal transform from the
 right, harmless for a row-graded matrix), L lower triangular, and LAPACK's SVD (Householder
 bidiagonalisation) of the row-graded D L keeps each value's relative accuracy (the SVD of the
-dense D B can lose κ(B)·ε):
+dense D B can lose κ(B)·ε) — within a block of rows without a gap of GAP_BITS between
+neighbouring scales: across such a gap it did not always (2·10⁻³ relative on values 50 bits
+below the block's largest), so L is cut into diagonal blocks there (the trailing block is the
+exact Schur complement; the coupling dropped moves values by ≈ 2^(−2·gap), checked):
 
-- rows spanning ≤ ONE_SVD_BITS: one SVD of 2^{e−e₀}·L, float range is enough;
+- rows spanning ≤ ONE_SVD_BITS: one SVD of 2^{e−e₀}·L (block-diagonal at the gaps), float range
+  is enough;
 - wider: (DL)(DL)ᵀ = D A D with A = LLᵀ, and the Schur complement of any leading block of
   D A D is exactly D₂ L₂₂ L₂₂ᵀ D₂: a window of rows/columns [k₀, k₁) of D L has the singular
   values of the whole up to ≈ (2^{−margin})² relative for every index at least `margin` (in
@@ -213,6 +217,27 @@ def _envelope(B, e):
     return B, e, u, extra, np.count_nonzero(s > NEG / 2, axis=1)
 
 
+def _one_svd(L, u, e, nz, gap):
+    """log2 σ of states whose rows span ≤ ONE_SVD_BITS, one batched SVD: X = D L with L cut into
+    diagonal blocks at every gap of ≥ `gap` bits between neighbouring row scales (the trailing
+    block below a cut is exactly the Schur complement; the dropped coupling moves values by
+    ≈ 2^(−2·gap)), so each block's values keep their relative accuracy however far below the
+    top they lie. → (values (C, m) descending, ok (C,) bool): ok False where a block's smallest
+    value comes within SAFE_BITS of the next block's rows (the cut is not safe there)."""
+    C, m, _ = L.shape
+    cut = (u[:, :-1] - u[:, 1:] >= np.reshape(gap, (-1, 1))) & (np.arange(1, m)[None, :] < nz[:, None])
+    d = np.clip(e - u[:, :1], -2200.0, 2200.0).astype(np.int32)
+    X = L * _lower(m)                                       # reflectors 0
+    if cut.any():
+        block = np.concatenate([np.zeros((C, 1), dtype=np.intp), np.cumsum(cut, axis=1)], axis=1)
+        X *= block[:, :, None] == block[:, None, :]         # block-diagonal
+    np.ldexp(X, d[:, :, None], out=X)                       # rows scaled
+    with np.errstate(divide="ignore"):
+        sv = np.log2(np.linalg.svd(X, compute_uv=False)) + u[:, :1]
+    ok = ~(cut & (sv[:, :-1] < u[:, 1:] + SAFE_BITS)).any(axis=1)
+    return sv, ok
+
+
 def log2_singular_values(B: np.ndarray, e: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """log2 σᵢ(diag(2^e) B), descending, for a batch: B (C, m, m), e (C, m) → (C, m).
     The exponents (integers) may lie far outside float range; −inf marks a zero value.
@@ -230,14 +255,12 @@ def log2_singular_values(B: np.ndarray, e: np.ndarray, overwrite: bool = False) 
     L = qr_r_lower(B if (overwrite or B is not B0) else B.copy())   # lower: L; above: reflectors
     out = np.full((C, m), -np.inf)
     low = np.where(nz > 0, np.take_along_axis(u, np.maximum(nz - 1, 0)[:, None], 1)[:, 0], 0.0)
-    one = (nz > 0) & (u[:, 0] - low <= ONE_SVD_BITS) & ~has_gap(u, nz, GAP_BITS + extra)
-    rest = (nz > 0) & ~one
+    one = (nz > 0) & (u[:, 0] - low <= ONE_SVD_BITS)
     if one.any():
         sel = slice(None) if one.all() else one
-        d = np.clip(e[sel] - u[sel, :1], -2200.0, 2200.0).astype(np.int32)
-        X = np.ldexp(L[sel] * _lower(m), d[:, :, None])        # reflectors 0, rows scaled
-        with np.errstate(divide="ignore"):
-            out[sel] = np.log2(np.linalg.svd(X, compute_uv=False)) + u[sel, :1]
+        out[sel], ok = _one_svd(L[sel], u[sel], e[sel], nz[sel], GAP_BITS + extra[sel])
+        one[np.flatnonzero(one)[~ok]] = False                # coupled across a cut: windows
+    rest = (nz > 0) & ~one
     if rest.any():
         out[rest] = _windowed(L if rest.all() else L[rest], u[rest], extra[rest], e[rest], nz[rest])
     return -np.sort(-out, axis=1)
