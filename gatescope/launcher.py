@@ -5,6 +5,8 @@ keep information flowing.
     python main.py --preset NAME        open the app on a preset
     python main.py --list-presets       list the presets
     python main.py --screenshot F.png   render the window off screen and exit
+    gatescope FILE                      open a session (.json) or a model file (.npz, .safetensors,
+                                        .pt, .keras) — what the desktop entry does with a file
     python main.py simulate --help      run the engine without a window
     python main.py train --help         train RNN / LSTM / GRU on the France → French task
 """
@@ -87,7 +89,20 @@ def build_parser() -> Parser:
                    help="window size in pixels (the screenshot is exactly this size)")
     from gatescope.core.lessons import add_lesson_arguments
     add_lesson_arguments(p)
+    p.add_argument("file", nargs="?", metavar="FILE",
+                   help="a session (.json) or a model / weights file (" + ", ".join(FILE_TYPES[1:])
+                        + ") to open; its setup replaces the last session's")
     return p
+
+
+#: what `gatescope FILE` opens (a session, or a model in any format the app reads)
+FILE_TYPES = (".json", ".npz", ".safetensors", ".pt", ".pth", ".keras")
+
+
+def _is_file_argument(arg: str) -> bool:
+    """`gatescope FILE`: an existing file, or a name with a file type the app opens (so that a
+    missing file gets 'no such file' rather than 'unknown command')."""
+    return os.path.isfile(arg) or arg.lower().endswith(FILE_TYPES) or os.sep in arg
 
 
 def build_simulate_parser() -> Parser:
@@ -128,7 +143,7 @@ def _main(argv=None) -> int:
         except CommandError as exc:
             print(f"gatescope simulate: error: {exc}", file=sys.stderr)
             return 2
-    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS and not _is_file_argument(argv[0]):
         print(f"gatescope: error: unknown command {argv[0][:40]!r}; the commands are "
               f"{', '.join(COMMANDS)} (gatescope --help)", file=sys.stderr)
         return 2

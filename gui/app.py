@@ -82,7 +82,16 @@ def run_app(args) -> int:
     app.setOrganizationName("Gatescope")
     _set_icon(app)
     session, window = create_window(config, view=view)
-    if not args.screenshot and not gave_setup(args) and getattr(args, "setup_config", None) is None \
+    path = getattr(args, "file", None)
+    if path:                                         # gatescope FILE: a session or a model
+        from .document import DocumentError
+        try:
+            session.document.open_any(path)
+        except DocumentError as exc:
+            print(f"gatescope: error: {exc}", file=sys.stderr)
+            session.shutdown()
+            return 2
+    elif not args.screenshot and not gave_setup(args) and getattr(args, "setup_config", None) is None \
             and getattr(args, "lesson_obj", None) is None:
         session.document.restore_last_session()      # the last session, if it is valid
     from .lesson import apply_lesson_arguments
