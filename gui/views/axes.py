@@ -118,6 +118,10 @@ class PowerOfTenAxis(ReadableAxis):
         self.setWidth(fm.horizontalAdvance("10⁻¹⁰⁰⁰⁰") + 2 * fm.height() + 8)
 
 
+#: a token axis keeps at least this many labels (long tokens are cut to fit)
+MIN_TOKEN_LABELS = 4
+
+
 class TimeAxis(ReadableAxis):
     """Time steps (whole numbers, spaced like every ReadableAxis); where the input is text, tick t
     is labelled with the token read at step t, every k-th step so that the labels never overlap."""
@@ -140,11 +144,22 @@ class TimeAxis(ReadableAxis):
         font = self.style.get("tickFont")
         return QFontMetrics(font) if font is not None else QFontMetrics(self.font())
 
+    def _char_px(self) -> float:
+        font = self.style.get("tickFont")
+        return 0.62 * font.pointSizeF() * 1.35 if font is not None else 8.0
+
+    def _chars(self, size) -> int:
+        """How many characters a token label may keep so that at least MIN_TOKEN_LABELS fit along
+        `size` pixels (a long word at ×2 left two labels on a narrow plot); longer ones are cut
+        with '…'."""
+        longest = max(len(t) for t in self._tokens)
+        room = (size / MIN_TOKEN_LABELS - 14) / self._char_px()
+        return max(3, min(longest, int(room)))
+
     def tickSpacing(self, minVal, maxVal, size):
         px_per_step = size / max(maxVal - minVal, 1e-9)
-        longest = max(len(t) for t in self._tokens)
-        char_px = 0.62 * self.style.get("tickFont").pointSizeF() * 1.35 if self.style.get("tickFont") else 8
-        need = (longest * char_px + 14) / max(px_per_step, 1e-9)
+        self._limit = self._chars(size)
+        need = (self._limit * self._char_px() + 14) / max(px_per_step, 1e-9)
         return [(float(max(1, math.ceil(need))), 0)]
 
     def tickValues(self, minVal, maxVal, size):
@@ -158,10 +173,12 @@ class TimeAxis(ReadableAxis):
     def tickStrings(self, values, scale, spacing):
         if not self._tokens:
             return super().tickStrings(values, scale, spacing)
+        limit = getattr(self, "_limit", None) or max(len(t) for t in self._tokens)
         out = []
         for v in values:
             k = int(round(v))
-            out.append(self._tokens[k - 1] if 1 <= k <= len(self._tokens) else "")
+            t = self._tokens[k - 1] if 1 <= k <= len(self._tokens) else ""
+            out.append(t if len(t) <= limit else t[:limit - 1] + "…")
         return out
 
 
