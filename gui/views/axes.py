@@ -199,15 +199,24 @@ def clipped32(a, lo: float, hi: float) -> np.ndarray:
 
 def add_growth_decay_shading(plot: pg.PlotItem):
     """Shade growth (log10 > 0) and decay (log10 < 0) behind a log-norm plot, with the 10⁰ line.
-    Plain rectangles in data coordinates (cheaper to paint than LinearRegionItems).
+    Plain rectangles in data coordinates (cheaper to paint than LinearRegionItems), kept to the
+    view's range: fixed rectangles 10⁷ units wide became ≈ 2·10⁹ device pixels on a short, large
+    plot, past the painter's integer range, and were drawn in the wrong colours or not at all.
     Returns (growth, decay, unit line); brushes are set by the view's apply_style."""
-    big = 1e7
-    growth = QGraphicsRectItem(QRectF(-big, 0.0, 2 * big, big))
-    decay = QGraphicsRectItem(QRectF(-big, -big, 2 * big, big))
+    growth, decay = QGraphicsRectItem(), QGraphicsRectItem()
     for region in (growth, decay):
         region.setPen(pg.mkPen(None))
         region.setZValue(-100)
         plot.addItem(region, ignoreBounds=True)
+
+    def follow(_vb=None, ranges=None):
+        (x0, x1), (y0, y1) = ranges if ranges is not None else plot.vb.viewRange()
+        dx, dy = x1 - x0, y1 - y0                          # a margin: panning never shows an edge
+        left, width = x0 - dx, 3 * dx
+        growth.setRect(QRectF(left, 0.0, width, max(0.0, y1 + dy)))
+        decay.setRect(QRectF(left, min(0.0, y0 - dy), width, max(0.0, -(y0 - dy))))
+    plot.vb.sigRangeChanged.connect(follow)
+    follow()
     unit = pg.InfiniteLine(pos=0, angle=0, movable=False, pen=pg.mkPen("#888888", width=1))
     plot.addItem(unit, ignoreBounds=True)
     return growth, decay, unit
