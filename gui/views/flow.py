@@ -67,6 +67,16 @@ class FlowView(QWidget):
         session.analysis_changed.connect(self._on_analysis)
         session.step_changed.connect(lambda _: self.update())
 
+    def apply_style(self, theme=None):
+        """A new theme (presentation scale, contrast): the labels and caption follow its fonts."""
+        self.theme = theme or self.theme
+        self._docs.clear()
+        self.update()
+
+    def caption_font(self):
+        """The caption's font (the theme's, one step up): what the lecture-hall test measures."""
+        return self.theme.font(1)
+
     # -- data ------------------------------------------------------------------------------------
     def _on_analysis(self, a):
         tr = a.trace
@@ -231,7 +241,7 @@ class FlowView(QWidget):
         step = (f"t = {t}" + (f"  ·  token “{escape_html(token)}”" if token else "")
                 + ("  ·  initial state" if t == 0 else ""))
         doc = QTextDocument()
-        doc.setDefaultFont(self.theme.font(1))
+        doc.setDefaultFont(self.caption_font())
         doc.setHtml(f"<b>{step}</b> — {caption}")
         doc.setTextWidth(self.width() - 12)
         return doc

@@ -1,0 +1,32 @@
+"""The cell-state flow's labels and caption follow the presentation scale (the view kept the
+fresh start's fonts: at 4K ×2 its text was a third the size of every other panel's) and its
+caption stays inside the view."""
+import pytest
+from gatescope.core.config import Config
+from gatescope.gui.app import create_window
+
+
+@pytest.mark.parametrize("scale", [1.5, 2.0])
+def test_flow_text_scales_with_the_presentation(qtbot, scale):
+    session, window = create_window(Config(cell="lstm", length=40))
+    qtbot.addWidget(window)
+    window.resize(1920, 1080)
+    window.show()
+    qtbot.waitExposed(window)
+    assert session.wait_until_idle()
+    flow = window.flow
+    base = flow.caption_font().pointSizeF()
+    label = flow._doc("σ", 2, True).defaultFont().pointSizeF()
+    session.set_scale(scale)
+    assert session.wait_until_idle()
+    window.explore.show_panel("flow")
+    qtbot.wait(20)
+    flow.grab()
+    assert flow.caption_font().pointSizeF() == pytest.approx(scale * base, rel=0.05)
+    assert flow._doc("σ", 2, True).defaultFont().pointSizeF() == pytest.approx(scale * label, rel=0.05)
+    assert flow.caption_font().pointSizeF() == pytest.approx(window.gradient.theme.font(1).pointSizeF())
+    doc = flow._caption("x", session.step, None)
+    assert doc.size().height() < flow.height() / 2          # the caption leaves the diagram room
+    session.set_scale(1.0)
+    assert flow.caption_font().pointSizeF() == pytest.approx(base)
+    session.shutdown()
