@@ -9,6 +9,10 @@ from .controls import blocked
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200)
 
 
+#: the play buttons at ×1: icon, and the button around it (pixels; × the presentation scale)
+ICON_PX, BUTTON_PX = 22, (44, 36)
+
+
 class TransportBar(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -19,15 +23,16 @@ class TransportBar(QWidget):
 
         icons = self.style()
 
+        self.buttons = []
+
         def button(name, icon, tip, slot):
             b = QToolButton()
             b.setObjectName(name)
             b.setIcon(icons.standardIcon(icon))
-            b.setIconSize(QSize(22, 22))
             b.setToolTip(tip)
-            b.setMinimumSize(44, 36)
             b.clicked.connect(slot)
             lay.addWidget(b)
+            self.buttons.append(b)
             return b
 
         SP = QStyle.StandardPixmap
@@ -55,6 +60,9 @@ class TransportBar(QWidget):
         self.label.setObjectName("step_label")
         self.label.setMinimumWidth(150)
         lay.addWidget(self.label)
+        self._scale = None
+        self._apply_scale(session.view.scale)
+        session.view_changed.connect(lambda view: self._apply_scale(view.scale))
         session.step_changed.connect(self._on_step)
         session.analysis_changed.connect(self._on_analysis)
         session.playing_changed.connect(self._on_playing)
@@ -66,6 +74,17 @@ class TransportBar(QWidget):
             self.timeline.setRange(0, a.steps)
             self.timeline.setPageStep(max(1, a.steps // 20))
         self._on_step(self.session.step)
+
+    def _apply_scale(self, scale: float):
+        """Icons and buttons grow with the presentation scale, like the text beside them (a
+        clicker's play button read at 22 px from a 4K projector's back row)."""
+        if scale == self._scale:
+            return
+        self._scale = scale
+        for b in self.buttons:
+            b.setIconSize(QSize(round(ICON_PX * scale), round(ICON_PX * scale)))
+            b.setMinimumSize(round(BUTTON_PX[0] * scale), round(BUTTON_PX[1] * scale))
+        self.label.setMinimumWidth(round(150 * scale))
 
     def _on_step(self, t):
         with blocked(self.timeline):

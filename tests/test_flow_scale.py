@@ -30,3 +30,21 @@ def test_flow_text_scales_with_the_presentation(qtbot, scale):
     session.set_scale(1.0)
     assert flow.caption_font().pointSizeF() == pytest.approx(base)
     session.shutdown()
+
+
+def test_transport_buttons_grow_with_the_scale(qtbot):
+    from gatescope.gui.transport import BUTTON_PX, ICON_PX
+    session, window = create_window(Config(length=40))
+    qtbot.addWidget(window)
+    window.resize(1920, 1080)
+    window.show()
+    assert session.wait_until_idle()
+    play = window.transport.play
+    assert play.iconSize().width() == ICON_PX
+    session.set_scale(2.0)
+    qtbot.wait(10)
+    assert play.iconSize().width() == 2 * ICON_PX and play.height() >= 2 * BUTTON_PX[1]
+    session.set_scale(1.0)
+    qtbot.wait(10)
+    assert play.iconSize().width() == ICON_PX and play.minimumHeight() == BUTTON_PX[1]
+    session.shutdown()
