@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -502,14 +501,17 @@ class MainWindow(QMainWindow):
         self._train_view = TrainView(self._lab)
         self._lab.open_in_explore.connect(self._open_in_explore)
         self._sweep_view = SweepView(self._lab)
-        split = QSplitter(Qt.Vertical)
-        from .views.train import HEADLINE
-        split.addWidget(framed(HEADLINE, self._train_view, "frame_train"))
-        split.addWidget(framed("Sweep", self._sweep_view, "frame_sweep"))
-        split.setSizes([560, 400])
-        self._lab_page.layout().addWidget(split)
+        # one model's run and the sweep each get the whole page (stacked, neither had room)
+        tabs = QTabWidget()
+        tabs.setObjectName("lab_tabs")
+        tabs.addTab(self._train_view, "Train one model")
+        tabs.addTab(self._sweep_view, "Sweep: accuracy against the gap")
+        tabs.setTabToolTip(1, "Train every chosen cell at every gap, several seeds each, with the Train tab's settings")
+        self._lab_page.layout().addWidget(tabs)
         for gv in self._lab_page.findChildren(pg.GraphicsView):
             style.tune_view(gv)
+        for view in (self._train_view, self._sweep_view):
+            view.apply_style(self.theme)
 
     @property
     def lab(self):

@@ -66,9 +66,13 @@ def hall(qtbot):
 
 
 @pytest.mark.parametrize("w,h,scale", SIZES, ids=[f"{w}x{h}x{s:g}" for w, h, s in SIZES])
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "lstm-text"])
 def test_every_panel_reads_from_the_back_row(hall, qtbot, w, h, scale, cell):
-    session, window = hall(w, h, scale, Config(cell=cell, sigma1=0.95, length=200) if cell == "lstm" else Config())
+    from gatescope.core.inputs import SENTENCES
+    config = {"rnn": Config(), "lstm": Config(cell="lstm", sigma1=0.95, length=200),
+              # time axes labelled with words ("definitely", "balanced"): still ≥ 3 labels
+              "lstm-text": Config(cell="lstm", source="text", text=SENTENCES["cereal"])}[cell]
+    session, window = hall(w, h, scale, config)
     area = window.explore
     assert window.size().width() == w and window.size().height() == h
     for key in ("gradient", "flow", "gates", "states", "spectrum"):
@@ -165,3 +169,257 @@ def test_preset_descriptions_are_whole(hall, qtbot, w, h, scale):
             QRect(0, 0, box.width(), 100000), Qt.TextWordWrap, preset.description).height()
         assert box.height() >= need, f"{preset.name}: {need} px of text in {box.height()}"
         assert desc.width() <= desc.parentWidget().width(), preset.name
+
+
+# -- the Training lab ---------------------------------------------------------------------------
+LAB_SIZES = SIZES + [(1280, 720, 1.0)]
+
+
+def _plain(text: str) -> str:
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+
+def _rect_in(widget, ancestor):
+    """widget's rect in ancestor's coordinates."""
+    from PySide6.QtCore import QRect
+    return QRect(widget.mapTo(ancestor, widget.rect().topLeft()), widget.size())
+
+
+def _scroll_area_of(widget):
+    """The QScrollArea whose viewport holds widget (None if none does), and the widget just below it."""
+    from PySide6.QtWidgets import QScrollArea
+    w = widget
+    while w is not None and w.parentWidget() is not None:
+        p = w.parentWidget()
+        if isinstance(p.parentWidget(), QScrollArea) and p is p.parentWidget().viewport():
+            return p.parentWidget(), w
+        w = p
+    return None, None
+
+
+def _label_need(label, width):
+    """The height a wrapped label's text needs at width (plain or rich text)."""
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtGui import QFontMetrics, QTextDocument
+    text = label.text()
+    rich = label.textFormat() == Qt.RichText or (label.textFormat() == Qt.AutoText and Qt.mightBeRichText(text))
+    if rich:
+        doc = QTextDocument()
+        doc.setDefaultFont(label.font())
+        doc.setDocumentMargin(0)
+        doc.setHtml(text)
+        doc.setTextWidth(width)
+        return int(doc.size().height() + 0.999)
+    return QFontMetrics(label.font()).boundingRect(QRect(0, 0, width, 100000), Qt.TextWordWrap, text).height()
+
+
+def _label_width_need(label):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QFontMetrics, QTextDocument
+    text = label.text()
+    if label.textFormat() == Qt.RichText or (label.textFormat() == Qt.AutoText and Qt.mightBeRichText(text)):
+        doc = QTextDocument()
+        doc.setDefaultFont(label.font())
+        doc.setDocumentMargin(0)
+        doc.setHtml(text)
+        return int(doc.idealWidth() + 0.999)
+    return max(QFontMetrics(label.font()).horizontalAdvance(line) for line in text.split("\n"))
+
+
+def check_lab(window, where):
+    """What a student at the back row needs of the lab's visible page: whole combo texts, form rows
+    at their natural heights, whole texts, readable plots and every control reachable."""
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSpinBox,
+        QCheckBox,
+        QComboBox,
+        QFormLayout,
+        QLabel,
+        QLineEdit,
+        QPushButton,
+        QRadioButton,
+        QScrollArea,
+        QStyle,
+        QStyleOptionButton,
+        QStyleOptionComboBox,
+        QTabBar,
+    )
+    view = window.train_view
+    page = window.pages.widget(2)
+    # (a) every combo box item fits the combo's edit field
+    for name, box in view.fields.items():
+        if not isinstance(box, QComboBox) or not box.isVisible():
+            continue
+        opt = QStyleOptionComboBox()
+        box.initStyleOption(opt)
+        edit = box.style().subControlRect(QStyle.CC_ComboBox, opt, QStyle.SC_ComboBoxEditField, box)
+        fm = QFontMetrics(box.font())
+        for i in range(box.count()):
+            need = fm.horizontalAdvance(box.itemText(i))
+            assert edit.width() >= need, \
+                f"{where}: {name} item {box.itemText(i)!r} needs {need} px, gets {edit.width()}"
+    # (b) the form's rows: natural heights, no two overlapping
+    forms = {w.parentWidget().layout() for w in view.fields.values()}
+    assert len(forms) == 1 and isinstance(next(iter(forms)), QFormLayout)
+    form = next(iter(forms))
+    rows = []
+    for r in range(form.rowCount()):
+        rects = []
+        for role in (QFormLayout.LabelRole, QFormLayout.FieldRole, QFormLayout.SpanningRole):
+            item = form.itemAt(r, role)
+            w = item.widget() if item is not None else None
+            if w is None or not w.isVisible():
+                continue
+            what = w.text() if hasattr(w, "text") else w.objectName()
+            assert w.height() >= w.sizeHint().height(), \
+                f"{where}: form row {r} ({what!r}) squashed to {w.height()} of {w.sizeHint().height()} px"
+            rects.append(w.geometry())
+        if rects:
+            rows.append((r, rects))
+    for i, (ra, a) in enumerate(rows):
+        for rb, b in rows[i + 1:]:
+            assert not any(x.intersects(y) for x in a for y in b), f"{where}: form rows {ra} and {rb} overlap"
+    # (c) every text is whole
+    for w in page.findChildren(QLabel) + page.findChildren(QAbstractButton):
+        if not w.isVisible() or not isinstance(w, (QLabel, QPushButton, QCheckBox, QRadioButton)):
+            continue
+        text = w.text() if isinstance(w, QLabel) else _plain(w.text())
+        if not text.strip():
+            continue
+        box = w.contentsRect()
+        if isinstance(w, QLabel) and w.wordWrap():
+            need = _label_need(w, box.width())
+            assert box.height() >= need, \
+                f"{where}: {w.objectName() or text[:40]!r}: {need} px of text in {box.height()}"
+            assert box.width() > 0
+            continue
+        need = _label_width_need(w) if isinstance(w, QLabel) else QFontMetrics(w.font()).horizontalAdvance(text)
+        assert need <= box.width(), f"{where}: {text!r} needs {need} px, gets {box.width()}"
+        if isinstance(w, QPushButton):            # the text and the button's margins
+            assert w.width() >= w.sizeHint().width(), \
+                f"{where}: button {text!r} cut: {w.width()} of {w.sizeHint().width()} px"
+        elif isinstance(w, (QCheckBox, QRadioButton)):
+            opt = QStyleOptionButton()
+            w.initStyleOption(opt)
+            sub = QStyle.SE_CheckBoxContents if isinstance(w, QCheckBox) else QStyle.SE_RadioButtonContents
+            room = w.style().subElementRect(sub, opt, w).width()
+            assert room >= need, f"{where}: {text!r} needs {need} px beside its box, gets {room}"
+    for bar in page.findChildren(QTabBar):
+        if bar.isVisible():
+            for i in range(bar.count()):
+                assert bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(_plain(bar.tabText(i))), where
+    # (d) the plots on the visible tab are readable
+    shown = 0
+    for lab_view in (window.train_view, window.sweep_view):
+        for plot in plot_items(lab_view):
+            shown += 1
+            gv = next(g for g in lab_view.findChildren(pg.GraphicsView) if g.scene() is plot.scene())
+            box = gv.mapFromScene(plot.mapRectToScene(plot.boundingRect())).boundingRect()
+            assert gv.viewport().rect().adjusted(-2, -2, 2, 2).contains(box), \
+                f"{where}: plot {plot.titleLabel.text!r} at {box} runs out of its view {gv.viewport().rect()}"
+            vb = plot.vb
+            assert vb.height() >= 150, f"{where}: plot {plot.titleLabel.text!r} is {vb.height():.0f} px tall"
+            assert vb.width() >= 150, f"{where}: plot {plot.titleLabel.text!r} is {vb.width():.0f} px wide"
+    assert shown > 0, f"{where}: no plot on screen"
+    # (e) every control can be reached: inside the window, or in a scroll area that scrolls to it
+    controls = [w for cls in (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QTabBar)
+                for w in page.findChildren(cls) if w.isVisible()]
+    win = window.rect()
+    for w in controls:
+        name = w.objectName() or getattr(w, "text", lambda: "")() or type(w).__name__
+        area, child = _scroll_area_of(w)
+        top = window if area is None else child
+        r = _rect_in(w, top)
+        if area is None:
+            assert win.contains(r), f"{where}: {name} at {r} is outside the window {win}"
+        else:
+            assert top.rect().contains(r), f"{where}: {name} is outside its scroll area's content"
+            assert win.contains(_rect_in(area, window)), f"{where}: the scroll area of {name} is outside the window"
+            vp = area.viewport().width()
+            scrolls_x = area.horizontalScrollBar().maximum() > 0 and area.horizontalScrollBar().isVisible()
+            assert scrolls_x or r.right() - top.x() < vp + 1 or top.width() <= vp, \
+                f"{where}: {name} lies beyond its scroll area's width and cannot be scrolled to"
+            assert isinstance(area, QScrollArea)
+        # no ancestor (below the scroll content or the window) cuts it
+        p = w.parentWidget()
+        while p is not None and p is not top and p is not window:
+            assert p.rect().contains(_rect_in(w, p)), f"{where}: {name} is cut by {p.objectName() or type(p).__name__}"
+            p = p.parentWidget()
+
+
+def show_tabs_of(widget, page):
+    """Every tab widget between widget and page shows the tab that holds widget."""
+    from PySide6.QtWidgets import QTabWidget
+    w = widget
+    while w is not None and w is not page:
+        parent = w.parentWidget()
+        outer = parent.parentWidget() if parent is not None else None
+        if isinstance(outer, QTabWidget) and outer.indexOf(w) >= 0:
+            outer.setCurrentWidget(w)
+        w = parent
+
+
+def each_lab_page(window, qtbot):
+    """Every page of every tab widget in the lab shown in turn (its outer tabs set to show it)."""
+    from PySide6.QtWidgets import QTabWidget
+    page = window.pages.widget(2)
+    for tabs in page.findChildren(QTabWidget):
+        for i in range(tabs.count()):
+            show_tabs_of(tabs, page)
+            tabs.setCurrentIndex(i)
+            qtbot.wait(40)
+            for gv in page.findChildren(pg.GraphicsView):
+                if gv.isVisible():
+                    gv.grab()
+            qtbot.wait(10)
+            yield f"{tabs.objectName()}[{tabs.tabText(i)}]"
+
+
+@pytest.mark.parametrize("w,h,scale", LAB_SIZES, ids=[f"{w}x{h}x{s:g}" for w, h, s in LAB_SIZES])
+def test_the_training_lab_is_whole_and_reachable(hall, qtbot, w, h, scale):
+    session, window = hall(w, h, scale, Config())
+    window.pages.setCurrentIndex(2)
+    view = window.train_view
+    qtbot.waitUntil(view.isVisible)
+    qtbot.wait(50)
+    seen = []
+    for where in each_lab_page(window, qtbot):
+        check_lab(window, f"{w}x{h} ×{scale:g} {where}")
+        seen.append(where)
+    assert len(seen) >= 4, seen        # the run's plots, one step's, the sweep's
+    # the long texts too: a Step's three phases, then a stopped run's result and its explanation
+    from PySide6.QtCore import Qt
+    lab = window.lab
+    lab.update(task="clouds", cell="gru", gap=4, hidden=6, batch=8, iters=400, eval_every=2, val_size=16,
+               test_size=16, curriculum=False, stop_accuracy=None, seed=2)
+    view.phase_ms = 5
+    show_tabs_of(view.step_button, window.pages.widget(2))
+    qtbot.mouseClick(view.step_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: view.step_phase == "update", timeout=20000)
+    qtbot.mouseClick(view.stop_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: lab.state == "stopped", timeout=20000)
+    assert "3 · update" in view.phase_label.text() and "went from" in view.explain.text()
+    for where in each_lab_page(window, qtbot):
+        check_lab(window, f"{w}x{h} ×{scale:g} after a run, {where}")
+
+
+def test_the_lab_follows_a_scale_change(hall, qtbot):
+    """Ctrl+2 then Ctrl+1 in the lab: everything fits at ×2, and ×1 afterwards is as at the start."""
+    session, window = hall(1280, 720, 1.0, Config())
+    window.pages.setCurrentIndex(2)
+    view = window.train_view
+    qtbot.waitUntil(view.isVisible)
+    qtbot.wait(50)
+    before = view.fields["task"].width(), view.fields["task"].height()
+    session.set_scale(2.0)
+    qtbot.wait(80)
+    assert view.fields["task"].width() > before[0]
+    for where in each_lab_page(window, qtbot):
+        check_lab(window, f"after ×2 {where}")
+    session.set_scale(1.0)
+    qtbot.wait(80)
+    for where in each_lab_page(window, qtbot):
+        check_lab(window, f"back at ×1 {where}")
+    assert (view.fields["task"].width(), view.fields["task"].height()) == before

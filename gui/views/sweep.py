@@ -13,15 +13,17 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from .. import dialogs, style
+from ..wrapped_label import WrappedLabel
 from .axes import PowerOfTenAxis
+from .train import PlotFit, ScrollColumn
 
 CELLS = ("rnn", "lstm", "gru")
 
@@ -50,11 +52,12 @@ class SweepView(QWidget):
         super().__init__(parent)
         self.setObjectName("sweep_view")
         self.lab = lab
+        self.theme = style.DEFAULT
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        box = QGroupBox("Sweep: accuracy against the gap")
-        box.setMaximumWidth(330)
+        box = QGroupBox("Sweep")
         form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.DontWrapRows)
         self.gaps = QLineEdit("5,10,20,40,80,160")
         self.gaps.setObjectName("sweep_gaps")
         self.gaps.setToolTip("Gaps G to train at, comma-separated.")
@@ -71,7 +74,7 @@ class SweepView(QWidget):
         row = QHBoxLayout()
         self.run_button = QPushButton("Run sweep")
         self.run_button.setObjectName("sweep_run")
-        self.run_button.setToolTip(f"Train every (cell, gap, seed) with the run settings above (chrono applies "
+        self.run_button.setToolTip(f"Train every (cell, gap, seed) with the Train tab's settings (chrono applies "
                                    f"to the gated cells only, IRNN to the RNN only), in {lab.sweep_workers} "
                                    f"processes.")
         self.cancel_button = QPushButton("Cancel")
@@ -84,16 +87,27 @@ class SweepView(QWidget):
         self.progress = QProgressBar()
         self.progress.setObjectName("sweep_progress")
         form.addRow(self.progress)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status = WrappedLabel()
+        self.status.setObjectName("sweep_status")
         form.addRow(self.status)
-        lay.addWidget(box)
+        left = QWidget()
+        col = QVBoxLayout(left)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(box)
+        col.addStretch(1)
+        self.form_column = ScrollColumn(left, fit_width=True)
+        self.form_column.setObjectName("sweep_form_column")
+        lay.addWidget(self.form_column)
         self.graphs = pg.GraphicsLayoutWidget()
-        lay.addWidget(self.graphs, 1)
+        self.plot_column = ScrollColumn(self.graphs)
+        self.plot_column.setObjectName("sweep_plot_column")
+        lay.addWidget(self.plot_column, 1)
         self.acc_plot = self.graphs.addPlot(row=0, col=0)
         self.grad_plot = self.graphs.addPlot(row=0, col=1, axisItems={"left": PowerOfTenAxis("left")})
         style.style_plot(self.acc_plot, left="test accuracy", bottom="gap G")
         style.style_plot(self.grad_plot, left="‖∂ℓ/∂h<sub>1</sub>‖", bottom="gap G")
+        # side by side where the width holds both whole and readable, else one above the other
+        self.plot_fit = PlotFit(self.plot_column, [(self.graphs, (self.acc_plot, self.grad_plot), 2)], self)
         self.acc_plot.setTitle("mean over seeds (× each seed)")
         self.grad_plot.setTitle("start dashed, trained solid")
         self.acc_plot.setYRange(0, 1.02, padding=0)
@@ -119,6 +133,11 @@ class SweepView(QWidget):
         lab.sweep_progress.connect(self._on_progress)
         lab.sweep_row.connect(lambda _: self.redraw())
         self._on_state(lab.sweep_state)
+        self.apply_style(self.theme)
+
+    def apply_style(self, theme=None):
+        self.theme = theme or style.DEFAULT
+        self.plot_fit.fit(self.theme)
 
     def _frame_plots(self, text):
         """The gap axis spans the gaps to sweep, also before any run (not 0…1)."""

@@ -11,31 +11,36 @@ import numpy as np
 import pyqtgraph as pg
 from gatescope.core.training.contributions import explain_reach
 from gatescope.core.training.fields import TRAIN_FIELD, TrainError
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSpinBox,
+    QStyle,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from .. import dialogs, style
+from ..wrapped_label import WrappedLabel
 from .axes import PowerOfTenAxis
 
 REDRAW_MS = 80
 #: How long each phase of a Step stays on screen before the next one is drawn.
 PHASE_MS = 700
 PHASES = ("forward", "backward", "update")
-#: The lab's headline (for the main window's frame title): the question, as measured.
+#: The lab's headline, above its form and plots: the question, as measured.
 HEADLINE = ("Training lab: does a plain RNN fail where an LSTM / GRU learns "
             "“I grew up in France… I speak fluent [French]”?")
 #: What the sweeps measured (benchmarks/training_results.md), said plainly, under the headline.
@@ -43,7 +48,7 @@ MEASURED = ("Measured over 10 seeds: without a curriculum, at gaps 80 and 160, c
             "GRUs learn (19 and 20 of 20 seeds) while the plain RNN learns only 5 of 20 — the notes' claim, "
             "in the mean. At gap 40 the RNN learns 7 of 10 seeds even without a curriculum, and with the "
             "curriculum (the default) it learns 25 of 30 seeds over gaps 40–160 by latching the country "
-            "in saturated units. Try it: the Sweep below runs any of these.")
+            "in saturated units. Try it: the Sweep tab runs any of these.")
 
 FORM = ("task", "gap", "cell", "nonlinearity", "convention", "init", "hidden", "optimizer", "lr",
         "clip", "iters", "seed", "curriculum")
@@ -97,6 +102,7 @@ def field_widget(name: str):
     f = TRAIN_FIELD[name]
     if f.choices is not None:
         w = QComboBox()
+        w.setSizeAdjustPolicy(QComboBox.AdjustToContents)      # its longest item whole, at every scale
         labels = CHOICE_LABELS.get(name, {})
         for c in f.choices:
             w.addItem(labels.get(c, str(c)), c)
@@ -131,6 +137,129 @@ def coherent(config, changes: dict) -> dict:
     return out
 
 
+#: The smallest data area the lab's plots get, in pixels (a little more at larger scales): where
+#: the width does not hold them (and their titles and axes whole), the plots move to fewer
+#: columns and more rows, and the column scrolls.
+MIN_PLOT_HEIGHT = 150
+MIN_PLOT_WIDTH = 160
+
+
+class ScrollColumn(QScrollArea):
+    """A column that scrolls up and down, never sideways: its content keeps its natural size (a
+    form's rows their heights, a combo box its longest item). With fit_width the column is as wide
+    as its content asks (plus the scroll bar), following a font or scale change."""
+
+    def __init__(self, content: QWidget, fit_width: bool = False, parent=None):
+        super().__init__(parent)
+        self.fit_width = fit_width
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setWidget(content)
+        content.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if obj is self.widget() and event.type() == QEvent.LayoutRequest:
+            self.updateGeometry()           # the content's size hint changed: so does the column's
+        return super().eventFilter(obj, event)
+
+    def _fit(self, hint: QSize) -> QSize:
+        if self.fit_width and self.widget() is not None:
+            bar = self.style().pixelMetric(QStyle.PM_ScrollBarExtent, None, self)
+            hint.setWidth(self.widget().sizeHint().width() + bar + 2 * self.frameWidth())
+        return hint
+
+    def sizeHint(self):
+        return self._fit(super().sizeHint())
+
+    def minimumSizeHint(self):
+        return self._fit(super().minimumSizeHint())
+
+
+def plot_overhead(theme) -> int:
+    """Pixels of a plot that are not data: its title, the bottom axis' ticks and label, margins."""
+    tick = QFontMetrics(theme.font(-1)).height()
+    label = QFontMetrics(theme.font(0)).height()
+    return 30 + tick + label + 24
+
+
+def min_plot_height(theme) -> int:
+    """The shortest row of plots: MIN_PLOT_HEIGHT of data (a little more at ×1.5, ×2) and the rest."""
+    return int(MIN_PLOT_HEIGHT * max(1.0, theme.scale ** 0.5)) + plot_overhead(theme)
+
+
+def min_plot_width(theme) -> int:
+    """The narrowest column of plots: MIN_PLOT_WIDTH of data, the left axis' tick labels and label."""
+    ticks = QFontMetrics(theme.font(-1)).horizontalAdvance("0.000")
+    return MIN_PLOT_WIDTH + ticks + QFontMetrics(theme.font(0)).height() + 20
+
+
+def grid_width(plots, columns: int, floor: int = 0) -> float:
+    """The narrowest width the plots take in rows of `columns`: each column as wide as its widest
+    plot needs (its title and axes whole) and at least `floor`."""
+    widths = [max(floor, p.effectiveSizeHint(Qt.MinimumSize).width()) for p in plots]
+    return sum(max(widths[c::columns]) for c in range(min(columns, len(plots)))) + 4 * columns
+
+
+def columns_for(plots, width: float, floor: int, most: int = 3) -> int:
+    """The most columns (≤ most) whose plots fit `width` whole and readable; at least one."""
+    for columns in range(most, 1, -1):
+        if grid_width(plots, columns, floor) <= width:
+            return columns
+    return 1
+
+
+def arrange(graphs: pg.GraphicsLayoutWidget, plots, columns: int) -> int:
+    """Lay the plots out in rows of `columns` (in order); the number of rows."""
+    ci = graphs.ci
+    where = [ci.items.get(p) for p in plots]
+    want = [[(i // columns, i % columns)] for i in range(len(plots))]
+    if where != want:
+        for p in plots:
+            if p in ci.items:
+                ci.removeItem(p)
+        ci.rows.clear()
+        for i, p in enumerate(plots):
+            ci.addItem(p, row=i // columns, col=i % columns)
+    return -(-len(plots) // columns)
+
+
+class PlotFit(QObject):
+    """Keeps groups of plots in a scroll column whole and readable: as many columns as the column's
+    width holds (every title and axis whole, the data area at least min_plot_width), rows at least
+    min_plot_height tall. Refits when the column is resized and when a plot's own minimum size
+    changes (an axis widened by new tick labels), so a plot never runs out of its view."""
+
+    def __init__(self, column: QScrollArea, groups, parent=None):
+        super().__init__(parent)
+        self.column = column
+        self.groups = groups                # [(GraphicsLayoutWidget, plots, most columns)]
+        self.theme = style.DEFAULT
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.setInterval(0)
+        self._later.timeout.connect(self.fit)
+        column.installEventFilter(self)
+        for graphs, _, _ in groups:
+            graphs.ci.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if obj is self.column and event.type() == QEvent.Resize:
+            self.fit()
+        elif event.type() == QEvent.LayoutRequest and obj is not self.column:
+            self._later.start()
+        return False
+
+    def fit(self, theme=None):
+        self.theme = theme or self.theme
+        bar = self.column.style().pixelMetric(QStyle.PM_ScrollBarExtent, None, self.column)
+        width = self.column.width() - bar - 16
+        floor, height = min_plot_width(self.theme), min_plot_height(self.theme)
+        for graphs, plots, most in self.groups:
+            rows = arrange(graphs, plots, columns_for(plots, width, floor, most))
+            graphs.setMinimumHeight(rows * height)
+
+
 class TrainView(QWidget):
     phase_changed = Signal(str)          # "forward" | "backward" | "update": the Step being drawn
 
@@ -144,18 +273,33 @@ class TrainView(QWidget):
         self._record = None
         self._phase_lines = []
         self._drawn_version = -1
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self._controls())
-        right = QVBoxLayout()
-        self.headline = QLabel(MEASURED)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        self.title = WrappedLabel(HEADLINE)
+        self.title.setObjectName("train_title")
+        outer.addWidget(self.title)
+        lay = QHBoxLayout()
+        outer.addLayout(lay, 1)
+        # left: the form, its buttons and what the sweeps measured, scrolled as one column
+        left = QWidget()
+        lc = QVBoxLayout(left)
+        lc.setContentsMargins(0, 0, 0, 0)
+        lc.addWidget(self._controls())
+        self.headline = WrappedLabel(MEASURED)
         self.headline.setObjectName("train_headline")
-        self.headline.setWordWrap(True)
-        right.addWidget(self.headline)
+        self.headline.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # wraps to the form's width
+        lc.addWidget(self.headline)
+        lc.addStretch(1)
+        self.form_column = ScrollColumn(left, fit_width=True)
+        self.form_column.setObjectName("train_form_column")
+        lay.addWidget(self.form_column)
+        # right: what the run did, then its plots; scrolled when the plots need more room
+        right_page = QWidget()
+        right = QVBoxLayout(right_page)
+        right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self.status)
-        self.explain = QLabel()
+        self.explain = WrappedLabel()
         self.explain.setObjectName("train_explain")
-        self.explain.setWordWrap(True)
         right.addWidget(self.explain)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("train_tabs")
@@ -164,18 +308,21 @@ class TrainView(QWidget):
         step_page = QWidget()
         sl = QVBoxLayout(step_page)
         sl.setContentsMargins(0, 0, 0, 0)
-        self.phase_label = QLabel("Press <b>Step</b>: one batch, drawn as its forward pass, its backward "
-                                  "pass and the update.")
+        self.phase_label = WrappedLabel("Press <b>Step</b>: one batch, drawn as its forward pass, its backward "
+                                        "pass and the update.")
         self.phase_label.setObjectName("train_phase")
-        self.phase_label.setWordWrap(True)
         sl.addWidget(self.phase_label)
         sl.addWidget(self.step_graphs, 1)
         self.tabs.addTab(self.graphs, "Run")
         self.tabs.addTab(step_page, "One step")
         right.addWidget(self.tabs, 1)
-        lay.addLayout(right, 1)
+        self.plot_column = ScrollColumn(right_page)
+        self.plot_column.setObjectName("train_plot_column")
+        lay.addWidget(self.plot_column, 1)
         self._plots()
         self._step_plots()
+        self.plot_fit = PlotFit(self.plot_column, [(self.graphs, self.run_plots, 3),
+                                                   (self.step_graphs, self.phase_plots, 3)], self)
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
@@ -190,12 +337,22 @@ class TrainView(QWidget):
         lab.error.connect(lambda msg, details: dialogs.warn(self, msg, details))
         self.sync(lab.config)
         self._on_state(lab.state)
+        self.apply_style(self.theme)
+
+    @property
+    def run_plots(self):
+        return (self.loss_plot, self.acc_plot, self.norm_plot, self.reach_plot, self.share_plot, self.contrib_plot)
+
+    @property
+    def phase_plots(self):
+        return (self.fwd_plot, self.bwd_plot, self.upd_plot)
 
     # -- controls --------------------------------------------------------------------------------
     def _controls(self):
         box = QGroupBox("Run")
-        box.setMaximumWidth(340)
         form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.DontWrapRows)
         self.fields = {}
         for name in FORM:
             w = field_widget(name)
@@ -214,9 +371,8 @@ class TrainView(QWidget):
             else:
                 form.addRow(LABELS[name], w)
         form.addRow(self._buttons())
-        self.status = QLabel()
+        self.status = WrappedLabel()
         self.status.setObjectName("train_status")
-        self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.RichText)
         self.status.setFont(style.font(1))
         self.control_widgets = list(self.fields.values())
@@ -369,16 +525,22 @@ class TrainView(QWidget):
                 f"iterations, {s['seconds']:.1f} s · test accuracy <b>{s['test_accuracy']:.1%}</b> "
                 f"(chance {s['chance']:.1%}) · test loss {s['test_loss']:.4f} · "
                 f"‖∂ℓ/∂h₁‖ {_pow10(s['grad_h1_init'])} at start → {_pow10(s['grad_h1_final'])} trained")
-            self.explain.setText(explain_reach(s))
+            self._set_explain(explain_reach(s))
         elif lab.iterations:
             it = lab.iterations[-1]
             va = f", validation accuracy {lab.val_accuracy[-1]:.1%}" if lab.val_accuracy else ""
             self.status.setText(f"{lab.state}: iteration {it} / {lab.config.iters}, gap {lab.gaps[-1]}{va}")
-            self.explain.setText("")
+            self._set_explain("")
         else:
             self.status.setText("Choose the settings and press <b>Start</b> (or <b>Step</b> for one batch "
                                 "in slow motion)." if lab.state == "idle" else lab.state)
-            self.explain.setText("")
+            self._set_explain("")
+
+    def _set_explain(self, text: str):
+        """The finished run's explanation; no empty line above the plots before it."""
+        if text != self.explain.text():
+            self.explain.setText(text)
+        self.explain.setVisible(bool(text))
 
     # -- plots -----------------------------------------------------------------------------------
     def _plots(self):
@@ -392,13 +554,13 @@ class TrainView(QWidget):
         for p, left, bottom, title in (
                 (self.loss_plot, "loss", "iteration", "loss"),
                 (self.acc_plot, "accuracy", "iteration", "accuracy (chance dashed)"),
-                (self.norm_plot, "‖g‖", "iteration", "gradient norm before / after clipping"),
+                (self.norm_plot, "‖g‖", "iteration", "‖g‖ before and after clipping"),
                 (self.reach_plot, "‖∂ℓ/∂h<sub>k</sub>‖", "step k (the key word is k = 1)",
                  "how far back the gradient reaches"),
                 (self.share_plot, "‖∂ℓ/∂h<sub>k</sub>‖ / ‖∂ℓ/∂h<sub>T</sub>‖", "step k",
-                 "share of the output's gradient that reaches k"),
+                 "share of ∂ℓ/∂h<sub>T</sub> that reaches k"),
                 (self.contrib_plot, "‖C<sub>k</sub>‖", "step k",
-                 "where ∂ℓ/∂W<sub>hh</sub> comes from: step k's part C<sub>k</sub>")):
+                 "where ∂ℓ/∂W<sub>hh</sub> comes from: C<sub>k</sub>")):
             style.style_plot(p, left=left, bottom=bottom)
             p.setTitle(title)
         self._run_curves()
@@ -619,6 +781,8 @@ class TrainView(QWidget):
     def apply_style(self, theme=None):
         self.theme = theme or style.DEFAULT
         self.status.setFont(self.theme.font(1))
+        self.title.setFont(self.theme.font(1, bold=True))
+        self.plot_fit.fit(self.theme)
         for plot in (self.loss_plot, self.acc_plot, self.norm_plot, self.reach_plot, self.share_plot,
                      self.contrib_plot, self.fwd_plot, self.bwd_plot, self.upd_plot):
             self.theme.restyle_axes(plot)
