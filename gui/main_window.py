@@ -628,11 +628,14 @@ class MainWindow(QMainWindow):
             for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
                 pal.setColor(role, QColor("black"))
             pal.setColor(QPalette.Highlight, QColor("#003fa3"))
-            # disabled controls must still look disabled: grey text (4.5:1 on white), grey fields
+            # disabled controls must still look disabled: the high-contrast palette's grey text
+            # (≥ 4.5:1 on white and on the grey of a disabled field or button), grey fields
+            from gatescope.core.colour import BACKGROUNDS, palette
+            grey, field = QColor(palette(True)["DISABLED_TEXT"]), QColor(BACKGROUNDS["DISABLED_FIELD"])
             for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
-                pal.setColor(QPalette.Disabled, role, QColor("#767676"))
-            pal.setColor(QPalette.Disabled, QPalette.Base, QColor("#eeeeee"))
-            pal.setColor(QPalette.Disabled, QPalette.Button, QColor("#eeeeee"))
+                pal.setColor(QPalette.Disabled, role, grey)
+            pal.setColor(QPalette.Disabled, QPalette.Base, field)
+            pal.setColor(QPalette.Disabled, QPalette.Button, field)
             app.setPalette(pal)
         else:
             app.setPalette(app.style().standardPalette())

@@ -9,8 +9,10 @@ from .controls import blocked
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200)
 
 
-#: the play buttons at ×1: icon, and the button around it (pixels; × the presentation scale)
-ICON_PX, BUTTON_PX = 22, (44, 36)
+#: the play buttons at ×1: icon, and the button around it (pixels). The icon grows with the
+#: presentation scale up to ×ICON_MAX_SCALE, the button only by the icon's growth (a button
+#: twice as tall at ×2 took the room the gradient plot needs for its third tick at 1366×768)
+ICON_PX, BUTTON_PX, ICON_MAX_SCALE = 22, (44, 36), 1.5
 
 
 class TransportBar(QWidget):
@@ -76,14 +78,15 @@ class TransportBar(QWidget):
         self._on_step(self.session.step)
 
     def _apply_scale(self, scale: float):
-        """Icons and buttons grow with the presentation scale, like the text beside them (a
-        clicker's play button read at 22 px from a 4K projector's back row)."""
+        """Icons and buttons grow with the presentation scale, like the text beside them (the
+        play button stayed 22 px on a 4K projector at ×2)."""
         if scale == self._scale:
             return
         self._scale = scale
+        icon = round(ICON_PX * min(scale, ICON_MAX_SCALE))
         for b in self.buttons:
-            b.setIconSize(QSize(round(ICON_PX * scale), round(ICON_PX * scale)))
-            b.setMinimumSize(round(BUTTON_PX[0] * scale), round(BUTTON_PX[1] * scale))
+            b.setIconSize(QSize(icon, icon))
+            b.setMinimumSize(BUTTON_PX[0] + icon - ICON_PX, BUTTON_PX[1] + icon - ICON_PX)
         self.label.setMinimumWidth(round(150 * scale))
 
     def _on_step(self, t):

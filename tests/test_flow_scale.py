@@ -33,7 +33,7 @@ def test_flow_text_scales_with_the_presentation(qtbot, scale):
 
 
 def test_transport_buttons_grow_with_the_scale(qtbot):
-    from gatescope.gui.transport import BUTTON_PX, ICON_PX
+    from gatescope.gui.transport import BUTTON_PX, ICON_MAX_SCALE, ICON_PX
     session, window = create_window(Config(length=40))
     qtbot.addWidget(window)
     window.resize(1920, 1080)
@@ -43,7 +43,8 @@ def test_transport_buttons_grow_with_the_scale(qtbot):
     assert play.iconSize().width() == ICON_PX
     session.set_scale(2.0)
     qtbot.wait(10)
-    assert play.iconSize().width() == 2 * ICON_PX and play.height() >= 2 * BUTTON_PX[1]
+    big = round(ICON_PX * min(2.0, ICON_MAX_SCALE))
+    assert big > ICON_PX and play.iconSize().width() == big and play.height() >= BUTTON_PX[1] + big - ICON_PX
     session.set_scale(1.0)
     qtbot.wait(10)
     assert play.iconSize().width() == ICON_PX and play.minimumHeight() == BUTTON_PX[1]
