@@ -116,6 +116,16 @@ class Theme:
             ax._updateWidth() if name == "left" else ax._updateHeight()
             ax.picture = None
             ax.update()
+        # a plot's own title (the lab's, the sweep's) grows with the scale like its ticks; at ×1
+        # it is pyqtgraph's default size, as on a fresh start
+        title = plot.titleLabel
+        if title.text:
+            if self.scale == 1.0:
+                title.opts.pop("size", None)
+            else:
+                from PySide6.QtWidgets import QApplication  # the title's ×1 font
+                title.opts["size"] = f"{QApplication.font().pointSizeF() * self.scale:.0f}pt"
+            title.setText(title.text)
 
     def title_html(self, text: str) -> str:
         return (f"<span style='font-size:{(BASE_POINT_SIZE + 2) * self.scale:.0f}pt; "

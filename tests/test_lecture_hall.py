@@ -423,3 +423,37 @@ def test_the_lab_follows_a_scale_change(hall, qtbot):
     for where in each_lab_page(window, qtbot):
         check_lab(window, f"back at ×1 {where}")
     assert (view.fields["task"].width(), view.fields["task"].height()) == before
+
+
+@pytest.mark.parametrize("w,h,scale", SIZES, ids=[f"{w}x{h}x{s:g}" for w, h, s in SIZES])
+def test_the_labs_plots_keep_three_ticks_and_scaled_titles(hall, qtbot, w, h, scale):
+    """After a short run, every lab plot on screen (every tab) keeps ≥ 3 labelled ticks on each
+    axis, and its title grows with the presentation scale like its tick labels."""
+    import re
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+    session, window = hall(w, h, scale, Config())
+    window.pages.setCurrentIndex(2)
+    view = window.train_view
+    qtbot.waitUntil(view.isVisible)
+    lab = window.lab
+    lab.update(task="clouds", cell="gru", gap=4, hidden=6, batch=8, iters=400, eval_every=2, val_size=16,
+               test_size=16, curriculum=False, stop_accuracy=None, seed=2)
+    show_tabs_of(view.start_button, window.pages.widget(2))
+    qtbot.mouseClick(view.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(lab.eval_iterations) >= 10, timeout=30000)
+    qtbot.mouseClick(view.stop_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: lab.state in ("stopped", "finished"), timeout=20000)
+    want = QApplication.font().pointSizeF() * scale
+    checked = 0
+    for where in each_lab_page(window, qtbot):
+        for plot in plot_items(window.pages.widget(2)):
+            if any(isinstance(i, pg.PlotDataItem) and i.getData()[0] is not None and len(i.getData()[0])
+                   for i in plot.getViewBox().addedItems):         # a plot that shows data
+                check_axes(plot, f"lab plot {plot.titleLabel.text[:40]!r} ({where}) at {w}x{h} ×{scale:g}")
+                checked += 1
+            if plot.titleLabel.text:                 # the size the title's text is set in
+                size = re.fullmatch(r"([0-9.]+)pt", plot.titleLabel.opts.get("size") or "0pt")
+                assert float(size.group(1)) == pytest.approx(want, abs=1), (plot.titleLabel.text, want)
+    assert checked >= 6, checked

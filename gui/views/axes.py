@@ -96,6 +96,23 @@ class ReadableAxis(pg.AxisItem):
         return [minus(f"{v:.{decimals}f}") for v in values]
 
 
+def readable_axes(left: pg.AxisItem) -> dict:
+    """axisItems for a plot of whole-number x (iterations, steps, gaps): the given left axis and
+    a ReadableAxis at the bottom."""
+    return {"left": left, "bottom": ReadableAxis("bottom", integer=True)}
+
+
+def _pow10_tick(v: float) -> str:
+    """A tick at log10 value v: "10⁻¹" for a whole decade, "2×10⁻¹" for log10 2 − 1."""
+    if not math.isfinite(v) or abs(v - round(v)) < 1e-9:
+        return pow10_label(v)
+    e = math.floor(v + 1e-12)
+    m = 10.0 ** (v - e)
+    if abs(m - round(m)) < 1e-6:
+        return f"{round(m)}×{pow10_label(e)}"
+    return pow10_label(v)
+
+
 class PowerOfTenAxis(ReadableAxis):
     """A linear axis over log10 values whose ticks read as powers of ten, at whole exponents,
     spaced and placed like every ReadableAxis (three labelled ticks wherever three fit).
@@ -106,8 +123,28 @@ class PowerOfTenAxis(ReadableAxis):
     def __init__(self, orientation, **kw):
         super().__init__(orientation, integer=True, chars=4, **kw)
 
+    def tickValues(self, minVal, maxVal, size):
+        """Whole decades; where fewer than three fit in the range (a curve spanning 0.1 … 1),
+        steps within the decades (1-2-5, or 1-3: log10 2, log10 5 or log10 3 above each), the
+        finest whose labels never touch."""
+        ticks = super().tickValues(minVal, maxVal, size)
+        if (ticks and len(ticks[0][1]) >= 3) or not (math.isfinite(minVal) and math.isfinite(maxVal)) \
+                or not 0 < maxVal - minVal < 4 or size <= 0:
+            return ticks
+        ext = self._extent_px()
+        per_px = (maxVal - minVal) / size
+        margin = (0.5 * ext + 1.5) * per_px
+        lo, hi = minVal + margin, maxVal - margin
+        for mults in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 5), (1, 2, 5), (1, 3)):   # finest first
+            vals = [e + math.log10(m) for e in range(math.floor(lo), math.ceil(hi) + 1) for m in mults]
+            vals = [v for v in vals if lo <= v <= hi]
+            gaps = np.diff(vals) / per_px if len(vals) > 1 else [np.inf]
+            if len(vals) >= 3 and min(gaps) >= 1.15 * ext:
+                return [(float(min(np.diff(vals))), vals)]
+        return ticks
+
     def tickStrings(self, values, scale, spacing):
-        return [pow10_label(v) for v in values]
+        return [_pow10_tick(v) for v in values]
 
     def fix_width(self):
         """A fixed width that fits labels up to "10⁻¹⁰⁰⁰⁰": a new range never changes the plot's

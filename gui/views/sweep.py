@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from .. import dialogs, style
 from ..wrapped_label import WrappedLabel
-from .axes import PowerOfTenAxis
+from .axes import PowerOfTenAxis, ReadableAxis, readable_axes
 from .train import PlotFit, ScrollColumn
 
 CELLS = ("rnn", "lstm", "gru")
@@ -102,8 +102,8 @@ class SweepView(QWidget):
         self.plot_column = ScrollColumn(self.graphs)
         self.plot_column.setObjectName("sweep_plot_column")
         lay.addWidget(self.plot_column, 1)
-        self.acc_plot = self.graphs.addPlot(row=0, col=0)
-        self.grad_plot = self.graphs.addPlot(row=0, col=1, axisItems={"left": PowerOfTenAxis("left")})
+        self.acc_plot = self.graphs.addPlot(row=0, col=0, axisItems=readable_axes(ReadableAxis("left")))
+        self.grad_plot = self.graphs.addPlot(row=0, col=1, axisItems=readable_axes(PowerOfTenAxis("left")))
         style.style_plot(self.acc_plot, left="test accuracy", bottom="gap G")
         style.style_plot(self.grad_plot, left="‖∂ℓ/∂h<sub>1</sub>‖", bottom="gap G")
         # side by side where the width holds both whole and readable, else one above the other
@@ -137,6 +137,8 @@ class SweepView(QWidget):
 
     def apply_style(self, theme=None):
         self.theme = theme or style.DEFAULT
+        for plot in (self.acc_plot, self.grad_plot):     # ticks, labels and titles at the scale
+            self.theme.restyle_axes(plot)
         self.plot_fit.fit(self.theme)
 
     def _frame_plots(self, text):

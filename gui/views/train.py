@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from .. import dialogs, style
 from ..wrapped_label import WrappedLabel
-from .axes import PowerOfTenAxis
+from .axes import PowerOfTenAxis, ReadableAxis, readable_axes
 
 REDRAW_MS = 80
 #: How long each phase of a Step stays on screen before the next one is drawn.
@@ -545,12 +545,14 @@ class TrainView(QWidget):
     # -- plots -----------------------------------------------------------------------------------
     def _plots(self):
         g = self.graphs
-        self.loss_plot = g.addPlot(row=0, col=0)
-        self.acc_plot = g.addPlot(row=0, col=1)
-        self.norm_plot = g.addPlot(row=0, col=2, axisItems={"left": PowerOfTenAxis("left")})
-        self.reach_plot = g.addPlot(row=1, col=0, axisItems={"left": PowerOfTenAxis("left")})
-        self.share_plot = g.addPlot(row=1, col=1, axisItems={"left": PowerOfTenAxis("left")})
-        self.contrib_plot = g.addPlot(row=1, col=2, axisItems={"left": PowerOfTenAxis("left")})
+        # readable axes: at least three labelled ticks wherever three fit (at ×2 pyqtgraph's own
+        # showed two on these narrow plots: "500 1000")
+        self.loss_plot = g.addPlot(row=0, col=0, axisItems=readable_axes(ReadableAxis("left")))
+        self.acc_plot = g.addPlot(row=0, col=1, axisItems=readable_axes(ReadableAxis("left")))
+        self.norm_plot = g.addPlot(row=0, col=2, axisItems=readable_axes(PowerOfTenAxis("left")))
+        self.reach_plot = g.addPlot(row=1, col=0, axisItems=readable_axes(PowerOfTenAxis("left")))
+        self.share_plot = g.addPlot(row=1, col=1, axisItems=readable_axes(PowerOfTenAxis("left")))
+        self.contrib_plot = g.addPlot(row=1, col=2, axisItems=readable_axes(PowerOfTenAxis("left")))
         for p, left, bottom, title in (
                 (self.loss_plot, "loss", "iteration", "loss"),
                 (self.acc_plot, "accuracy", "iteration", "accuracy (chance dashed)"),
@@ -671,9 +673,9 @@ class TrainView(QWidget):
     # -- one step in slow motion ---------------------------------------------------------------
     def _step_plots(self):
         g = self.step_graphs
-        self.fwd_plot = g.addPlot(row=0, col=0)
-        self.bwd_plot = g.addPlot(row=0, col=1, axisItems={"left": PowerOfTenAxis("left")})
-        self.upd_plot = g.addPlot(row=0, col=2, axisItems={"left": PowerOfTenAxis("left")})
+        self.fwd_plot = g.addPlot(row=0, col=0, axisItems=readable_axes(ReadableAxis("left")))
+        self.bwd_plot = g.addPlot(row=0, col=1, axisItems=readable_axes(PowerOfTenAxis("left")))
+        self.upd_plot = g.addPlot(row=0, col=2, axisItems=readable_axes(PowerOfTenAxis("left")))
         style.style_plot(self.fwd_plot, left="unit", bottom="step t")
         style.style_plot(self.bwd_plot, left="gradient", bottom="step k")
         style.style_plot(self.upd_plot, left="‖Δθ‖ / ‖θ‖", bottom="parameter")
@@ -692,9 +694,9 @@ class TrainView(QWidget):
         self._phase_titles()
 
     def _phase_titles(self):
-        titles = {"forward": "1 · forward: h<sub>t</sub> of the first sequence",
-                  "backward": "2 · backward: the gradient flows back",
-                  "update": "3 · update: how much each weight moved"}
+        titles = {"forward": "1 · forward: h<sub>t</sub>, sequence 1",     # short: whole at ×2
+                  "backward": "2 · backward: gradient flows back",
+                  "update": "3 · update: each weight's move"}
         for phase, plot in zip(PHASES, (self.fwd_plot, self.bwd_plot, self.upd_plot)):
             on = phase == self.step_phase
             color = "#d7301f" if on else "#888888"
