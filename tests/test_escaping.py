@@ -204,7 +204,11 @@ def test_odd_tokens_show_whole_in_every_view(qtbot):
         assert quoted in views["flow"].caption_text()
         assert quoted in views["explain"].text.toPlainText()
         assert quoted in views["compare"].readout.plain_text()
-        for axis in (views["gradient"].time_axis, views["states"].h_row.time_axis,
-                     views["compare"].columns["gru"].gate_axis):
+        for axis in (views["gradient"].time_axis, views["states"].h_row.time_axis):
             assert axis.tickStrings([t], 1.0, 1.0) == [want]
+        # a compare column's axis is too narrow for three whole long tokens: a token longer than
+        # its room shows as its own first characters and "…" (the same text, never re-escaped)
+        narrow = views["compare"].columns["gru"].gate_axis
+        (shown,) = narrow.tickStrings([t], 1.0, 1.0)
+        assert shown == want or (shown.endswith("…") and want.startswith(shown[:-1]) and len(shown) >= 3)
         assert hover_at(qtbot, views["gradient"], t).splitlines()[0] == f"t = {t}  “{want}”"
