@@ -457,3 +457,28 @@ def test_the_labs_plots_keep_three_ticks_and_scaled_titles(hall, qtbot, w, h, sc
                 size = re.fullmatch(r"([0-9.]+)pt", plot.titleLabel.opts.get("size") or "0pt")
                 assert float(size.group(1)) == pytest.approx(want, abs=1), (plot.titleLabel.text, want)
     assert checked >= 6, checked
+
+
+@pytest.mark.parametrize("w,h,scale", SIZES, ids=[f"{w}x{h}x{s:g}" for w, h, s in SIZES])
+def test_the_compare_page_keeps_its_plots_readable(hall, qtbot, w, h, scale):
+    """Compare at lecture sizes: its parts keep their readable heights (the page scrolls instead
+    of squashing them: at 1280×720 ×1.5 the gradient plot had vanished) and the gradient plot
+    keeps ≥ 3 labelled ticks on each axis."""
+    from gatescope.core.presets import get_preset
+    from gatescope.gui.views.compare import MIN_HEIGHTS
+    session, window = hall(w, h, scale, get_preset("rnn-vs-gated").config)
+    window.pages.setCurrentIndex(1)
+    view = window.compare
+    qtbot.waitUntil(view.isVisible)
+    assert session.wait_until_idle()
+    qtbot.wait(40)
+    for part, key in ((view.plot_widget, "gradient"), (view.grid, "grid"), (view.connectivity, "connectivity")):
+        assert part.height() >= round(MIN_HEIGHTS[key] * scale) - 1, (key, part.height())
+    for gv in view.findChildren(pg.GraphicsView):
+        gv.grab()
+    qtbot.wait(10)
+    # the gradient plot: three ticks on each axis (the per-column heatmap and connectivity axes
+    # are not yet checked: at 1280×720 ×1.5 a column is ≈ 110 px wide and shows one time label)
+    check_axes(view.plot, f"compare gradient at {w}x{h} ×{scale:g}")
+    bar = view.scroll.verticalScrollBar()
+    assert view.scroll.widget().height() <= view.scroll.viewport().height() or bar.maximum() > 0

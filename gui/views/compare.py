@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from gatescope.core.text import escape_html, format_pow10, format_scale, jacobian_norm_name, power_readout
 from gatescope.core.theory import state_bounded, state_level
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from .. import style
 from ..readout import Readout
@@ -157,6 +157,12 @@ class _Column:
         self.gate_cursor.setValue(t)
 
 
+#: the least heights (pixels at ×1) at which each part of the page stays readable: the gradient
+#: plot with its legend row and three ticks, the three columns' state and gate heatmaps, the
+#: connectivity rows with their readout
+MIN_HEIGHTS = {"gradient": 260, "grid": 220, "connectivity": 230}
+
+
 class CompareView(QWidget):
     """Public: curves[kind] (PlotDataItem), cell_path, sigma1, cursor, markers, readout (Readout),
     hint (QLabel), notice (QLabel: which column is a loaded model, shown only then), columns[kind]
@@ -207,10 +213,20 @@ class CompareView(QWidget):
         self.caption.setTextFormat(Qt.RichText)
         self.caption.setWordWrap(True)
         inner.addWidget(self.caption)
+        # the parts keep readable heights (MIN_HEIGHTS × the presentation scale) and the page
+        # scrolls where the window is shorter than their sum: at 1280×720 ×1.5 they were squashed
+        # to slivers (no gradient curve, heatmap labels on top of each other)
+        self.lower = lower
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("compare_scroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.content)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.hint, 1)
-        lay.addWidget(self.content, 1)
+        lay.addWidget(self.scroll, 1)
         self._build_items()
         self.columns = {k: _Column(self.grid, c, k, self.theme) for c, k in enumerate(KINDS)}
         self.state_bar = colour_bar((-1, 1), self.columns["rnn"].state_cmap)
@@ -247,6 +263,10 @@ class CompareView(QWidget):
         if theme is not None:
             self.theme = theme
         self.hint.setFont(self.theme.font(2))
+        k = self.theme.scale
+        self.plot_widget.setMinimumHeight(round(MIN_HEIGHTS["gradient"] * k))
+        self.grid.setMinimumHeight(round(MIN_HEIGHTS["grid"] * k))
+        self.connectivity.setMinimumHeight(round(MIN_HEIGHTS["connectivity"] * k))
         self.notice.setFont(self.theme.font(0))
         self.readout.setFont(self.theme.font(1))
         self.caption.setFont(self.theme.font(-1))
