@@ -462,8 +462,8 @@ def test_the_labs_plots_keep_three_ticks_and_scaled_titles(hall, qtbot, w, h, sc
 @pytest.mark.parametrize("w,h,scale", SIZES, ids=[f"{w}x{h}x{s:g}" for w, h, s in SIZES])
 def test_the_compare_page_keeps_its_plots_readable(hall, qtbot, w, h, scale):
     """Compare at lecture sizes: its parts keep their readable heights (the page scrolls instead
-    of squashing them: at 1280×720 ×1.5 the gradient plot had vanished) and the gradient plot
-    keeps ≥ 3 labelled ticks on each axis."""
+    of squashing them: at 1280×720 ×1.5 the gradient plot had vanished), and the gradient plot
+    and the connectivity rows keep ≥ 3 labelled ticks on each axis that shows values."""
     from gatescope.core.presets import get_preset
     from gatescope.gui.views.compare import MIN_HEIGHTS
     session, window = hall(w, h, scale, get_preset("rnn-vs-gated").config)
@@ -477,8 +477,12 @@ def test_the_compare_page_keeps_its_plots_readable(hall, qtbot, w, h, scale):
     for gv in view.findChildren(pg.GraphicsView):
         gv.grab()
     qtbot.wait(10)
-    # the gradient plot: three ticks on each axis (the per-column heatmap and connectivity axes
-    # are not yet checked: at 1280×720 ×1.5 a column is ≈ 110 px wide and shows one time label)
+    # the gradient plot and each cell's connectivity row: three ticks on each axis that shows
+    # values (the heatmaps show units only: their time is the gradient plot's, above)
     check_axes(view.plot, f"compare gradient at {w}x{h} ×{scale:g}")
+    for kind, plot in view.connectivity.plots.items():
+        check_axes(plot, f"compare connectivity {kind} at {w}x{h} ×{scale:g}")
+    for readout in (view.readout, view.connectivity.readout):     # every line of them shown
+        assert readout._doc.size().height() <= readout.height() + 1, (readout.plain_text()[:60], readout.height())
     bar = view.scroll.verticalScrollBar()
     assert view.scroll.widget().height() <= view.scroll.viewport().height() or bar.maximum() > 0

@@ -81,7 +81,7 @@ class ReadableAxis(pg.AxisItem):
                 best = best or (step, vals)
                 break
         if self.integer:       # three whole numbers spread over the room, if they are readable
-            ext = self._extent_px()
+            ext = self._label_extent([math.ceil(minVal), math.floor(maxVal)], 1.0)   # their own width
             margin = (0.5 * ext + 1.5) * per_px
             first, last = math.ceil(minVal + margin), math.floor(maxVal - margin)
             step = (last - first) // 2
@@ -145,6 +145,16 @@ class PowerOfTenAxis(ReadableAxis):
 
     def tickStrings(self, values, scale, spacing):
         return [_pow10_tick(v) for v in values]
+
+    def fit_width(self, lo: float, hi: float):
+        """A width for the labels of the whole decades in [lo, hi] (log10), where the range is
+        known and changes rarely: room for the data beside it in narrow columns."""
+        from PySide6.QtGui import QFontMetrics
+        font = self.style.get("tickFont")
+        fm = QFontMetrics(font) if font is not None else QFontMetrics(self.font())
+        ks = range(math.floor(lo), math.ceil(hi) + 1) if math.isfinite(lo) and math.isfinite(hi) else [0]
+        widest = max(fm.horizontalAdvance(pow10_label(k)) for k in ks)
+        self.setWidth(widest + 2 * fm.height() + 8)
 
     def fix_width(self):
         """A fixed width that fits labels up to "10⁻¹⁰⁰⁰⁰": a new range never changes the plot's

@@ -160,7 +160,7 @@ class _Column:
 #: the least heights (pixels at ×1) at which each part of the page stays readable: the gradient
 #: plot with its legend row and three ticks, the three columns' state and gate heatmaps, the
 #: connectivity rows with their readout
-MIN_HEIGHTS = {"gradient": 260, "grid": 220, "connectivity": 230}
+MIN_HEIGHTS = {"gradient": 260, "grid": 220, "connectivity": 330}
 
 
 class CompareView(QWidget):
@@ -177,7 +177,7 @@ class CompareView(QWidget):
         self.hint.setObjectName("compare_hint")
         self.hint.setWordWrap(True)
         self.hint.setAlignment(Qt.AlignCenter)
-        self.readout = Readout(lines=2, max_lines=3)
+        self.readout = Readout(lines=2, max_lines=4)
         self.readout.setObjectName("compare_readout")
         self.notice = QLabel()
         self.notice.setObjectName("compare_model_notice")

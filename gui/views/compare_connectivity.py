@@ -54,7 +54,7 @@ class CompareConnectivity(QWidget):
         self.hint.setObjectName("compare_connectivity_hint")
         self.hint.setWordWrap(True)
         self.hint.setAlignment(Qt.AlignCenter)
-        self.readout = Readout(lines=3, max_lines=4)
+        self.readout = Readout(lines=3, max_lines=7)      # three cells, each may wrap
         self.readout.setObjectName("compare_connectivity_readout")
         self.graphs = pg.GraphicsLayoutWidget()
         self.plots, self.bars, self.picks, self.titles, self.axes = {}, {}, {}, {}, {}
@@ -72,6 +72,10 @@ class CompareConnectivity(QWidget):
             if c:
                 p.setYLink(self.plots[KINDS[0]])
             self.plots[kind] = p
+        # the first column also holds the shared y labels: more room, so that its data area
+        # is about as wide as the others'
+        for c, stretch in enumerate((3, 2, 2)):
+            self.graphs.ci.layout.setColumnStretchFactor(c, stretch)
         self.graphs.scene().sigMouseMoved.connect(self._on_mouse)
         self.graphs.scene().sigMouseClicked.connect(self._on_click)
         self.sources = {k: RowSource(f"gatescope-connectivity-{k}", self) for k in KINDS}
@@ -101,7 +105,12 @@ class CompareConnectivity(QWidget):
         for kind, p in self.plots.items():
             th.style_plot(p, left="‖∂h<sub>t</sub>/∂x<sub>k</sub>‖" if kind == KINDS[0] else "",
                           bottom="input k")
-            p.getAxis("left").fix_width()
+            if kind == KINDS[0]:      # as wide as its labels need (the range changes rarely)
+                p.getAxis("left").fit_width(*getattr(self, "_y_shown", None) or (-1.0, 1.0))
+            else:        # y linked to the first column: its labels read for all three, and the
+                ax = p.getAxis("left")      # width they took gives each column room for 3 ticks
+                ax.setStyle(showValues=False)
+                ax.setWidth(8)
             self.bars[kind].setOpts(brush=pg.mkBrush(th.KIND_COLORS[kind]), pen=pg.mkPen(None))
             self.picks[kind].setOpts(brush=pg.mkBrush(th.CURSOR), pen=pg.mkPen(None))
             self._set_title(kind)
@@ -230,6 +239,7 @@ class CompareConnectivity(QWidget):
             set_bars(self.bars[kind], [] if row is None else row, t if row is not None else 0, lo)
         if getattr(self, "_y_shown", None) != (lo, hi):        # a new range re-renders the axes
             self._y_shown = (lo, hi)
+            self.plots[KINDS[0]].getAxis("left").fit_width(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
             self.plots[KINDS[0]].setYRange(lo, hi, padding=0.1)
         self._update_text()
         self.rows_changed.emit(self.rows())
