@@ -480,6 +480,9 @@ def test_the_compare_page_keeps_its_plots_readable(hall, qtbot, w, h, scale):
     # the gradient plot and each cell's connectivity row: three ticks on each axis that shows
     # values (the heatmaps show units only: their time is the gradient plot's, above)
     check_axes(view.plot, f"compare gradient at {w}x{h} ×{scale:g}")
+    ax = view.plot.getAxis("left")             # its label within its axis: never over the legend
+    label, box = ax.label.mapRectToScene(ax.label.boundingRect()), ax.sceneBoundingRect()
+    assert box.top() - 1 <= label.top() and label.bottom() <= box.bottom() + 1, (ax.labelText, label, box)
     for kind, plot in view.connectivity.plots.items():
         check_axes(plot, f"compare connectivity {kind} at {w}x{h} ×{scale:g}")
     for readout in (view.readout, view.connectivity.readout):     # every line of them shown

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from gatescope.core.text import escape_html, format_pow10, format_scale, jacobian_norm_name, power_readout
 from gatescope.core.theory import state_bounded, state_level
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from .. import style
@@ -237,6 +237,10 @@ class CompareView(QWidget):
             self.grid.ci.layout.setColumnStretchFactor(c, 1)
         self.grid.ci.layout.setColumnStretchFactor(3, 0)
         self._comparison = None
+        self._label_timer = QTimer(self)
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(0)
+        self._label_timer.timeout.connect(self._fit_left_label)
         self.apply_style()
         session.comparison_changed.connect(self._on_comparison)
         session.compare_mode_changed.connect(self._on_mode)
@@ -272,6 +276,8 @@ class CompareView(QWidget):
         self.caption.setFont(self.theme.font(-1))
         self.theme.style_plot(self.plot, left="gradient norm (log scale)", bottom="time step t")
         self.plot.getAxis("left").fix_width()
+        if hasattr(self, "_label_timer"):
+            self._label_timer.start()             # the short label, where the long one is too long
         self.growth.setBrush(pg.mkBrush(style.on_white(self.theme.GROWTH)))
         self.decay.setBrush(pg.mkBrush(style.on_white(self.theme.DECAY)))
         for k, item in self.curves.items():
@@ -357,10 +363,24 @@ class CompareView(QWidget):
         self.legend.addItem(self.cell_path, f"LSTM cell path {jacobian_norm_name('lstm', cell_path=True)}")
         self.legend.addItem(self.sigma1, f"σ₁ᵗ (σ₁ = {comparison['rnn'].sigma1:.4g})")
         fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
+        self._label_timer.start()
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
         fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
+        self._label_timer.start()                 # once the layout has placed the axis
+
+    def _fit_left_label(self):
+        """The long y label where the axis is tall enough for it, else the short one: a label
+        longer than its axis ran up over the legend (1920×1080 ×2)."""
+        from PySide6.QtGui import QFont, QFontMetrics
+        long = "gradient norm (log scale)"
+        ax = self.plot.getAxis("left")
+        font = QFont(self.theme.font(0))
+        font.setPointSizeF(style.BASE_POINT_SIZE * self.theme.scale)
+        label = long if QFontMetrics(font).horizontalAdvance(long) + 8 <= ax.height() else "gradient norm"
+        if label != ax.labelText:
+            style.set_axis_label(ax, label, **self.theme._label_style())
 
     def _on_step(self, t: int):
         comp = self._comparison
