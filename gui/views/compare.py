@@ -371,16 +371,14 @@ class CompareView(QWidget):
         self._label_timer.start()                 # once the layout has placed the axis
 
     def _fit_left_label(self):
-        """The long y label where the axis is tall enough for it, else the short one: a label
-        longer than its axis ran up over the legend (1920×1080 ×2)."""
-        from PySide6.QtGui import QFont, QFontMetrics
-        long = "gradient norm (log scale)"
+        """The long y label where the axis is tall enough for it (measured as drawn), else the
+        short one: a label longer than its axis ran up over the legend (1920×1080 ×2)."""
         ax = self.plot.getAxis("left")
-        font = QFont(self.theme.font(0))
-        font.setPointSizeF(style.BASE_POINT_SIZE * self.theme.scale)
-        label = long if QFontMetrics(font).horizontalAdvance(long) + 8 <= ax.height() else "gradient norm"
-        if label != ax.labelText:
-            style.set_axis_label(ax, label, **self.theme._label_style())
+        for label in ("gradient norm (log scale)", "gradient norm"):
+            if label != ax.labelText:
+                style.set_axis_label(ax, label, **self.theme._label_style())
+            if ax.label.boundingRect().width() <= ax.height():       # rotated: its width is its length
+                return
 
     def _on_step(self, t: int):
         comp = self._comparison
