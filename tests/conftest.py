@@ -19,3 +19,50 @@ try:
     QStandardPaths.setTestModeEnabled(True)
 except ImportError:  # core-only environments
     pass
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def window_at(qtbot):
+    """window_at(config, w=1600, h=1000, scale=None, **create_window options) → (session, window):
+    the real window, shown off screen at w × h (and the presentation scale), its first
+    computation done; shut down after the test."""
+    made = []
+
+    def make(config, w=1600, h=1000, scale=None, **options):
+        from gatescope.gui.app import create_window
+        session, window = create_window(config, **options)
+        qtbot.addWidget(window)
+        window.resize(w, h)
+        window.show()
+        qtbot.waitExposed(window)
+        if scale is not None:
+            session.set_scale(scale)
+        assert session.wait_until_idle()
+        made.append(session)
+        return session, window
+    yield make
+    for s in made:
+        s.shutdown()
+
+
+@pytest.fixture
+def sessions(qapp, tmp_path):
+    """sessions(config=None) → a Session with no window (settings in tmp_path), its first
+    computation done; shut down after the test."""
+    from gatescope.core.config import Config
+    from gatescope.gui.session import Session
+    from gatescope.gui.settings_store import SettingsStore
+    made = []
+
+    def make(config=None):
+        s = Session(config or Config(length=30), store=SettingsStore(str(tmp_path / f"s{len(made)}.ini")))
+        s.refresh()
+        assert s.wait_until_idle()
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.shutdown()

@@ -3,17 +3,11 @@ fresh start's fonts: at 4K ×2 its text was a third the size of every other pane
 caption stays inside the view."""
 import pytest
 from gatescope.core.config import Config
-from gatescope.gui.app import create_window
 
 
 @pytest.mark.parametrize("scale", [1.5, 2.0])
-def test_flow_text_scales_with_the_presentation(qtbot, scale):
-    session, window = create_window(Config(cell="lstm", length=40))
-    qtbot.addWidget(window)
-    window.resize(1920, 1080)
-    window.show()
-    qtbot.waitExposed(window)
-    assert session.wait_until_idle()
+def test_flow_text_scales_with_the_presentation(qtbot, window_at, scale):
+    session, window = window_at(Config(cell="lstm", length=40), 1920, 1080)
     flow = window.flow
     base = flow.caption_font().pointSizeF()
     label = flow._doc("σ", 2, True).defaultFont().pointSizeF()
@@ -29,16 +23,11 @@ def test_flow_text_scales_with_the_presentation(qtbot, scale):
     assert doc.size().height() < flow.height() / 2          # the caption leaves the diagram room
     session.set_scale(1.0)
     assert flow.caption_font().pointSizeF() == pytest.approx(base)
-    session.shutdown()
 
 
-def test_transport_buttons_grow_with_the_scale(qtbot):
+def test_transport_buttons_grow_with_the_scale(qtbot, window_at):
     from gatescope.gui.transport import BUTTON_PX, ICON_MAX_SCALE, ICON_PX
-    session, window = create_window(Config(length=40))
-    qtbot.addWidget(window)
-    window.resize(1920, 1080)
-    window.show()
-    assert session.wait_until_idle()
+    session, window = window_at(Config(length=40), 1920, 1080)
     play = window.transport.play
     assert play.iconSize().width() == ICON_PX
     session.set_scale(2.0)
@@ -48,4 +37,3 @@ def test_transport_buttons_grow_with_the_scale(qtbot):
     session.set_scale(1.0)
     qtbot.wait(10)
     assert play.iconSize().width() == ICON_PX and play.minimumHeight() == BUTTON_PX[1]
-    session.shutdown()

@@ -8,7 +8,6 @@ import pyqtgraph as pg
 import pytest
 from gatescope.core.colour import contrast_ratio
 from gatescope.core.config import Config
-from gatescope.gui.app import create_window
 from gatescope.gui.settings_store import SettingsStore
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QAbstractButton, QGraphicsTextItem, QLabel, QTabBar, QWidget
@@ -75,13 +74,8 @@ def plot_texts(window):
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_every_text_on_every_panel_reads_at_wcag_aa(qtbot, tmp_path, cell):
-    session, window = create_window(Config(cell=cell, length=30),
-                                    store=SettingsStore(str(tmp_path / "s.ini")))
-    qtbot.addWidget(window)
-    window.resize(1600, 1000)
-    window.show()
-    qtbot.waitExposed(window)
+def test_every_text_on_every_panel_reads_at_wcag_aa(qtbot, window_at, tmp_path, cell):
+    session, window = window_at(Config(cell=cell, length=30), store=SettingsStore(str(tmp_path / "s.ini")))
     session.set_high_contrast(True)
     session.set_step(12)
     assert session.wait_until_idle()
@@ -98,4 +92,3 @@ def test_every_text_on_every_panel_reads_at_wcag_aa(qtbot, tmp_path, cell):
             if ratio < 4.5:
                 low[where] = f"{fg} on {bg}: {ratio:.2f}:1"
     assert low == {}, low
-    session.shutdown()

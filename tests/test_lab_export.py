@@ -2,8 +2,6 @@
 the task's one-hot encoding, class names, its sentence), in the shipped trained models' one-file
 layout. Every prediction is checked against the lab's own forward pass (core.training.bptt), on
 the lab's own one-hot batches."""
-import contextlib
-import io
 import json
 
 import numpy as np
@@ -14,6 +12,7 @@ from gatescope.core.training import export
 from gatescope.core.training.bptt import forward
 from gatescope.core.training.tasks import describe, make_batch, make_task
 from gatescope.core.training.train import TrainConfig, Trainer, save_trained
+from test_weights_cli import simulate_main as simulate  # the launcher's simulate, in process
 
 TINY = dict(hidden=6, batch=8, iters=4, eval_every=2, val_size=16, test_size=16, curriculum=False,
             stop_accuracy=None, seed=2)
@@ -87,17 +86,6 @@ def test_the_file_is_one_npz_in_the_shipped_layout_and_reads_back_the_same_model
         assert predict(m, text) == predict(mem, text)
     np.testing.assert_array_equal(single_cell(m).weight_hh, lab.params["weight_hh"])
     assert export.npz_bytes(export.model_arrays(lab, t, {"iterations": 4})) == path.read_bytes()
-
-
-def simulate(*args):
-    from gatescope.launcher import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main(["simulate", *map(str, args)])
-        except SystemExit as exc:
-            rc = exc.code
-    return rc, out.getvalue(), err.getvalue()
 
 
 def test_simulate_weights_prints_the_prediction_the_lab_model_makes(tmp_path):

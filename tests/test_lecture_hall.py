@@ -4,7 +4,6 @@ covers a curve, panel titles are shown whole, and the Explain panel does not squ
 import pyqtgraph as pg
 import pytest
 from gatescope.core.config import Config
-from gatescope.gui.app import create_window
 from PySide6.QtGui import QImage, QPainter
 
 SIZES = [(1280, 720, 1.5), (1366, 768, 2.0), (1920, 1080, 2.0), (3840, 2160, 2.0)]
@@ -46,23 +45,12 @@ def check_axes(plot, where):
 
 
 @pytest.fixture
-def hall(qtbot):
-    made = []
-
+def hall(qtbot, window_at):
     def make(w, h, scale, config):
-        session, window = create_window(config)
-        qtbot.addWidget(window)
-        window.resize(w, h)
-        window.show()
-        qtbot.waitExposed(window)
-        session.set_scale(scale)
-        assert session.wait_until_idle()
+        session, window = window_at(config, w, h, scale)
         qtbot.wait(30)
-        made.append(session)
         return session, window
-    yield make
-    for s in made:
-        s.shutdown()
+    return make
 
 
 @pytest.mark.parametrize("w,h,scale", SIZES, ids=[f"{w}x{h}x{s:g}" for w, h, s in SIZES])

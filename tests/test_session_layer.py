@@ -16,32 +16,13 @@ from gatescope.core.stack import run_stack
 from gatescope.core.training import export
 from gatescope.core.training.train import TrainConfig, Trainer
 from gatescope.gui.document import DocumentError
-from gatescope.gui.session import Session
 from gatescope.gui.settings_store import SettingsStore
 from gatescope.gui.views.compare import CompareView
+from test_models_app import state  # noqa: E402 - what a refusal must leave alone
 
 DATA = Path(__file__).resolve().parent / "data" / "models"
 BIDI = DATA / "lstm_l2_bi.npz"             # PyTorch nn.LSTM(3, 4, num_layers=2, bidirectional=True)
 KINDS = ("rnn", "lstm", "gru")
-
-
-@pytest.fixture
-def make_session(qapp, tmp_path):
-    made = []
-
-    def make(config=None):
-        s = Session(config or Config(length=30), store=SettingsStore(str(tmp_path / f"s{len(made)}.ini")))
-        s.refresh()
-        assert s.wait_until_idle()
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.shutdown()
-
-
-def state(s):
-    return s.config, s.weights_name, s.weights_path, s.model, s.analysis, s.layer, s.reverse, s.step
 
 
 def engine_trace(path, config, layer, reverse):
@@ -55,8 +36,8 @@ def engine_trace(path, config, layer, reverse):
 # ----------------------------------------------------------------------------------------------
 # The layer and direction drawn, in the session file
 
-def test_a_session_file_draws_the_same_layer_and_direction_again(make_session, tmp_path, qtbot):
-    s = make_session()
+def test_a_session_file_draws_the_same_layer_and_direction_again(sessions, tmp_path, qtbot):
+    s = sessions()
     s.document.open_weights(str(BIDI))
     assert s.wait_until_idle()
     s.set_layer(1, True)                                    # layer 2, reverse
@@ -67,7 +48,7 @@ def test_a_session_file_draws_the_same_layer_and_direction_again(make_session, t
     assert (view["layer"], view["reverse"]) == (1, True)
     assert read_session_doc(path).view == ViewState(step=30, layer=1, reverse=True)
 
-    fresh = make_session()                                  # no window at all
+    fresh = sessions()                                  # no window at all
     with qtbot.waitSignal(fresh.layer_changed) as sig:
         fresh.document.open_session(path)
     assert sig.args == [1, True]
@@ -76,7 +57,7 @@ def test_a_session_file_draws_the_same_layer_and_direction_again(make_session, t
     assert (fresh.analysis.layer, fresh.analysis.reverse) == (1, True)
     assert fresh.view.layer == 1 and fresh.view.reverse is True
 
-    direct = make_session()                                 # the same layer, chosen directly
+    direct = sessions()                                 # the same layer, chosen directly
     direct.document.open_weights(str(BIDI))
     direct.set_layer(1, True)
     assert direct.wait_until_idle()
@@ -88,11 +69,11 @@ def test_a_session_file_draws_the_same_layer_and_direction_again(make_session, t
     assert not np.allclose(engine_trace(BIDI, fresh.config, 0, False).log10_jac_norm, own.log10_jac_norm)
 
 
-def test_a_session_file_without_the_layer_keys_opens_on_the_first_layer(make_session, tmp_path):
+def test_a_session_file_without_the_layer_keys_opens_on_the_first_layer(sessions, tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"version": 2, "app": "gatescope", "setup": {"length": 30},
                                 "view": {"step": 5, "tab": "explore"}, "weights": str(BIDI)}))
-    s = make_session()
+    s = sessions()
     s.document.open_session(path)
     assert s.wait_until_idle()
     assert (s.layer, s.reverse, s.step, s.note) == (0, False, 5, None)
@@ -106,13 +87,13 @@ def test_a_session_file_without_the_layer_keys_opens_on_the_first_layer(make_ses
     ("rnn_tanh_l1.npz", 1, True, (0, False), "rnn_tanh_l1.npz has no layer 2 (reverse): drawing layer 1 of 1"),
     ("lstm_l2_bi.npz", 7, True, (1, True), "lstm_l2_bi.npz has no layer 8 (reverse): drawing layer 2 (reverse) of 2"),
 ])
-def test_a_layer_the_file_no_longer_has_is_clamped_with_one_line(make_session, tmp_path, file, layer,
+def test_a_layer_the_file_no_longer_has_is_clamped_with_one_line(sessions, tmp_path, file, layer,
                                                                   reverse, got, note):
     """The weight file behind a saved session has changed: fewer layers, no reverse direction."""
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"version": 2, "setup": {"length": 30}, "weights": str(DATA / file),
                                 "view": {"layer": layer, "reverse": reverse}}))
-    s = make_session()
+    s = sessions()
     s.document.open_session(path)
     assert s.wait_until_idle()
     assert (s.layer, s.reverse) == got and s.view.layer == got[0]
@@ -129,8 +110,8 @@ def test_a_layer_the_file_no_longer_has_is_clamped_with_one_line(make_session, t
 @pytest.mark.parametrize("value, message", [(8, "out of range"), (-1, "out of range"),
                                             ("2", "whole number"), (True, "whole number"),
                                             (1.5, "whole number")])
-def test_a_bad_layer_in_a_session_file_changes_nothing(make_session, tmp_path, value, message):
-    s = make_session()
+def test_a_bad_layer_in_a_session_file_changes_nothing(sessions, tmp_path, value, message):
+    s = sessions()
     s.document.open_weights(str(BIDI))
     s.set_layer(1, False)
     assert s.wait_until_idle()
@@ -178,10 +159,10 @@ def lab_model():
 FOREIGN = "I grew up in France and then I speak fluent"        # 'I', 'grew', … are not clouds words
 
 
-def test_open_weights_adopts_the_files_own_sentence(make_session, tmp_path, lab_model):
+def test_open_weights_adopts_the_files_own_sentence(sessions, tmp_path, lab_model):
     path = export.save_model(lab_model[0], tmp_path / "lab.npz", lab_model[1])
     own = export.example_text(lab_model[1])
-    s = make_session(Config(source="text", text=FOREIGN, hidden=8))
+    s = sessions(Config(source="text", text=FOREIGN, hidden=8))
     changes = []
     s.config_changed.connect(changes.append)
     s.document.open_weights(path)
@@ -215,14 +196,14 @@ def test_the_window_status_line_says_the_sentence_is_the_files(qtbot, tmp_path, 
 
 
 @pytest.mark.parametrize("text, prompt", [("", ""), ("zebra crossing", "")])
-def test_without_a_sentence_of_its_own_the_refusal_stays(make_session, tmp_path, lab_model, text, prompt):
+def test_without_a_sentence_of_its_own_the_refusal_stays(sessions, tmp_path, lab_model, text, prompt):
     arrays = export.model_arrays(*lab_model)
     meta = json.loads(bytes(arrays["gatescope_meta"]).decode())
     meta.update(text=text, prompt=prompt)
     arrays["gatescope_meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     path = tmp_path / "mute.npz"
     path.write_bytes(export.npz_bytes(arrays))
-    s = make_session(Config(source="text", text=FOREIGN))
+    s = sessions(Config(source="text", text=FOREIGN))
     before = state(s)
     with pytest.raises(DocumentError, match="mute.npz: 'i' is not in this model's vocabulary") as exc:
         s.document.open_weights(str(path))
@@ -230,10 +211,10 @@ def test_without_a_sentence_of_its_own_the_refusal_stays(make_session, tmp_path,
     assert s.wait_until_idle() and state(s) == before and s.document.recent_files() == []
 
 
-def test_a_shipped_model_reads_any_sentence_so_the_setups_stays(make_session):
+def test_a_shipped_model_reads_any_sentence_so_the_setups_stays(sessions):
     """The shipped trained models embed words (embed_text): no sentence is refused, none replaced."""
     from gatescope.core.resources import asset
-    s = make_session(Config(source="text", text=FOREIGN))
+    s = sessions(Config(source="text", text=FOREIGN))
     path = asset("models", "trained-rnn-clouds.npz")
     s.document.open_weights(path)
     assert s.wait_until_idle()
@@ -244,8 +225,8 @@ def test_a_shipped_model_reads_any_sentence_so_the_setups_stays(make_session):
 # ----------------------------------------------------------------------------------------------
 # Compare with a loaded model says which column it is
 
-def test_compare_names_the_loaded_layer_and_what_the_other_columns_are(make_session, qtbot):
-    s = make_session()
+def test_compare_names_the_loaded_layer_and_what_the_other_columns_are(sessions, qtbot):
+    s = sessions()
     view = CompareView(s)
     qtbot.addWidget(view)
     view.resize(1200, 800)

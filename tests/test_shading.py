@@ -3,19 +3,12 @@ at every size and scale (rectangles 10⁷ units wide overflowed the painter on a
 at 1920×1080 ×2 the growth side showed the decay colour and the decay side none)."""
 import pytest
 from gatescope.core.presets import get_preset
-from gatescope.gui.app import create_window
 from PySide6.QtCore import QPointF
 
 
 @pytest.mark.parametrize("w,h,scale", [(1920, 1080, 2.0), (1280, 720, 1.0), (3840, 2160, 2.0)])
-def test_growth_above_and_decay_below_one(qtbot, w, h, scale):
-    session, window = create_window(get_preset("every-direction").config)
-    qtbot.addWidget(window)
-    window.resize(w, h)
-    window.show()
-    qtbot.waitExposed(window)
-    session.set_scale(scale)
-    assert session.wait_until_idle()
+def test_growth_above_and_decay_below_one(qtbot, window_at, w, h, scale):
+    session, window = window_at(get_preset("every-direction").config, w, h, scale)
     qtbot.wait(30)
     g = window.gradient
     window.explore.show_panel("gradient")
@@ -28,4 +21,3 @@ def test_growth_above_and_decay_below_one(qtbot, w, h, scale):
         got = image.pixelColor(p.x(), p.y()).name()
         want = item.brush().color().name()
         assert got == want, f"at log10 = {y:.2f}: {got}, the shading is {want}"
-    session.shutdown()
