@@ -231,11 +231,10 @@ def gradient_vector(cell: Cell, grad) -> np.ndarray:
     return g
 
 
-def split_from_state(cell: Cell, state: GradedState, grad, zeros=None) -> GradientSplit:
-    """The split of g (as `gradient_vector` reads it) along the singular directions of the
-    product held by `state` (P_t, t = state.t). zeros: `_exact_zeros` of the run, or None."""
+def split_from_state(cell: Cell, state: GradedState, g: np.ndarray, zeros=None) -> GradientSplit:
+    """The split of g (m,) — already read by `gradient_vector` — along the singular directions
+    of the product held by `state` (P_t, t = state.t). zeros: `_exact_zeros` of the run, or None."""
     m, t = cell.state_size, int(state.t)
-    g = gradient_vector(cell, grad)
     l, U, V = graded_svd(state)
     if zeros is not None and zeros[t]:
         l[m - zeros[t]:] = -np.inf

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .splits import splits_for
+from .splits import existing_splits, splits_for
 from .text import escape_html
 from .theory import format_pow10
 
@@ -41,8 +41,11 @@ def directions_html(analysis, t: int, unit: int = 0, *, budget_s: float = 0.02) 
     t = int(t)
     if not 1 <= t <= tr.steps:
         return None
-    splits = splits_for(analysis)            # the Directions view's: checkpoints, the last split
-    if t > splits.steps or split_seconds(cell.state_size, splits.steps_to(t)) > budget_s:
+    known = existing_splits(analysis)        # the Directions view's: checkpoints, the last split
+    if split_seconds(cell.state_size, t if known is None else known.steps_to(t)) > budget_s:
+        return None                          # (nothing built: a new cache runs a forward pass)
+    splits = known or splits_for(analysis)
+    if t > splits.steps:
         return None
     j = min(max(0, int(unit)), cell.hidden_size - 1)
     g = np.zeros(cell.hidden_size)

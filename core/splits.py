@@ -100,6 +100,12 @@ _REGISTRY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _REGISTRY_LOCK = threading.Lock()
 
 
+def existing_splits(analysis) -> SplitCache | None:
+    """The analysis' SplitCache if one was made (splits_for), else None: nothing is computed."""
+    with _REGISTRY_LOCK:
+        return _REGISTRY.get(analysis)
+
+
 def splits_for(analysis) -> SplitCache:
     """The one SplitCache of an analysis (its cell, its trace's inputs and initial state),
     shared by whoever asks (the Directions view, the Explain panel); it lives as long as the
@@ -113,4 +119,4 @@ def splits_for(analysis) -> SplitCache:
         return cache
 
 
-__all__ = ["SplitCache", "MAX_FLOATS", "LOG10_2", "GradientSplit", "splits_for"]
+__all__ = ["SplitCache", "MAX_FLOATS", "LOG10_2", "GradientSplit", "existing_splits", "splits_for"]

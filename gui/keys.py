@@ -47,19 +47,16 @@ class KeyDispatcher(QObject):
     def eventFilter(self, obj, event):          # noqa: N802 (Qt's name)
         if event.type() not in _KEY_EVENTS:
             return False
-        alive = False
-        for ref in reversed(self._handlers):
+        for ref in reversed(list(self._handlers)):
             handler = ref()
-            if handler is None:
+            if handler is None:                 # its window is gone: forget it
+                self._handlers.remove(ref)
                 continue
-            alive = True
             try:
                 if handler(obj, event):
                     return True
             except RuntimeError:                # its window's C++ side is gone
-                continue
-        if not alive:
-            self._handlers.clear()
+                self._handlers.remove(ref)
         return False
 
 

@@ -550,7 +550,7 @@ class MainWindow(QMainWindow):
 
     def _built_views(self):
         views = [self.gradient, self.flow, self.gates, self.states, self.spectrum, self.connectivity,
-                 self.directions, self.controls, self.explain, self.model_bar]
+                 self.directions, self.controls, self.explain, self.model_bar, self.transport]
         if self._compare is not None:
             views.append(self._compare)
         if self._lab is not None:

@@ -117,9 +117,8 @@ class Theme:
             ax.picture = None
             ax.update()
         legend = getattr(plot, "legend", None)        # a legend made by plot.addLegend (the lab's)
-        if legend is not None and self.scale != 1.0 or getattr(legend, "_gatescope_scaled", False):
+        if legend is not None:
             legend.setLabelTextSize(self.legend_size())
-            legend._gatescope_scaled = True
         # a plot's own title (the lab's, the sweep's) grows with the scale like its ticks; at ×1
         # it is pyqtgraph's default size, as on a fresh start
         title = plot.titleLabel

@@ -4,6 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
+from . import style
 from .controls import blocked
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200)
@@ -60,11 +61,9 @@ class TransportBar(QWidget):
         lay.addWidget(self.timeline, 1)
         self.label = QLabel()
         self.label.setObjectName("step_label")
-        self.label.setMinimumWidth(150)
         lay.addWidget(self.label)
         self._scale = None
-        self._apply_scale(session.view.scale)
-        session.view_changed.connect(lambda view: self._apply_scale(view.scale))
+        self.apply_style()
         session.step_changed.connect(self._on_step)
         session.analysis_changed.connect(self._on_analysis)
         session.playing_changed.connect(self._on_playing)
@@ -77,9 +76,10 @@ class TransportBar(QWidget):
             self.timeline.setPageStep(max(1, a.steps // 20))
         self._on_step(self.session.step)
 
-    def _apply_scale(self, scale: float):
-        """Icons and buttons grow with the presentation scale, like the text beside them (the
-        play button stayed 22 px on a 4K projector at ×2)."""
+    def apply_style(self, theme=None):
+        """Icons and buttons grow with the theme's presentation scale, like the text beside them
+        (the play button stayed 22 px on a 4K projector at ×2)."""
+        scale = (theme or style.DEFAULT).scale
         if scale == self._scale:
             return
         self._scale = scale

@@ -7,6 +7,7 @@ its text, font or width changes, so the layout (and a scroll area around it) mak
 """
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QLabel
 
 
@@ -25,17 +26,12 @@ class WrappedLabel(QLabel):
         super().setText(text)
         self._fit()
 
-    def setFont(self, font):
-        super().setFont(font)
-        self._fit()
-
     def resizeEvent(self, event):
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
             self._fit()
 
-    def changeEvent(self, event):
+    def changeEvent(self, event):               # a new font or style (setFont sends FontChange)
         super().changeEvent(event)
-        from PySide6.QtCore import QEvent
         if event.type() in (QEvent.FontChange, QEvent.StyleChange):
             self._fit()

@@ -4,6 +4,7 @@ recorded along the way restarts the recursion exactly (to rounding)."""
 from __future__ import annotations
 
 import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -90,7 +91,8 @@ def test_one_cache_per_analysis_while_it_lives():
     assert splits_for(a) is splits_for(a)
     b = analyse(Config(cell="lstm", hidden=4, length=30))
     assert splits_for(b) is not splits_for(a)
-    size = len(S._REGISTRY)
+    cache = weakref.ref(splits_for(a))
+    assert S.existing_splits(a) is cache() and S.existing_splits(b) is splits_for(b)
     del a
     gc.collect()
-    assert len(S._REGISTRY) == size - 1
+    assert cache() is None                   # gone with its analysis (other tests' may go too)

@@ -22,7 +22,6 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from gatescope.core.directions import log10_singular_values
 from gatescope.core.explain_directions import split_seconds as engine_seconds
 from gatescope.core.lyapunov import lyapunov_spectrum
 from gatescope.core.splits import splits_for
@@ -77,18 +76,17 @@ def steady_range(current, lo: float, hi: float) -> tuple[float, float] | None:
     return float(math.floor(lo)), float(math.ceil(hi + 0.5))
 
 
-def directions_of(cell, trace, progress=None, splits=None) -> dict:
+def directions_of(cell, trace, progress, splits) -> dict:
     """{"curves": (T+1, m) log10 σᵢ(∂s_t/∂s₀), "lyapunov": (m,) or None} for a trace (its own
     inputs, h0, c0); rows past a non-finite state NaN, rows where the trace's product is exactly
-    zero −inf. splits: the run's SplitCache (core.splits), which then computes the curves and
-    keeps its checkpoints for the splits at the cursor."""
+    zero −inf. splits: the run's SplitCache (core.splits), which computes the curves and keeps
+    its checkpoints for the splits at the cursor."""
     T, m = trace.steps, cell.state_size
     h0, c0 = trace.h[0], (None if trace.c is None else trace.c[0])
     curves = trace.log10_singular_values
     if curves is None:
         curves = np.full((T + 1, m), np.nan)
-        got = splits.curves(progress) if splits is not None else \
-            log10_singular_values(cell, trace.inputs, h0, c0, progress=progress)
+        got = splits.curves(progress)
         curves[:got.shape[0]] = got
         curves[np.isneginf(np.asarray(trace.log10_jac_norm))] = -np.inf
     lyap = lyapunov_spectrum(cell, trace.inputs, h0, c0, progress=progress) if T else None

@@ -784,7 +784,7 @@ class TrainView(QWidget):
         self.theme = theme or style.DEFAULT
         self.status.setFont(self.theme.font(1))
         self.title.setFont(self.theme.font(1, bold=True))
-        self.plot_fit.fit(self.theme)
         for plot in (self.loss_plot, self.acc_plot, self.norm_plot, self.reach_plot, self.share_plot,
                      self.contrib_plot, self.fwd_plot, self.bwd_plot, self.upd_plot):
             self.theme.restyle_axes(plot)
+        self.plot_fit.fit(self.theme)            # on the restyled axes' sizes
