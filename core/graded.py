@@ -107,12 +107,18 @@ def windows(e, width: float | None = None, margin: float | None = None,
     return out
 
 
-def has_gap(u: np.ndarray, nz: np.ndarray, bits) -> np.ndarray:
-    """Whether the non-increasing row scales u (C, m) have two neighbours among their first nz
-    (C,) at least `bits` (scalar or (C,)) apart → (C,) bool."""
+def gap_cuts(u: np.ndarray, nz: np.ndarray, bits) -> np.ndarray:
+    """Where the non-increasing row scales u (C, m) drop by at least `bits` (scalar or (C,))
+    between neighbours among their first nz (C,) → (C, m − 1) bool: [c, g − 1] for a cut
+    before row g."""
     gaps = u[:, :-1] - u[:, 1:]
     inside = np.arange(1, u.shape[1])[None, :] < nz[:, None]
-    return ((gaps >= np.reshape(bits, (-1, 1))) & inside).any(axis=1)
+    return (gaps >= np.reshape(bits, (-1, 1))) & inside
+
+
+def has_gap(u: np.ndarray, nz: np.ndarray, bits) -> np.ndarray:
+    """Whether any gap_cuts → (C,) bool."""
+    return gap_cuts(u, nz, bits).any(axis=1)
 
 
 def _bucket(size: int) -> int:
@@ -225,7 +231,7 @@ def _one_svd(L, u, e, nz, gap):
     top they lie. → (values (C, m) descending, ok (C,) bool): ok False where a block's smallest
     value comes within SAFE_BITS of the next block's rows (the cut is not safe there)."""
     C, m, _ = L.shape
-    cut = (u[:, :-1] - u[:, 1:] >= np.reshape(gap, (-1, 1))) & (np.arange(1, m)[None, :] < nz[:, None])
+    cut = gap_cuts(u, nz, gap)
     d = np.clip(e - u[:, :1], -2200.0, 2200.0).astype(np.int32)
     X = L * _lower(m)                                       # reflectors 0
     if cut.any():

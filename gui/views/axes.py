@@ -146,23 +146,23 @@ class PowerOfTenAxis(ReadableAxis):
     def tickStrings(self, values, scale, spacing):
         return [_pow10_tick(v) for v in values]
 
-    def fit_width(self, lo: float, hi: float):
-        """A width for the labels of the whole decades in [lo, hi] (log10), where the range is
-        known and changes rarely: room for the data beside it in narrow columns."""
+    def _width_for(self, labels) -> None:
+        """A fixed width for the widest of these tick labels, the axis label and its margins."""
         from PySide6.QtGui import QFontMetrics
         font = self.style.get("tickFont")
         fm = QFontMetrics(font) if font is not None else QFontMetrics(self.font())
+        self.setWidth(max(fm.horizontalAdvance(t) for t in labels) + 2 * fm.height() + 8)
+
+    def fit_width(self, lo: float, hi: float):
+        """A width for the labels of the whole decades in [lo, hi] (log10), where the range is
+        known and changes rarely: room for the data beside it in narrow columns."""
         ks = range(math.floor(lo), math.ceil(hi) + 1) if math.isfinite(lo) and math.isfinite(hi) else [0]
-        widest = max(fm.horizontalAdvance(pow10_label(k)) for k in ks)
-        self.setWidth(widest + 2 * fm.height() + 8)
+        self._width_for([pow10_label(k) for k in ks])
 
     def fix_width(self):
         """A fixed width that fits labels up to "10⁻¹⁰⁰⁰⁰": a new range never changes the plot's
         layout (which would re-render the other axes too)."""
-        from PySide6.QtGui import QFontMetrics
-        font = self.style.get("tickFont")
-        fm = QFontMetrics(font) if font is not None else QFontMetrics(self.font())
-        self.setWidth(fm.horizontalAdvance("10⁻¹⁰⁰⁰⁰") + 2 * fm.height() + 8)
+        self._width_for(["10⁻¹⁰⁰⁰⁰"])
 
 
 #: a token axis keeps at least this many labels (long tokens are cut to fit)
