@@ -37,17 +37,18 @@ EXAMPLES = [("the clouds are in the [sky] (short gap)", SENTENCES["clouds"]),
             ("the cereal review (§3.2)", SENTENCES["cereal"])]
 
 
-#: Labels of each choice shown in the dock (the values come from the field table).
+#: Labels of each choice shown in the dock (the values come from the field table). Short enough
+#: to show whole in the dock's boxes at every presentation scale (tested); the tooltips say more.
 CHOICE_LABELS = {
     "cell": {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"},
-    "activation": {"tanh": "tanh", "relu": "ReLU", "identity": "identity (the notes' §2)",
+    "activation": {"tanh": "tanh", "relu": "ReLU", "identity": "identity (notes §2)",
                    "sigmoid": "sigmoid"},
     "convention": {"seed": "seed (the notes)", "pytorch": "PyTorch / Keras"},
-    "shape": {"spike": "spike (σ₁, rest σ₁/2)", "flat": "flat (scaled orthogonal)",
+    "shape": {"spike": "spike (σ₁, rest σ₁/2)", "flat": "flat (σ₁ × orthogonal)",
               "geometric": "geometric (σ₁ → σ₁/10)"},
-    "structure": {"symmetric": "symmetric W = QΣQᵀ (normal)",
-                  "rotation": "normal with rotations (U ≠ V)",
-                  "non-normal": "non-normal W = UΣVᵀ"},
+    "structure": {"symmetric": "symmetric (QΣQᵀ)",
+                  "rotation": "normal, rotations",
+                  "non-normal": "non-normal (UΣVᵀ)"},
     "signal": {"noise": "noise", "impulse": "impulse at t = 0", "zeros": "zeros", "sine": "sine"},
 }
 #: The widgets' object names (what tests and the accessibility tree see), by field.

@@ -477,3 +477,24 @@ def test_the_compare_page_keeps_its_plots_readable(hall, qtbot, w, h, scale):
         assert readout._doc.size().height() <= readout.height() + 1, (readout.plain_text()[:60], readout.height())
     bar = view.scroll.verticalScrollBar()
     assert view.scroll.widget().height() <= view.scroll.viewport().height() or bar.maximum() > 0
+
+
+@pytest.mark.parametrize("w,h,scale", [(1600, 1000, 1.0)] + SIZES[:2],
+                         ids=["1600x1000x1", "1280x720x1.5", "1366x768x2"])
+def test_the_docks_choices_show_whole(hall, w, h, scale):
+    """Every choice of the dock's setting boxes (cell, φ, GRU form, shape, W, signal) fits its box
+    at the default window and the lecture sizes: "identity (the notes' §2" and "symmetric W =
+    QΣQᵀ (no" were cut. (The preset and example boxes show their whole text below them.)"""
+    from gatescope.gui.controls import CHOICE_LABELS
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionComboBox
+    session, window = hall(w, h, scale, Config())
+    for name in CHOICE_LABELS:
+        box = window.controls.bound[name]
+        assert isinstance(box, QComboBox), name
+        opt = QStyleOptionComboBox()
+        box.initStyleOption(opt)
+        room = box.style().subControlRect(QStyle.CC_ComboBox, opt, QStyle.SC_ComboBoxEditField, box).width()
+        fm = QFontMetrics(box.font())
+        for i in range(box.count()):
+            assert fm.horizontalAdvance(box.itemText(i)) <= room, (name, box.itemText(i), room, w, scale)
