@@ -38,6 +38,27 @@ class ReadableAxis(pg.AxisItem):
         fm = QFontMetricsF(font)
         return fm.height() if self.orientation in ("left", "right") else fm.horizontalAdvance("0" * self.chars)
 
+    def _least_label_px(self) -> float:
+        """A lower bound of `_label_extent` for any ticks: spacings finer than it are skipped
+        unmeasured (measuring the hundreds of labels of a fine spacing cost milliseconds a
+        repaint). Numeric labels hold at least one digit; other labels (tokens) only the 2 px."""
+        if self.orientation in ("left", "right"):
+            return self._extent_px()
+        font = self.style.get("tickFont")
+        if font is None or not self._numeric_labels():
+            return 2.0
+        key = (font.key(), "digit")
+        if getattr(self, "_least_key", None) != key:
+            from PySide6.QtGui import QFontMetricsF
+            fm = QFontMetricsF(font)
+            self._least_key = key
+            self._least = 2.0 + 0.9 * min(fm.horizontalAdvance(d) for d in "0123456789")
+        return self._least
+
+    def _numeric_labels(self) -> bool:
+        """Whether every tick label is a number (a subclass labelling ticks otherwise says no)."""
+        return type(self).tickStrings in (ReadableAxis.tickStrings, PowerOfTenAxis.tickStrings)
+
     def _label_extent(self, values, step) -> float:
         """The widest (bottom/top) or tallest (left/right) of these ticks' labels, in pixels."""
         if self.orientation in ("left", "right") or not values:
@@ -70,7 +91,10 @@ class ReadableAxis(pg.AxisItem):
             return [k * step for k in range(first, int(math.floor(hi / step + 1e-9)) + 1)]
 
         best = None
+        least = self._least_label_px()
         for step in steps:                                       # the finest readable spacing
+            if step < 1.15 * least * per_px:      # no label is narrower than `least`: they'd touch
+                continue
             ext = self._label_extent(ticks(step, self._extent_px()), step)
             vals = ticks(step, ext)
             if step < 1.15 * ext * per_px:                       # labels would touch
@@ -216,6 +240,9 @@ class TimeAxis(ReadableAxis):
         first = max(1, math.ceil(minVal))
         values = [v for v in np.arange(first, math.floor(maxVal) + 1, step) if v <= len(self._tokens)]
         return [(step, values)]
+
+    def _numeric_labels(self) -> bool:
+        return not self._tokens          # step numbers, or the tokens read
 
     def tickStrings(self, values, scale, spacing):
         if not self._tokens:

@@ -1,0 +1,42 @@
+"""The readable axes' tick choice: skipping spacings too fine for any label (unmeasured) gives
+exactly the ticks of measuring every spacing."""
+import random
+
+import pytest
+from gatescope.gui.views.axes import PowerOfTenAxis, ReadableAxis, TimeAxis
+from PySide6.QtGui import QFont
+
+
+def _axes(qapp):
+    out = []
+    for orientation in ("bottom", "left"):
+        for cls, kw in ((ReadableAxis, {}), (ReadableAxis, {"integer": True}), (PowerOfTenAxis, {}),
+                        (TimeAxis, {})):
+            for pt in (9.0, 20.0):
+                axis = cls(orientation, **kw)
+                font = QFont()
+                font.setPointSizeF(pt)
+                axis.setStyle(tickFont=font)
+                out.append(axis)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pruned_ticks_equal_measuring_every_spacing(qapp, monkeypatch, seed):
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(40):
+        lo = rng.uniform(-1000, 1000) * 10 ** rng.randint(-3, 3)
+        cases.append((lo, lo + 10 ** rng.uniform(-2, 4), rng.choice([80, 200, 400, 900, 1800])))
+    axes = _axes(qapp)
+    pruned = [[a.tickValues(*c) for c in cases] for a in axes]
+    assert any(len(t[0][1]) >= 3 for row in pruned for t in row if t)    # real ticks were chosen
+    monkeypatch.setattr(ReadableAxis, "_least_label_px", lambda self: 0.0)     # measure them all
+    assert [[a.tickValues(*c) for c in cases] for a in axes] == pruned
+
+
+def test_token_labels_are_not_numbers(qapp):
+    axis = TimeAxis("bottom")
+    assert axis._numeric_labels()
+    axis.set_tokens(["", "", ""])            # empty labels: only the 2 px margin is certain
+    assert not axis._numeric_labels() and axis._least_label_px() == 2.0
