@@ -2,8 +2,8 @@
 
 A stack has L layers and D = 1 or 2 directions (PyTorch's num_layers, bidirectional). Layer 0
 reads the inputs x (T, d); layer l ≥ 1 reads the outputs of layer l−1, the directions' h
-concatenated: (T, D·p). Each direction is one `Direction`: a core.cells Cell, or (LSTM with
-PyTorch's proj_size) the LSTM with a projection:
+concatenated: (T, D·p). Each direction is one `Direction` (core.stack_direction): a core.cells
+Cell, or (LSTM with PyTorch's proj_size) the LSTM with a projection:
     c_t = f ⊙ c_{t−1} + i ⊙ g,   h̄_t = o ⊙ tanh(c_t) (n),   h_t = W_hr h̄_t (p)
 whose gates read h_{t−1} (p): weight_hh is (4n, p).
 
@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cell_step import GATE_BLOCKS, KINDS, Cell, make_cell, sigmoid
-from .simulate import forward, simulate
+from .cell_step import KINDS
+from .simulate import Trace, simulate
+from .stack_direction import Direction, direction_forward, equivalent_cell, make_direction
 from .stack_norms import (
     CHUNK_FLOATS,
     StackError,
@@ -37,109 +38,9 @@ from .stack_norms import (
     trace_projected,
 )
 
-__all__ = ["CHUNK_FLOATS", "Direction", "Stack", "StackError", "StackTrace", "equivalent_cell",
-           "input_jacobian", "make_direction", "make_stack", "product_log_norms", "run_stack",
-           "stack_step", "stacked_log_norms", "state_jacobian_p", "state_jacobians"]
-
-
-@dataclass(frozen=True, eq=False)
-class Direction:
-    """One layer in one direction. `cell` is the core Cell (without a projection), or None;
-    `weight_hr` (p, n) is the LSTM projection (PyTorch's weight_hr_l{k}), or None."""
-
-    kind: str
-    weight_ih: np.ndarray
-    weight_hh: np.ndarray
-    bias_ih: np.ndarray
-    bias_hh: np.ndarray
-    weight_hr: np.ndarray | None = None
-    nonlinearity: str = "tanh"
-    convention: str = "pytorch"
-    cell: Cell | None = None
-
-    @property
-    def hidden_size(self) -> int:
-        """n: units (the width of c for an LSTM)."""
-        return self.weight_hh.shape[0] // GATE_BLOCKS[self.kind]
-
-    @property
-    def output_size(self) -> int:
-        """p: the width of h (= n, or proj_size)."""
-        return self.hidden_size if self.weight_hr is None else self.weight_hr.shape[0]
-
-    @property
-    def input_size(self) -> int:
-        return self.weight_ih.shape[1]
-
-    @property
-    def state_size(self) -> int:
-        return self.output_size + (self.hidden_size if self.kind == "lstm" else 0)
-
-    def recurrent_blocks(self) -> dict[str, np.ndarray]:
-        """W_h<gate> blocks ((n, p) each), as core.cells.Cell.recurrent_blocks names them."""
-        if self.kind == "rnn":
-            return {"h": self.weight_hh}
-        names = "ifgo" if self.kind == "lstm" else "rzn"
-        n = self.hidden_size
-        out = {g: self.weight_hh[k * n:(k + 1) * n] for k, g in enumerate(names)}
-        if self.weight_hr is not None:
-            out["hr"] = self.weight_hr
-        return out
-
-
-def make_direction(kind, weight_ih, weight_hh, bias_ih=None, bias_hh=None, weight_hr=None, *,
-                   nonlinearity="tanh", convention="pytorch") -> Direction:
-    """Validate and build one direction (float64, frozen). Without weight_hr this is make_cell."""
-    if weight_hr is None:
-        try:
-            cell = make_cell(kind, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity=nonlinearity,
-                             convention=convention)
-        except ValueError as exc:
-            raise StackError(str(exc)) from None
-        return Direction(kind, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, None,
-                         nonlinearity, convention, cell)
-    if kind != "lstm":
-        raise StackError(f"a projection (weight_hr) needs an LSTM, not a {str(kind).upper()}")
-    arrays = [np.asarray(a) for a in (weight_ih, weight_hh, weight_hr)]
-    for name, a in zip(("weight_ih", "weight_hh", "weight_hr"), arrays):
-        if a.ndim != 2 or not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
-            raise StackError(f"{name} must be a real 2-D matrix, got {a.dtype} shape {a.shape}")
-    w_ih, w_hh, w_hr = arrays
-    p, n = w_hr.shape
-    if n == 0 or p == 0 or p >= n:
-        raise StackError(f"weight_hr has shape {w_hr.shape}; a projection needs (p, n) with 0 < p < n")
-    if w_hh.shape != (4 * n, p):
-        raise StackError(f"weight_hh has shape {w_hh.shape}; an LSTM with n = {n}, proj_size {p} "
-                         f"needs ({4 * n}, {p})")
-    if w_ih.shape[0] != 4 * n or w_ih.shape[1] == 0:
-        raise StackError(f"weight_ih has shape {w_ih.shape}; needs ({4 * n}, input size)")
-    biases = []
-    for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        b = np.zeros(4 * n) if b is None else np.asarray(b)
-        if b.shape != (4 * n,) or not np.issubdtype(b.dtype, np.number) or np.iscomplexobj(b):
-            raise StackError(f"{name} has shape {b.shape}; expected ({4 * n},)")
-        biases.append(b)
-    frozen = []
-    for name, a in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"),
-                       (w_ih, w_hh, *biases, w_hr)):
-        a = np.array(a, dtype=np.float64, copy=True)
-        if not np.all(np.isfinite(a)):
-            raise StackError(f"{name} contains NaN or infinite values")
-        a.flags.writeable = False
-        frozen.append(a)
-    w_ih, w_hh, b_ih, b_hh, w_hr = frozen
-    return Direction("lstm", w_ih, w_hh, b_ih, b_hh, w_hr, nonlinearity, convention, None)
-
-
-def equivalent_cell(d: Direction) -> Cell:
-    """The core Cell whose trace the views draw for direction d: d.cell itself, or for an LSTM
-    with a projection the unprojected LSTM on h̄_t = o_t ⊙ tanh(c_t) (n units) with
-        W_hh' = W_hh W_hr (4n, n):   W_hh h_{t−1} = W_hh W_hr h̄_{t−1},
-    the same gates and c_t from a zero state (h_t = W_hr h̄_t is the projected output)."""
-    if d.cell is not None:
-        return d.cell
-    return make_cell("lstm", d.weight_ih, d.weight_hh @ d.weight_hr, d.bias_ih, d.bias_hh,
-                     nonlinearity=d.nonlinearity, convention=d.convention)
+__all__ = ["CHUNK_FLOATS", "Direction", "Stack", "StackError", "StackTrace", "direction_forward",
+           "equivalent_cell", "input_jacobian", "make_direction", "make_stack", "product_log_norms",
+           "run_stack", "stack_step", "stacked_log_norms", "state_jacobian_p", "state_jacobians"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,36 +135,6 @@ def make_stack(layers) -> Stack:
     return Stack(layers)
 
 
-def _forward_projected(d: Direction, x: np.ndarray, h0, c0) -> dict:
-    """A projected LSTM over x (T, d_in) in PyTorch's arithmetic → cache of (T, ·) arrays."""
-    n, p = d.hidden_size, d.output_size
-    T = x.shape[0]
-    xw = x @ d.weight_ih.T + d.bias_ih
-    H, Cs = np.empty((T + 1, p)), np.empty((T + 1, n))
-    H[0] = 0.0 if h0 is None else h0
-    Cs[0] = 0.0 if c0 is None else c0
-    pre, gates, tcs, hbar = np.empty((T, 4 * n)), np.empty((T, 4 * n)), np.empty((T, n)), np.empty((T, n))
-    for t in range(T):
-        pre[t] = xw[t] + d.weight_hh @ H[t] + d.bias_hh
-        gates[t] = sigmoid(pre[t])
-        gates[t, 2 * n:3 * n] = np.tanh(pre[t, 2 * n:3 * n])
-        Cs[t + 1] = gates[t, n:2 * n] * Cs[t] + gates[t, :n] * gates[t, 2 * n:3 * n]
-        tcs[t] = np.tanh(Cs[t + 1])
-        hbar[t] = gates[t, 3 * n:] * tcs[t]
-        H[t + 1] = d.weight_hr @ hbar[t]
-    return {"h_prev": H[:-1], "c_prev": Cs[:-1], "i": gates[:, :n], "f": gates[:, n:2 * n],
-            "g": gates[:, 2 * n:3 * n], "o": gates[:, 3 * n:], "c": Cs[1:], "tc": tcs, "hbar": hbar,
-            "h": H[1:], "pre": pre, "T": T, "h0": H[0].copy(), "c0": Cs[0].copy()}
-
-
-def direction_forward(d: Direction, x: np.ndarray, h0=None, c0=None) -> dict:
-    """All steps' caches (core.simulate.forward's, or the projected LSTM's): entries (T, ·)."""
-    if d.weight_hr is None:
-        with np.errstate(over="ignore", invalid="ignore"):
-            return forward(d.cell, x, h0, c0)
-    return _forward_projected(d, x, h0, c0)
-
-
 def stack_step(stack: Stack, x: np.ndarray, S: np.ndarray) -> np.ndarray:
     """One step of a one-directional stack on its stacked state S = [s^1; …; s^L] (for tests and
     finite differences): S_t = F(x_t, S_{t−1})."""
@@ -329,6 +200,7 @@ class StackTrace:
 
 
 def _initial(values, k: int, size: int, name: str):
+    """values[k] (the k-th initial state in PyTorch's order) as (size,) finite float64, or None."""
     if values is None:
         return None
     v = np.asarray(values[k], dtype=np.float64)
@@ -337,66 +209,84 @@ def _initial(values, k: int, size: int, name: str):
     return v
 
 
+def _checked_inputs(stack: Stack, inputs) -> np.ndarray:
+    """inputs as (T, d) finite float64 with T ≥ 1 and d the stack's input size."""
+    x = np.asarray(inputs, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != stack.input_size or x.shape[0] == 0:
+        raise StackError(f"inputs must have shape (T, {stack.input_size}), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise StackError("inputs contain NaN or infinite values")
+    return x
+
+
+def _parts(progress, total: int):
+    """part(j): the progress callback of part j of `total` equal parts (fraction f of it reports
+    (j + f) / total), or one that reports nothing without `progress`."""
+    def part(j: int):
+        def sub(fraction):
+            return None if progress is None else progress((j + fraction) / total)
+        return sub
+    return part
+
+
+def _run_direction(d: Direction, xin: np.ndarray, hi, ci, where: str, sub) -> tuple[dict, Trace]:
+    """(cache, Trace) of direction d over xin (T, d_in) from h0 = hi, c0 = ci; refused with the
+    first step whose state (or an RNN's pre-activation a) leaves float64 range."""
+    cache = direction_forward(d, xin, hi, ci)
+    bad = ~np.isfinite(cache["h"]).all(axis=1)
+    if d.kind == "rnn":
+        bad |= ~np.isfinite(cache["a"]).all(axis=1)
+    if bad.any():
+        raise StackError(f"{where}: the state leaves float64 range at step {int(np.argmax(bad)) + 1}")
+    if d.weight_hr is None:
+        return cache, simulate(d.cell, xin, hi, ci, progress=sub)
+    return cache, trace_projected(d, xin, cache, sub)
+
+
+def _run_layer(layer, l: int, v: np.ndarray, h0, c0, h_n: list, c_n: list, part):
+    """Layer l's directions over v (T, d_l) (the reverse one over v_T … v_1) → (output (T, D·p),
+    traces, caches); appends each direction's final h (and an LSTM's c) to h_n (c_n)."""
+    outs, traces, caches = [], [], []
+    for k, d in enumerate(layer):
+        idx = len(h_n)                           # PyTorch's order: l0, l0_reverse, l1, …
+        hi = _initial(h0, idx, d.output_size, "h0")
+        ci = _initial(c0, idx, d.hidden_size, "c0") if d.kind == "lstm" else None
+        where = f"layer {l}{' (reverse)' if k else ''}"
+        cache, tr = _run_direction(d, v[::-1] if k else v, hi, ci, where, part(idx))
+        traces.append(tr)
+        caches.append(cache)
+        h = cache["h"]
+        outs.append(h[::-1] if k else h)
+        h_n.append(np.array(h[-1]))
+        if d.kind == "lstm":
+            c_n.append(np.array(cache["c"][-1]))
+    out = np.concatenate(outs, axis=1) if len(outs) == 2 else np.array(outs[0])
+    return out, tuple(traces), caches
+
+
 def run_stack(stack: Stack, inputs, h0=None, c0=None, *, stacked_norm: bool = True,
               progress=None) -> StackTrace:
     """Run the stack over inputs (T, d) → StackTrace.
 
     h0: None (zeros) or L·D initial h (each (p,)) in PyTorch's order; c0 likewise for LSTMs.
     stacked_norm: also follow ‖∂S_t/∂S_0‖ of the whole stacked state (one-directional only).
-    progress(fraction) → False cancels (core.simulate.Cancelled)."""
-    x = np.asarray(inputs, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != stack.input_size or x.shape[0] == 0:
-        raise StackError(f"inputs must have shape (T, {stack.input_size}), got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise StackError("inputs contain NaN or infinite values")
+    progress(fraction) → False cancels (core.simulate.Cancelled): one equal part per direction,
+    and one for the stacked norm of a deeper stack."""
+    v = _checked_inputs(stack, inputs)
     one_way = not stack.bidirectional
+    n_dirs = sum(len(layer) for layer in stack.layers)
+    part = _parts(progress, n_dirs + (1 if stacked_norm and one_way and stack.num_layers > 1 else 0))
     caches, traces, outputs, h_n, c_n = [], [], [], [], []
-    total = sum(len(x) for x in stack.layers) + (1 if stacked_norm and one_way and stack.num_layers > 1
-                                                   else 0)
-    done = [0]
-
-    def sub(fraction):
-        return None if progress is None else progress((done[0] + fraction) / total)
-
-    v = x
     for l, layer in enumerate(stack.layers):
-        outs, layer_traces, layer_caches = [], [], []
-        for k, d in enumerate(layer):
-            idx = len(h_n)                       # PyTorch's order: l0, l0_reverse, l1, …
-            hi = _initial(h0, idx, d.output_size, "h0")
-            ci = _initial(c0, idx, d.hidden_size, "c0") if d.kind == "lstm" else None
-            xin = v[::-1] if k else v
-            cache = direction_forward(d, xin, hi, ci)
-            bad = ~np.isfinite(cache["h"]).all(axis=1)
-            if d.kind == "rnn":
-                bad |= ~np.isfinite(cache["a"]).all(axis=1)
-            if bad.any():
-                bad = int(np.argmax(bad)) + 1
-                raise StackError(f"layer {l}{' (reverse)' if k else ''}: the state leaves float64 "
-                                 f"range at step {bad}")
-            if d.weight_hr is None:
-                tr = simulate(d.cell, xin, hi, ci, progress=sub)
-            else:
-                tr = trace_projected(d, xin, cache, sub)
-            done[0] += 1
-            layer_traces.append(tr)
-            layer_caches.append(cache)
-            h = cache["h"]
-            outs.append(h[::-1] if k else h)
-            h_n.append(np.array(h[-1]))
-            if d.kind == "lstm":
-                c_n.append(np.array(cache["c"][-1]))
-        v = np.concatenate(outs, axis=1) if len(outs) == 2 else np.array(outs[0])
+        v, layer_traces, layer_caches = _run_layer(layer, l, v, h0, c0, h_n, c_n, part)
         outputs.append(v)
-        traces.append(tuple(layer_traces))
+        traces.append(layer_traces)
         caches.append(layer_caches)
     jac = None
     if stacked_norm and one_way:       # one layer: the stacked state is that layer's own state
         jac = (traces[0][0].log10_jac_norm if stack.num_layers == 1
-               else stacked_log_norms(stack, [c[0] for c in caches], sub))
+               else stacked_log_norms(stack, [c[0] for c in caches], part(n_dirs)))
     for o in outputs:
         o.flags.writeable = False
     return StackTrace(stack, tuple(traces), tuple(outputs), tuple(h_n),
                       tuple(c_n) if c_n else None, jac)
-
-

@@ -204,18 +204,7 @@ def _model_inputs(args, config, model):
 
 def _run_model(args, config) -> list[str]:
     """Run a model file or a trained model; write the trace; → the lines to print."""
-    from ..export import trace_arrays as cell_arrays
     from ..models import single_cell
-    from ..stack import StackError
-    from .model import (
-        check_work,
-        prediction_line,
-        single_run,
-        summarise,
-        summary_lines,
-        trace_arrays,
-        write_arrays,
-    )
     model = _model(args, config)
     cell = single_cell(model)
     if cell is None and args.out and not str(args.out).lower().endswith(".npz"):
@@ -223,36 +212,61 @@ def _run_model(args, config) -> list[str]:
                            "is written as .npz (one array per layer and direction)")
     x, tokens = _model_inputs(args, config, model)
     if cell is None:
-        check_work(model, x.shape[0])
-        try:
-            run = model.run(x)
-        except StackError as exc:
-            raise CommandError(f"{model.name}: {exc}") from None
-        if tokens is not None:
-            from dataclasses import replace
-            run = replace(run, tokens=list(tokens))
-        name = show_path(args.weights) if args.weights else config.model
-        lines = summary_lines(summarise(model, run, name))
-        pred = prediction_line(model, run)
-        lines = [line for line in lines if not line.startswith("predicted")] + ([pred] if pred else [])
+        run, lines = _run_stack_model(args, config, model, x, tokens)
     else:
-        trace = simulate(cell, x)
-        run = single_run(model, trace, tokens)
-        lines = _cell_lines(cell, trace)
-        pred = prediction_line(model, run)
-        if pred:                                  # a trained model: what it is, what it says
-            lines = [model.describe()] + lines + [pred]
+        run, lines = _run_cell_model(model, cell, x, tokens)
     if args.out:
-        if str(args.out).lower().endswith(".npz"):
-            write_arrays({**cell_arrays(run.trace.traces[0][0]), **trace_arrays(run)} if cell is not None
-                         else trace_arrays(run), args.out)
-        else:
-            try:
-                write_trace(run.trace.traces[0][0], args.out, tokens)
-            except OSError as exc:
-                raise CommandError(str(exc)) from None
+        _write_model_trace(args.out, run, cell, tokens)
         lines.append(f"trace written to {show_path(args.out)}")
     return lines
+
+
+def _run_stack_model(args, config, model, x, tokens):
+    """(run, lines) of a whole model (layers, directions, projections) over x (T, d): its summary
+    with the prediction after the last word (if it makes one) as the last line."""
+    from dataclasses import replace
+
+    from ..stack import StackError
+    from .model import check_work, prediction_line, summarise, summary_lines
+    check_work(model, x.shape[0])
+    try:
+        run = model.run(x)
+    except StackError as exc:
+        raise CommandError(f"{model.name}: {exc}") from None
+    if tokens is not None:
+        run = replace(run, tokens=list(tokens))
+    name = show_path(args.weights) if args.weights else config.model
+    lines = summary_lines(summarise(model, run, name))
+    pred = prediction_line(model, run)
+    return run, [line for line in lines if not line.startswith("predicted")] + ([pred] if pred else [])
+
+
+def _run_cell_model(model, cell, x, tokens):
+    """(run, lines) of a one-cell model over x (T, d): the cell's lines (_cell_lines), and for a
+    trained model what it is before them and its prediction after."""
+    from .model import prediction_line, single_run
+    trace = simulate(cell, x)
+    run = single_run(model, trace, tokens)
+    lines = _cell_lines(cell, trace)
+    pred = prediction_line(model, run)
+    if pred:                                  # a trained model: what it is, what it says
+        lines = [model.describe()] + lines + [pred]
+    return run, lines
+
+
+def _write_model_trace(out, run, cell, tokens) -> None:
+    """--out of a model run: .npz with the model's arrays (core.cli.model; a one-cell model's also
+    with the cell trace's), or a one-cell model's .csv trace."""
+    from ..export import trace_arrays as cell_arrays
+    from .model import trace_arrays, write_arrays
+    if str(out).lower().endswith(".npz"):
+        write_arrays({**cell_arrays(run.trace.traces[0][0]), **trace_arrays(run)} if cell is not None
+                     else trace_arrays(run), out)
+        return
+    try:
+        write_trace(run.trace.traces[0][0], out, tokens)
+    except OSError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _cell_lines(cell, trace) -> list[str]:

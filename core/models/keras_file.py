@@ -241,53 +241,71 @@ def keras_output(model: Model, run) -> np.ndarray:
     return feats if model.readout is None else model.readout(feats[None])[0]
 
 
-def load_keras(path) -> Model:
-    """A Model from a `.keras` file (see the module docstring)."""
-    config, h5bytes = _archive(path)
-    layer_cfgs = _layers(config)
+def _open_h5(h5bytes: bytes):
+    """model.weights.h5 as an open read-only h5py.File (h5py imported only here)."""
     try:
         import h5py
     except ImportError:
         raise ModelError("reading .keras files needs h5py (pip install h5py)") from None
-    built, readout, last_seq, classes, used = [], None, True, None, {}
     try:
-        f = h5py.File(io.BytesIO(h5bytes), "r")
+        return h5py.File(io.BytesIO(h5bytes), "r")
     except (OSError, ValueError) as exc:
         raise ModelError(f"model.weights.h5 is not a readable HDF5 file ({clip_text(str(exc))})") from None
-    with f:
-        for entry in layer_cfgs:
-            cls, cfg = entry.get("class_name"), entry.get("config") or {}
-            if not isinstance(cls, str) or not isinstance(cfg, dict):
-                raise ModelError("config.json: a layer entry without a class name and config")
-            name = clip_text(str(cfg.get("name", cls)), 40)
-            if cls == "InputLayer":
-                continue
-            group = h5_name(str(cls), used)
-            if cls in SKIPPED:
-                continue
-            if readout is not None:
-                raise ModelError(f"layer '{name}' ({clip_text(cls)}) after the Dense readout is not supported")
-            if cls in RNN_LAYERS or cls == "Bidirectional":
-                if built and not last_seq:
-                    raise ModelError(f"layer '{name}' follows a layer that returns only its last output")
-                if len(built) >= MAX_LAYERS:
-                    raise ModelError(f"more than {MAX_LAYERS} recurrent layers")
-                dirs, last_seq = _recurrent_layer(f, cls, cfg, group, name)
-                built.append(dirs)
-            elif cls == "Dense":
-                if not built:
-                    raise ModelError("a Dense layer before any recurrent layer is not supported")
-                act = cfg.get("activation", "linear")
-                if act not in ACTIVATIONS:
-                    raise ModelError(f"Dense activation '{clip_text(act)}' is not supported")
-                ws = _h5_vars(f, group, "")
-                if len(ws) not in (1, 2) or ws[0].ndim != 2:
-                    raise ModelError(f"layer '{name}': malformed Dense weights")
-                readout = (ws[0].T, ws[1] if len(ws) == 2 else None, act)
-            else:
-                why = _WHY.get(cls) or ("convolution layers are not supported" if "Conv" in str(cls)
-                                        else f"layer type '{clip_text(cls)}' is not supported")
-                raise ModelError(f"layer '{name}': {why}")
+
+
+def _dense(f, cfg: dict, group: str, name: str) -> tuple:
+    """(W (C, p), b (C,) or None, activation) of a Dense readout: kernel (p, C) → W = kernelᵀ."""
+    act = cfg.get("activation", "linear")
+    if act not in ACTIVATIONS:
+        raise ModelError(f"Dense activation '{clip_text(act)}' is not supported")
+    ws = _h5_vars(f, group, "")
+    if len(ws) not in (1, 2) or ws[0].ndim != 2:
+        raise ModelError(f"layer '{name}': malformed Dense weights")
+    return ws[0].T, ws[1] if len(ws) == 2 else None, act
+
+
+def _unsupported(cls, name: str) -> ModelError:
+    """The refusal of a layer type that is neither recurrent, skipped nor Dense."""
+    why = _WHY.get(cls) or ("convolution layers are not supported" if "Conv" in str(cls)
+                            else f"layer type '{clip_text(cls)}' is not supported")
+    return ModelError(f"layer '{name}': {why}")
+
+
+def _read_layers(f, layer_cfgs: list) -> tuple[list, tuple | None, bool]:
+    """The Sequential's layers in order → (directions of each recurrent layer, the Dense readout
+    (W, b, activation) or None, whether the last recurrent layer returns sequences)."""
+    built, readout, last_seq, used = [], None, True, {}
+    for entry in layer_cfgs:
+        cls, cfg = entry.get("class_name"), entry.get("config") or {}
+        if not isinstance(cls, str) or not isinstance(cfg, dict):
+            raise ModelError("config.json: a layer entry without a class name and config")
+        name = clip_text(str(cfg.get("name", cls)), 40)
+        if cls == "InputLayer":
+            continue
+        group = h5_name(str(cls), used)
+        if cls in SKIPPED:
+            continue
+        if readout is not None:
+            raise ModelError(f"layer '{name}' ({clip_text(cls)}) after the Dense readout is not supported")
+        if cls in RNN_LAYERS or cls == "Bidirectional":
+            if built and not last_seq:
+                raise ModelError(f"layer '{name}' follows a layer that returns only its last output")
+            if len(built) >= MAX_LAYERS:
+                raise ModelError(f"more than {MAX_LAYERS} recurrent layers")
+            dirs, last_seq = _recurrent_layer(f, cls, cfg, group, name)
+            built.append(dirs)
+        elif cls == "Dense":
+            if not built:
+                raise ModelError("a Dense layer before any recurrent layer is not supported")
+            readout = _dense(f, cfg, group, name)
+        else:
+            raise _unsupported(cls, name)
+    return built, readout, last_seq
+
+
+def _assemble(config: dict, built: list, readout, last_seq: bool) -> Model:
+    """The Model of the layers _read_layers found: their Stack, checked against the input limit and
+    the Dense readout's width (D · p of the last layer)."""
     if not built:
         raise ModelError("no SimpleRNN, LSTM or GRU layer in the model")
     if built[0][0].input_size > max_input():
@@ -301,6 +319,15 @@ def load_keras(path) -> Model:
         if readout[0].shape[1] != stack.output_size:
             raise ModelError(f"the Dense kernel has {readout[0].shape[1]} inputs; the last recurrent "
                              f"layer gives {stack.output_size}")
-        ro = make_readout(readout[0], readout[1], readout[2], classes)
+        ro = make_readout(readout[0], readout[1], readout[2], None)
     meta = {"format": "keras", "returns_sequences": last_seq}
     return Model(stack, ro, None, str(config["config"].get("name", "keras"))[:80], "keras", meta)
+
+
+def load_keras(path) -> Model:
+    """A Model from a `.keras` file (see the module docstring)."""
+    config, h5bytes = _archive(path)
+    layer_cfgs = _layers(config)
+    with _open_h5(h5bytes) as f:
+        built, readout, last_seq = _read_layers(f, layer_cfgs)
+    return _assemble(config, built, readout, last_seq)

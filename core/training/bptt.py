@@ -70,63 +70,86 @@ class Model:
 
 def forward(model: Model, x: np.ndarray, h0=None, c0=None) -> dict:
     """Run the cell over x (T, B, d) → cache of (T, B, ·) arrays; cache["h"] is (T+1, B, n) with
-    h[0] = h0 (zeros by default), likewise cache["c"] for the LSTM."""
-    p, kind = model.params, model.kind
+    h[0] = h0 (zeros by default), likewise cache["c"] for the LSTM.
+
+    xw_t = W_ih x_t + b_ih (T, B, G·n) for every step at once, then s_t = F(xw_t, s_{t−1}) step by
+    step (one function per cell kind, each adding its own arrays to the cache)."""
+    p = model.params
     T, B, _ = x.shape
-    n = model.hidden_size
-    w_hh, b_hh = p["weight_hh"], p["bias_hh"]
     xw = x @ p["weight_ih"].T + p["bias_ih"]             # (T, B, G·n)
-    H = np.empty((T + 1, B, n))
+    H = np.empty((T + 1, B, model.hidden_size))
     H[0] = 0.0 if h0 is None else h0
     cache = {"x": x, "xw": xw, "h": H, "T": T}
-    if kind == "rnn":
-        S = np.empty((T, B, n))
-        for t in range(T):
-            a = xw[t] + (H[t] @ w_hh.T + b_hh)
-            H[t + 1], S[t] = activation(model.nonlinearity, a)
-        cache["slope"] = S
-    elif kind == "lstm":
-        Cs = np.empty((T + 1, B, n))
-        Cs[0] = 0.0 if c0 is None else c0
-        I, F, Gg, O, TC = (np.empty((T, B, n)) for _ in range(5))
-        PRE = np.empty((T, B, 4 * n))
-        for t in range(T):
-            pre = PRE[t]
-            np.add(xw[t], H[t] @ w_hh.T + b_hh, out=pre)
-            I[t] = sigmoid(pre[:, :n])
-            F[t] = sigmoid(pre[:, n:2 * n])
-            Gg[t] = np.tanh(pre[:, 2 * n:3 * n])
-            O[t] = sigmoid(pre[:, 3 * n:])
-            Cs[t + 1] = F[t] * Cs[t] + I[t] * Gg[t]
-            TC[t] = np.tanh(Cs[t + 1])
-            H[t + 1] = O[t] * TC[t]
-        cache.update(c=Cs, i=I, f=F, g=Gg, o=O, tc=TC, pre=PRE)
-    else:
-        R, Z, N = (np.empty((T, B, n)) for _ in range(3))
-        A = np.empty((T, B, 3 * n))  # the pre-activations of r, z and n
-        X2 = np.empty((T, B, n))     # pytorch: hn = W_hn h + b_hn;  seed: r ⊙ h
-        seed = model.convention == "seed"
-        for t in range(T):
-            h = H[t]
-            if seed:
-                gh = h @ w_hh[:2 * n].T + b_hh[:2 * n]
-            else:
-                gh = h @ w_hh.T + b_hh
-            np.add(xw[t, :, :2 * n], gh[:, :2 * n], out=A[t, :, :2 * n])
-            R[t] = sigmoid(A[t, :, :n])
-            Z[t] = sigmoid(A[t, :, n:2 * n])
-            if seed:
-                X2[t] = R[t] * h
-                np.add(xw[t, :, 2 * n:], X2[t] @ w_hh[2 * n:].T + b_hh[2 * n:], out=A[t, :, 2 * n:])
-                N[t] = np.tanh(A[t, :, 2 * n:])
-                H[t + 1] = (1.0 - Z[t]) * h + Z[t] * N[t]
-            else:
-                X2[t] = gh[:, 2 * n:]
-                np.add(xw[t, :, 2 * n:], R[t] * X2[t], out=A[t, :, 2 * n:])
-                N[t] = np.tanh(A[t, :, 2 * n:])
-                H[t + 1] = (1.0 - Z[t]) * N[t] + Z[t] * h
-        cache.update(r=R, z=Z, n=N, x2=X2, pre=A)
+    steps = {"rnn": _forward_rnn, "lstm": _forward_lstm, "gru": _forward_gru}[model.kind]
+    cache.update(steps(model, xw, H, c0))
     return cache
+
+
+def _forward_rnn(model: Model, xw: np.ndarray, H: np.ndarray, c0) -> dict:
+    """h_t = φ(a_t), a_t = xw_t + W_hh h_{t−1} + b_hh; fills H (T+1, B, n) → {"slope": φ'(a) (T, B, n)}."""
+    w_hh, b_hh = model.params["weight_hh"], model.params["bias_hh"]
+    T, B, n = H.shape[0] - 1, H.shape[1], H.shape[2]
+    S = np.empty((T, B, n))
+    for t in range(T):
+        a = xw[t] + (H[t] @ w_hh.T + b_hh)
+        H[t + 1], S[t] = activation(model.nonlinearity, a)
+    return {"slope": S}
+
+
+def _forward_lstm(model: Model, xw: np.ndarray, H: np.ndarray, c0) -> dict:
+    """Gates (PyTorch order i, f, g, o) from pre_t = xw_t + W_hh h_{t−1} + b_hh (T, B, 4n):
+        c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t);
+    fills H → {"c" (T+1, B, n) with c[0] = c0, "i", "f", "g", "o", "tc" = tanh(c_t) (T, B, n), "pre"}."""
+    w_hh, b_hh = model.params["weight_hh"], model.params["bias_hh"]
+    T, B, n = H.shape[0] - 1, H.shape[1], H.shape[2]
+    Cs = np.empty((T + 1, B, n))
+    Cs[0] = 0.0 if c0 is None else c0
+    I, F, Gg, O, TC = (np.empty((T, B, n)) for _ in range(5))
+    PRE = np.empty((T, B, 4 * n))
+    for t in range(T):
+        pre = PRE[t]
+        np.add(xw[t], H[t] @ w_hh.T + b_hh, out=pre)
+        I[t] = sigmoid(pre[:, :n])
+        F[t] = sigmoid(pre[:, n:2 * n])
+        Gg[t] = np.tanh(pre[:, 2 * n:3 * n])
+        O[t] = sigmoid(pre[:, 3 * n:])
+        Cs[t + 1] = F[t] * Cs[t] + I[t] * Gg[t]
+        TC[t] = np.tanh(Cs[t + 1])
+        H[t + 1] = O[t] * TC[t]
+    return {"c": Cs, "i": I, "f": F, "g": Gg, "o": O, "tc": TC, "pre": PRE}
+
+
+def _forward_gru(model: Model, xw: np.ndarray, H: np.ndarray, c0) -> dict:
+    """Both GRU forms (core.cells): r, z = σ(xw_{r,z} + W_h{r,z} h + b_h{r,z}), then
+        pytorch: ñ = tanh(xw_n + r ⊙ (W_hn h + b_hn)),   h' = (1 − z) ⊙ ñ + z ⊙ h
+        seed:    ñ = tanh(xw_n + W_hn (r ⊙ h) + b_hn),   h' = (1 − z) ⊙ h + z ⊙ ñ;
+    fills H → {"r", "z", "n", "x2" (pytorch: W_hn h + b_hn; seed: r ⊙ h) (T, B, n), "pre" (T, B, 3n)}."""
+    w_hh, b_hh = model.params["weight_hh"], model.params["bias_hh"]
+    T, B, n = H.shape[0] - 1, H.shape[1], H.shape[2]
+    R, Z, N = (np.empty((T, B, n)) for _ in range(3))
+    A = np.empty((T, B, 3 * n))  # the pre-activations of r, z and n
+    X2 = np.empty((T, B, n))     # pytorch: hn = W_hn h + b_hn;  seed: r ⊙ h
+    seed = model.convention == "seed"
+    for t in range(T):
+        h = H[t]
+        if seed:
+            gh = h @ w_hh[:2 * n].T + b_hh[:2 * n]
+        else:
+            gh = h @ w_hh.T + b_hh
+        np.add(xw[t, :, :2 * n], gh[:, :2 * n], out=A[t, :, :2 * n])
+        R[t] = sigmoid(A[t, :, :n])
+        Z[t] = sigmoid(A[t, :, n:2 * n])
+        if seed:
+            X2[t] = R[t] * h
+            np.add(xw[t, :, 2 * n:], X2[t] @ w_hh[2 * n:].T + b_hh[2 * n:], out=A[t, :, 2 * n:])
+            N[t] = np.tanh(A[t, :, 2 * n:])
+            H[t + 1] = (1.0 - Z[t]) * h + Z[t] * N[t]
+        else:
+            X2[t] = gh[:, 2 * n:]
+            np.add(xw[t, :, 2 * n:], R[t] * X2[t], out=A[t, :, 2 * n:])
+            N[t] = np.tanh(A[t, :, 2 * n:])
+            H[t + 1] = (1.0 - Z[t]) * N[t] + Z[t] * h
+    return {"r": R, "z": Z, "n": N, "x2": X2, "pre": A}
 
 
 def backward(model: Model, cache: dict, dh_last: np.ndarray, *, record: bool = False, deltas: bool = False,
