@@ -31,21 +31,16 @@ from .controls import ControlPanel
 from .document import DocumentError
 from .explore_area import ExploreArea
 from .exporting import ExportError, export_item
+from .lazy_panel import LazyPanel
 from .model_bar import ModelBar
 from .readout import Readout
-from .train_session import TrainSession
 from .transport import TransportBar
-from .views.compare import CompareView
-from .views.connectivity import ConnectivityView
-from .views.directions import DirectionsView
 from .views.explain import ExplainView
 from .views.flow import FlowView
 from .views.gates import GatesView
 from .views.gradient import GradientView
 from .views.spectrum import SpectrumView
 from .views.states import StatesView
-from .views.sweep import SweepView
-from .views.train import TrainView
 
 DEFAULT_SIZE = (1600, 1000)
 TABS = ("explore", "compare", "lab")
@@ -89,6 +84,17 @@ class Frame(QGroupBox):
         return hint
 
 
+def _connectivity_view(session):
+    # imported when first shown: a faster start
+    from .views.connectivity import ConnectivityView
+    return ConnectivityView(session)
+
+
+def _directions_view(session):
+    from .views.directions import DirectionsView
+    return DirectionsView(session)
+
+
 def framed(title: str, widget: QWidget, name: str) -> QGroupBox:
     box = Frame(title)
     box.setObjectName(name)
@@ -112,18 +118,21 @@ class MainWindow(QMainWindow):
         self.gates = GatesView(session)
         self.states = StatesView(session)
         self.spectrum = SpectrumView(session)
-        self.connectivity = ConnectivityView(session)
-        self.directions = DirectionsView(session)
+        # the shared slot's other tabs are built when first shown (a faster start)
+        self._panels = {"connectivity": LazyPanel(lambda: _connectivity_view(session)),
+                        "directions": LazyPanel(lambda: _directions_view(session))}
+        for panel in self._panels.values():
+            panel.built.connect(self._style_new_view)
         self.frames = {
             "gradient": framed("Gradient flow: how much of ∂ℓ/∂s_t reaches s₀", self.gradient, "frame_gradient"),
             "flow": framed("Cell-state flow at step t", self.flow, "frame_flow"),
             "gates": framed("Gates", self.gates, "frame_gates"),
             "states": framed("States", self.states, "frame_states"),
             "spectrum": framed("Spectrum of the recurrent weights", self.spectrum, "frame_spectrum"),
-            "connectivity": framed("Connectivity: which input x_k still reaches h_t", self.connectivity,
+            "connectivity": framed("Connectivity: which input x_k still reaches h_t", self._panels["connectivity"],
                                    "frame_connectivity"),
             "directions": framed("Every direction: σᵢ(∂s_t/∂s₀), the Lyapunov spectrum, the edge of chaos",
-                                 self.directions, "frame_directions"),
+                                 self._panels["directions"], "frame_directions"),
         }
         central = ExploreArea(self.frames)
         self.transport = TransportBar(session)
@@ -413,12 +422,14 @@ class MainWindow(QMainWindow):
         try:
             from gatescope.core.export import write_analysis
             extra = {}
-            if self.directions.curves is not None:         # reset on every new analysis
-                extra["log10_singular_values"] = self.directions.curves
-                if self.directions.lyapunov is not None:
-                    extra["lyapunov"] = self.directions.lyapunov
-            if self.connectivity.mode == "input" and self.connectivity.matrix() is not None:
-                extra["log10_input_connectivity"] = self.connectivity.matrix()
+            directions = self._panels["directions"].built_view      # None: never opened
+            if directions is not None and directions.curves is not None:   # reset on every new analysis
+                extra["log10_singular_values"] = directions.curves
+                if directions.lyapunov is not None:
+                    extra["lyapunov"] = directions.lyapunov
+            connectivity = self._panels["connectivity"].built_view
+            if connectivity is not None and connectivity.mode == "input" and connectivity.matrix() is not None:
+                extra["log10_input_connectivity"] = connectivity.matrix()
             write_analysis(a, path, a.tokens, extra)
         except (OSError, ValueError) as exc:
             dialogs.warn(self, str(exc) if str(path) in str(exc) else f"Cannot export to {path}: {exc}")
@@ -488,6 +499,7 @@ class MainWindow(QMainWindow):
     @property
     def compare(self):
         if self._compare is None:
+            from .views.compare import CompareView
             self._compare = CompareView(self.session, theme=self.theme)
             self._compare_page.layout().addWidget(framed(
                 "RNN, LSTM and GRU on the same input and spectrum", self._compare, "frame_compare"))
@@ -497,6 +509,9 @@ class MainWindow(QMainWindow):
         return self._compare
 
     def _build_lab(self):
+        from .train_session import TrainSession
+        from .views.sweep import SweepView
+        from .views.train import TrainView
         self._lab = TrainSession(parent=self)
         self._train_view = TrainView(self._lab)
         self._lab.open_in_explore.connect(self._open_in_explore)
@@ -549,8 +564,9 @@ class MainWindow(QMainWindow):
         s.set_tab("explore")
 
     def _built_views(self):
-        views = [self.gradient, self.flow, self.gates, self.states, self.spectrum, self.connectivity,
-                 self.directions, self.controls, self.explain, self.model_bar, self.transport]
+        views = [self.gradient, self.flow, self.gates, self.states, self.spectrum,
+                 *[p.built_view for p in self._panels.values() if p.built_view is not None],
+                 self.controls, self.explain, self.model_bar, self.transport]
         if self._compare is not None:
             views.append(self._compare)
         if self._lab is not None:
@@ -655,9 +671,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.dock], [width], Qt.Horizontal)      # and back when scaled down
         # "computing 100 %" whole at every scale
         self.progress.setFixedWidth(QFontMetrics(f).horizontalAdvance("computing 100 %") + 48)
-        for w in self.findChildren(QWidget):
-            if not isinstance(w, (pg.GraphicsView, QMenu)):
-                w.setFont(f)
+        self._style_fonts(self, f)
         for frame in self.frames.values():
             frame.setFont(theme.font(1, bold=True))
         for line in self.findChildren(QLineEdit):    # scrolled as after setText: at its end
@@ -669,7 +683,19 @@ class MainWindow(QMainWindow):
                     view.apply_style(theme)
                 except TypeError:          # a view that does not take the theme yet
                     view.apply_style()
-        for gv in self.findChildren(pg.GraphicsView):
+        self._style_axes(self, theme)
+        self.session.analysis_changed.emit(self.session.analysis) if self.session.analysis else None
+        self.flow.update()
+
+    @staticmethod
+    def _style_fonts(root, font):
+        for w in root.findChildren(QWidget):
+            if not isinstance(w, (pg.GraphicsView, QMenu)):
+                w.setFont(font)
+
+    @staticmethod
+    def _style_axes(root, theme):
+        for gv in root.findChildren(pg.GraphicsView):
             for item in gv.scene().items():
                 # colour bars are PlotItems too, styled by their views (style_colour_bar): the
                 # plots' axis pen on a bar's frame was one of the round trip's differences
@@ -677,8 +703,25 @@ class MainWindow(QMainWindow):
                     theme.restyle_axes(item)
             if isinstance(gv, pg.GraphicsLayoutWidget):
                 gv.ci.layout.invalidate()
-        self.session.analysis_changed.emit(self.session.analysis) if self.session.analysis else None
-        self.flow.update()
+
+    def _style_new_view(self, view):
+        """A view built after the start (a tab first opened): styled as restyle styles the rest."""
+        for gv in view.findChildren(pg.GraphicsView):
+            style.tune_view(gv)
+        view.setFont(self.theme.font(0))
+        self._style_fonts(view, self.theme.font(0))
+        view.apply_style(self.theme)
+        self._style_axes(view, self.theme)
+
+    @property
+    def connectivity(self):
+        """The Connectivity view (built now if its tab was never opened)."""
+        return self._panels["connectivity"].view
+
+    @property
+    def directions(self):
+        """The Directions view (built now if its tab was never opened)."""
+        return self._panels["directions"].view
 
     # -- help ------------------------------------------------------------------------------------
     def _show_view(self, name: str):
@@ -737,16 +780,19 @@ class MainWindow(QMainWindow):
             ok = False
         return ok
 
+    def _shutdown_panels(self):
+        for panel in self._panels.values():
+            if panel.built_view is not None:
+                panel.built_view.shutdown()
+
     def shutdown(self):
-        self.connectivity.shutdown()
-        self.directions.shutdown()
+        self._shutdown_panels()
         self.session.shutdown()
         if self._lab is not None:
             self._lab.shutdown()
 
     def closeEvent(self, event):
-        self.connectivity.shutdown()
-        self.directions.shutdown()
+        self._shutdown_panels()
         if self._lab is not None:
             self._lab.shutdown()
         self.session.shutdown()

@@ -654,6 +654,8 @@ class Session(QObject):
         deadline = QDeadlineTimer(timeout_ms)
         def busy():
             return self._busy or any(self._pending_elsewhere())
+        # one pass first: work just posted (a tab's view built when first shown) gets registered
+        QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
         while busy() and not deadline.hasExpired():
             QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
             self._worker.wait(0.005)
