@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QDoubleSlider
 
 from . import dialogs, style
+from .float_slider import FloatSlider
 from .wrapped_label import WrappedLabel
 
 SIGMA_SLIDER = (0.5, 1.5)
@@ -227,7 +227,7 @@ class ControlPanel(QScrollArea):
 
     def _spectrum_group(self):
         box, form = self._form("Spectrum of W_hh")
-        self.sigma1 = QDoubleSlider(Qt.Horizontal)
+        self.sigma1 = FloatSlider(Qt.Horizontal, resolution=0.001)
         self.sigma1.setObjectName("sigma1")
         self.sigma1.setRange(*SIGMA_SLIDER)
         self.sigma1.setSingleStep(0.001)
@@ -235,7 +235,7 @@ class ControlPanel(QScrollArea):
         tip = ("σ₁, the largest singular value of every recurrent matrix (the notes call it the "
                "'largest eigenvalue'; it is a singular value). σ₁ > 1: σ₁ᵗ explodes; σ₁ < 1: it vanishes.")
         self.sigma1.setToolTip(tip)
-        self.sigma1.valueChanged.connect(lambda v: self._set(sigma1=round(float(v), 3)))
+        self.sigma1.value_changed.connect(lambda v: self._set(sigma1=round(float(v), 3)))
         self.sigma1_spin = self._field_box("sigma1", tip + " Type any value in the range.")
         row = QHBoxLayout()
         row.addWidget(self.sigma1, 1)

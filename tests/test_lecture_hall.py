@@ -187,10 +187,11 @@ def _scroll_area_of(widget):
 
 def _label_need(label, width):
     """The height a wrapped label's text needs at width (plain or rich text)."""
+    from PySide6 import QtGui
     from PySide6.QtCore import QRect, Qt
     from PySide6.QtGui import QFontMetrics, QTextDocument
     text = label.text()
-    rich = label.textFormat() == Qt.RichText or (label.textFormat() == Qt.AutoText and Qt.mightBeRichText(text))
+    rich = label.textFormat() == Qt.RichText or (label.textFormat() == Qt.AutoText and QtGui.Qt.mightBeRichText(text))
     if rich:
         doc = QTextDocument()
         doc.setDefaultFont(label.font())
@@ -202,10 +203,11 @@ def _label_need(label, width):
 
 
 def _label_width_need(label):
+    from PySide6 import QtGui
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QFontMetrics, QTextDocument
     text = label.text()
-    if label.textFormat() == Qt.RichText or (label.textFormat() == Qt.AutoText and Qt.mightBeRichText(text)):
+    if label.textFormat() == Qt.RichText or (label.textFormat() == Qt.AutoText and QtGui.Qt.mightBeRichText(text)):
         doc = QTextDocument()
         doc.setDefaultFont(label.font())
         doc.setDocumentMargin(0)
