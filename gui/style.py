@@ -87,6 +87,8 @@ class Theme:
 
     def style_plot(self, plot: pg.PlotItem, *, left: str = "", bottom: str = ""):
         """Legible axes for a projector: large tick fonts, labelled axes, light grid."""
+        for name in ("top", "right"):     # hidden, but pyqtgraph re-renders their labels' HTML
+            plot.getAxis(name).enableAutoSIPrefix(False)      # at every range change otherwise
         for name in ("left", "bottom"):
             ax = plot.getAxis(name)
             # an axis repaints only when its range or style changes, not on every cursor move

@@ -315,6 +315,8 @@ def colour_bar(levels, cmap, widest: str | None = None) -> pg.ColorBarItem:
     bars stacked in one column never collide."""
     bar = pg.ColorBarItem(values=tuple(levels), colorMap=cmap, interactive=False, width=14)
     bar._gatescope_widest = widest          # the widest label it will ever show (relabelled bars)
+    for name in ("right", "top", "bottom"):      # hidden: no label HTML re-rendered at every range
+        bar.getAxis(name).enableAutoSIPrefix(False)
     label_colour_bar(bar, levels)
     style_colour_bar(bar)
     return bar

@@ -119,7 +119,7 @@ class EdgeOfChaosView(QWidget):
             top.addWidget(w)
         top.addStretch(1)
         self.graphs = pg.GraphicsLayoutWidget()
-        self.plot = self.graphs.addPlot(axisItems={"bottom": ReadableAxis("bottom"),
+        self.plot = self.graphs.addPlot(enableMenu=False, axisItems={"bottom": ReadableAxis("bottom"),
                                                    "left": ReadableAxis("left")})
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.addLine(y=0)

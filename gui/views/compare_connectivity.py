@@ -62,7 +62,7 @@ class CompareConnectivity(QWidget):
             self.titles[kind] = pg.LabelItem(justify="center")
             self.graphs.addItem(self.titles[kind], row=0, col=c)
             self.axes[kind] = TimeAxis("bottom")
-            p = self.graphs.addPlot(row=1, col=c, axisItems={"left": PowerOfTenAxis("left"),
+            p = self.graphs.addPlot(enableMenu=False, row=1, col=c, axisItems={"left": PowerOfTenAxis("left"),
                                                            "bottom": self.axes[kind]})
             p.setMouseEnabled(x=False, y=False)
             self.bars[kind] = pg.BarGraphItem(x=[], y0=[], y1=[], width=0.8)

@@ -361,7 +361,7 @@ class ConnectivityView(QWidget):
         self.graphs = pg.GraphicsLayoutWidget()
         self.k_axis = TimeAxis("bottom")
         self.t_axis = StepAxis("left")
-        self.heat = self.graphs.addPlot(row=0, col=0, axisItems={"left": self.t_axis,
+        self.heat = self.graphs.addPlot(enableMenu=False, row=0, col=0, axisItems={"left": self.t_axis,
                                                                  "bottom": self.k_axis})
         self.image = Heatmap()
         self.cmap = pg.colormap.get(CMAP)
@@ -376,7 +376,7 @@ class ConnectivityView(QWidget):
         self.colour_bar = colour_bar((-1, 1), self.cmap, widest="10⁻¹⁰⁰⁰⁰")
         self.graphs.addItem(self.colour_bar, row=0, col=1)
         self.bar_k_axis = TimeAxis("bottom")
-        self.bars_plot = self.graphs.addPlot(row=1, col=0, axisItems={"left": PowerOfTenAxis("left"),
+        self.bars_plot = self.graphs.addPlot(enableMenu=False, row=1, col=0, axisItems={"left": PowerOfTenAxis("left"),
                                                                       "bottom": self.bar_k_axis})
         self.bars = pg.BarGraphItem(x=[], y0=[], y1=[], width=0.8)
         self.pick = pg.BarGraphItem(x=[], y0=[], y1=[], width=0.8)

@@ -191,18 +191,18 @@ class DirectionsView(QWidget):
         top.addWidget(self.unit)
         top.addWidget(self.use_readout)
         self.graphs = pg.GraphicsLayoutWidget()
-        self.curves_plot = self.graphs.addPlot(row=0, col=0, colspan=2, axisItems={
+        self.curves_plot = self.graphs.addPlot(enableMenu=False, row=0, col=0, colspan=2, axisItems={
             "left": PowerOfTenAxis("left"), "bottom": TimeAxis("bottom")})
         self.cursor = pg.InfiniteLine(angle=90, movable=False)
         self.curves_plot.addItem(self.cursor, ignoreBounds=True)
-        self.lyap_plot = self.graphs.addPlot(row=1, col=0, axisItems={
+        self.lyap_plot = self.graphs.addPlot(enableMenu=False, row=1, col=0, axisItems={
             "bottom": ReadableAxis("bottom", integer=True)})
         self.lyap_bars = pg.BarGraphItem(x=[], height=[], width=0.4)
         self.sigma_bars = pg.BarGraphItem(x=[], height=[], width=0.4)
         self.lyap_plot.addItem(self.lyap_bars)
         self.lyap_plot.addItem(self.sigma_bars)
         self.lyap_plot.addLine(y=0)
-        self.split_plot = self.graphs.addPlot(row=1, col=1, axisItems={
+        self.split_plot = self.graphs.addPlot(enableMenu=False, row=1, col=1, axisItems={
             "left": PowerOfTenAxis("left"), "bottom": ReadableAxis("bottom", integer=True)})
         self.split_bars = pg.BarGraphItem(x=[], y0=[], y1=[], width=0.8)
         self.split_plot.addItem(self.split_bars)

@@ -27,7 +27,7 @@ class _GateRow:
         self.theme = theme
         self.key = key
         self.time_axis = TimeAxis("bottom")
-        self.heat = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis,
+        self.heat = layout.addPlot(enableMenu=False, row=row, col=0, axisItems={"bottom": self.time_axis,
                                                              "left": ReadableAxis("left", integer=True)})
         self.image = Heatmap()
         self.heat.addItem(self.image)
@@ -39,7 +39,8 @@ class _GateRow:
         self.cursor = HeatmapCursor()
         self.heat.addItem(self.cursor, ignoreBounds=True)
         self.theme.style_plot(self.heat, left=label)
-        self.bars_plot = layout.addPlot(row=row, col=1, axisItems={"bottom": ReadableAxis("bottom", chars=3)})
+        self.bars_plot = layout.addPlot(enableMenu=False, row=row, col=1,
+                                        axisItems={"bottom": ReadableAxis("bottom", chars=3)})
         self.bars = pg.BarGraphItem(x0=[0], y=[0], height=0.8, width=[0], brush=self.theme.MEASURED)
         self.bars_plot.addItem(self.bars)
         self.theme.style_plot(self.bars_plot)

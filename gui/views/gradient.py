@@ -76,7 +76,7 @@ class GradientView(QWidget):
         self.plot_widget = pg.GraphicsLayoutWidget()
         self.legend = pg.LegendItem(verSpacing=-4)
         self.plot_widget.addItem(self.legend, row=0, col=0)
-        self.plot = self.plot_widget.addPlot(row=1, col=0, axisItems={"left": PowerOfTenAxis("left"),
+        self.plot = self.plot_widget.addPlot(enableMenu=False, row=1, col=0, axisItems={"left": PowerOfTenAxis("left"),
                                                                     "bottom": self.time_axis})
         self.plot_widget.ci.layout.setRowStretchFactor(1, 1)
         self.plot_widget.ci.layout.setContentsMargins(2, 2, 2, 2)

@@ -41,9 +41,9 @@ class SpectrumView(QWidget):
         top.addWidget(self.header, 1)
         top.addWidget(self.block)
         self.graphs = pg.GraphicsLayoutWidget()
-        self.sv_plot = self.graphs.addPlot(row=0, col=0, axisItems={
+        self.sv_plot = self.graphs.addPlot(enableMenu=False, row=0, col=0, axisItems={
             "left": ReadableAxis("left"), "bottom": ReadableAxis("bottom", integer=True, chars=3)})
-        self.eig_plot = self.graphs.addPlot(row=0, col=1, axisItems={
+        self.eig_plot = self.graphs.addPlot(enableMenu=False, row=0, col=1, axisItems={
             "left": ReadableAxis("left"), "bottom": ReadableAxis("bottom", chars=3)})
         self.bars = pg.BarGraphItem(x=[1], height=[1], width=0.7)
         self.sv_plot.addItem(self.bars)

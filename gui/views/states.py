@@ -26,7 +26,7 @@ class _StateRow:
     def __init__(self, layout, row, label):
         self.theme = layout.theme
         self.time_axis = TimeAxis("bottom")
-        self.plot = layout.addPlot(row=row, col=0, axisItems={"bottom": self.time_axis,
+        self.plot = layout.addPlot(enableMenu=False, row=row, col=0, axisItems={"bottom": self.time_axis,
                                                               "left": ReadableAxis("left", integer=True)})
         self.theme.style_plot(self.plot, left=label)
         self.image = Heatmap()
