@@ -30,7 +30,6 @@ from . import dialogs, style
 from .controls import ControlPanel
 from .document import DocumentError
 from .explore_area import ExploreArea
-from .exporting import ExportError, export_item
 from .lazy_panel import LazyPanel
 from .model_bar import ModelBar
 from .readout import Readout
@@ -384,10 +383,14 @@ class MainWindow(QMainWindow):
         """The whole window as PNG or SVG (by the file name's extension)."""
         path = self._ask_path(path, True, "Export window", "gatescope.png",
                               "PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)")
-        if not path:
-            return
+        if path:
+            self._write_export(lambda: self, path)
+
+    def _write_export(self, target, path):
+        """Write `target()` (the window or a plot's item) to `path`; a failure is a dialog."""
+        from .exporting import ExportError, export_item  # imported when first used
         try:
-            export_item(self, path)
+            export_item(target(), path)
         except (ExportError, OSError) as exc:
             dialogs.warn(self, str(exc))
 
@@ -404,12 +407,8 @@ class MainWindow(QMainWindow):
     def export_plot(self, key, path=None):
         path = self._ask_path(path, True, "Export plot", f"gatescope-{key}.png",
                               "PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)")
-        if not path:
-            return
-        try:
-            export_item(self.plot_target(key), path)
-        except (ExportError, OSError) as exc:
-            dialogs.warn(self, str(exc))
+        if path:
+            self._write_export(lambda: self.plot_target(key), path)
 
     def export_trace(self, path=None):
         a = self.session.analysis
