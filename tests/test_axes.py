@@ -21,11 +21,11 @@ def _axes(qapp):
     return out
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0])
 def test_pruned_ticks_equal_measuring_every_spacing(qapp, monkeypatch, seed):
     rng = random.Random(seed)
     cases = []
-    for _ in range(40):
+    for _ in range(24):
         lo = rng.uniform(-1000, 1000) * 10 ** rng.randint(-3, 3)
         cases.append((lo, lo + 10 ** rng.uniform(-2, 4), rng.choice([80, 200, 400, 900, 1800])))
     axes = _axes(qapp)
