@@ -80,6 +80,54 @@ def _renormalise(Q, B, e):
 
 
 
+class _Renorm:
+    """When to re-normalise the rows: every RENORM_STEPS steps, or sooner once the log2 bounds
+    on their growth (hi: ‖R_t‖₂ ≤ √m · max row norm) or shrinkage (lo: row i moves by at least
+    |R_t[i,i]|, as it is orthogonal to the rows below) since the last time pass BOUND_BITS."""
+
+    def __init__(self, m: int):
+        self.m = m
+        self.reset()
+
+    def reset(self):
+        self.hi = self.lo = 0.0
+        self.since = 0
+
+    def due(self, row2: float, dmin: float) -> bool:
+        self.since += 1
+        self.hi += 0.5 * math.log2(self.m * row2) if row2 > 0.0 else 0.0
+        self.lo += math.log2(dmin) if dmin > 0.0 else -math.inf
+        return self.since >= RENORM_STEPS or self.hi > BOUND_BITS or self.lo < -BOUND_BITS
+
+
+def _row_blocks(m: int) -> list:
+    """Row blocks for X ← R X with R upper triangular: each block times only the rows of X its
+    columns reach (≈ 5/8 of the dense work from m = 64 on)."""
+    return [(r, min(m, r + 32)) for r in range(0, m, 32)] if m >= 64 else [(0, m)]
+
+
+def _graded_step(prod, fac, j: int, Q, B, S, M, out, rb, t: int):
+    """One step: M = J_t Q_{t−1} = Q_t R_t (Householder), X_t = R_t X_{t−1} as
+    out[i] = Σ_k R_t[i,k] 2^{e_k − e_i} B[k] (S holds the powers of two). → (Q_t, out = B_t,
+    max squared row norm of M, min |R_t[i,i]|)."""
+    prod.apply(fac, j, Q, M)                         # M = J_t Q_{t−1}
+    Q, R, row2 = qr_step(M)                          # ‖R_t‖_F² ≤ m · max row²
+    if not math.isfinite(row2):
+        raise FloatingPointError(f"the Jacobian at step {t} is not finite")
+    dmin = min(map(abs, R.diagonal().tolist()))      # row i ⟂ rows below: × |R_ii|
+    np.multiply(R, S, out=M)                         # R[i,k] 2^{e_k − e_i}, upper part
+    for r0, r1 in rb:                                # X ← R X
+        np.matmul(M[r0:r1, r0:], B[r0:], out=out[r0:r1])
+    return Q, out, row2, dmin
+
+
+def _start(m: int, start: GradedState | None):
+    """(t₀, Q, B, e) to run from: the identity at 0, or `start` re-normalised (exact)."""
+    if start is None:
+        return 0, np.eye(m), np.eye(m), np.zeros(m)
+    return (int(start.t), *_renormalise(start.Q.copy(), start.B.copy(), start.e.copy()))
+
+
 def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None, *,
                 start: GradedState | None = None, keep=None) -> GradedState:
     """Run the graded QR recursion over steps t₀+1..stop (default T) from the state at step t₀
@@ -92,48 +140,26 @@ def _accumulate(cell: Cell, cache: dict, on_chunk=None, stop=None, progress=None
     T = cache["T"] if stop is None else int(stop)
     m = cell.state_size
     prod = JacobianProduct(cell, cache)
-    if start is None:
-        t0, Q, B, e = 0, np.eye(m), np.eye(m), np.zeros(m)
-    else:
-        t0 = int(start.t)
-        Q, B, e = _renormalise(start.Q.copy(), start.B.copy(), start.e.copy())
+    t0, Q, B, e = _start(m, start)
     if t0 >= T:
         return GradedState(t0, Q, e, B)
     every, store = keep if keep is not None else (0, None)
-    S = _scales(e)
+    S, renorm, rb = _scales(e), _Renorm(m), _row_blocks(m)
     chunk = max(1, min(128, CHUNK_FLOATS // (m * m)))
-    Bs = np.empty((min(chunk, max(T - t0, 1)), m, m))
+    Bs, M = np.empty((min(chunk, max(T - t0, 1)), m, m)), np.empty((m, m))
     Es = np.empty((Bs.shape[0], m))
-    M = np.empty((m, m))
-    # C (upper triangular) times B by row blocks, each with the columns it has: ≈ 5/8 of the work
-    rb = [(r, min(m, r + 32)) for r in range(0, m, 32)] if m >= 64 else [(0, m)]
-    hi = lo = 0.0                    # log2 bounds on the rows' growth / shrinkage since renorm
-    since = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for a in range(t0, T, chunk):
             report(progress, (a - t0) / max(T - t0, 1))
             b = min(T, a + chunk)
             fac = prod.chunk(a, b)
             for j in range(b - a):
-                prod.apply(fac, j, Q, M)                     # M = J_t Q_{t−1}
-                Q, R, row2 = qr_step(M)                      # ‖R_t‖_F² ≤ m · max row²
-                if not math.isfinite(row2):
-                    raise FloatingPointError(f"the Jacobian at step {a + j + 1} is not finite")
-                dmin = min(map(abs, R.diagonal().tolist()))  # row i ⟂ rows below: × |R_ii|
-                np.multiply(R, S, out=M)                     # R[i,k] 2^{e_k − e_i}, upper part
-                out = Bs[j]
-                for r0, r1 in rb:                            # X ← R X
-                    np.matmul(M[r0:r1, r0:], B[r0:], out=out[r0:r1])
-                B = out
+                Q, B, row2, dmin = _graded_step(prod, fac, j, Q, B, S, M, Bs[j], rb, a + j + 1)
                 Es[j] = e
-                since += 1
-                hi += 0.5 * math.log2(m * row2) if row2 > 0.0 else 0.0
-                lo += math.log2(dmin) if dmin > 0.0 else -math.inf
-                if since >= RENORM_STEPS or hi > BOUND_BITS or lo < -BOUND_BITS:
+                if renorm.due(row2, dmin):
                     Q, B, e = _renormalise(Q, B, e)
                     S = _scales(e)
-                    hi = lo = 0.0
-                    since = 0
+                    renorm.reset()
                 if every and (a + j + 1) % every == 0 and (a + j + 1) not in store:
                     store[a + j + 1] = GradedState(a + j + 1, Q.copy(), e.copy(), B.copy())
             if B.base is Bs:
