@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from .. import dialogs, style
 from ..wrapped_label import WrappedLabel
 from .axes import PowerOfTenAxis, ReadableAxis, readable_axes
-from .train import PlotFit, ScrollColumn
+from .train import PlotFit, ScrollColumn, row_legend
 
 CELLS = ("rnn", "lstm", "gru")
 
@@ -106,14 +106,11 @@ class SweepView(QWidget):
         self.grad_plot = self.graphs.addPlot(row=0, col=1, axisItems=readable_axes(PowerOfTenAxis("left")))
         style.style_plot(self.acc_plot, left="test accuracy", bottom="gap G")
         style.style_plot(self.grad_plot, left="‖∂ℓ/∂h<sub>1</sub>‖", bottom="gap G")
-        # side by side where the width holds both whole and readable, else one above the other
-        self.plot_fit = PlotFit(self.plot_column, [(self.graphs, (self.acc_plot, self.grad_plot), 2)], self)
         self.acc_plot.setTitle("mean over seeds (× each seed)")
         self.grad_plot.setTitle("start dashed, trained solid")
         self.acc_plot.setYRange(0, 1.02, padding=0)
         self.chance = pg.InfiniteLine(angle=0, movable=False, pen=style.pen("#888888", 1.5, Qt.DashLine))
         self.acc_plot.addItem(self.chance)
-        leg = self.acc_plot.addLegend(offset=(-10, -10))
         self.acc_curves, self.acc_dots, self.grad_init, self.grad_final = {}, {}, {}, {}
         for kind in CELLS:
             color = style.KIND_COLORS[kind]
@@ -123,7 +120,10 @@ class SweepView(QWidget):
             self.grad_init[kind] = self.grad_plot.plot(pen=style.pen(color, 1.5, Qt.DashLine))
             self.grad_final[kind] = self.grad_plot.plot(pen=style.pen(color, 2.5), symbol="o", symbolSize=7,
                                                         symbolBrush=color)
-            leg.addItem(self.acc_curves[kind], kind.upper())
+        # under the plot, in a row of its own: never over a curve or a seed's cross
+        self.legend = row_legend(self.acc_plot, [(self.acc_curves[kind], kind.upper()) for kind in CELLS])
+        # side by side where the width holds both whole and readable, else one above the other
+        self.plot_fit = PlotFit(self.plot_column, [(self.graphs, (self.acc_plot, self.grad_plot), 2)], self)
         self.gaps.textChanged.connect(self._frame_plots)
         self._frame_plots(self.gaps.text())
         self.run_button.clicked.connect(self._run)
@@ -139,6 +139,7 @@ class SweepView(QWidget):
         self.theme = theme or style.DEFAULT
         for plot in (self.acc_plot, self.grad_plot):     # ticks, labels and titles at the scale
             self.theme.restyle_axes(plot)
+        self.legend.restyle(self.theme)
         self.plot_fit.fit(self.theme)
 
     def _frame_plots(self, text):

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from gatescope.core.training.contributions import explain_reach
 from gatescope.core.training.fields import TRAIN_FIELD, TrainError
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFontMetrics, QFontMetricsF
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from .. import dialogs, style
 from ..wrapped_label import WrappedLabel
-from .axes import PowerOfTenAxis, ReadableAxis, readable_axes
+from .axes import PowerOfTenAxis, ReadableAxis, fit_legend_columns, readable_axes
 
 REDRAW_MS = 80
 #: How long each phase of a Step stays on screen before the next one is drawn.
@@ -194,33 +194,126 @@ def min_plot_width(theme) -> int:
     return MIN_PLOT_WIDTH + ticks + QFontMetrics(theme.font(0)).height() + 20
 
 
-def grid_width(plots, columns: int, floor: int = 0) -> float:
+class RowLegend(pg.LegendItem):
+    """A plot's legend in a row of its own under the plot (arrange() puts it there), never over
+    its curves: its text at the theme's legend size, a gap after each entry, and its place and
+    size the layout's. pyqtgraph's legend moves itself to (0, 0) at its new size whenever its
+    entries or columns change, which suits a legend floating over a plot; this one asks its
+    layout instead."""
+
+    def __init__(self, theme=None):
+        theme = theme or style.DEFAULT
+        super().__init__(verSpacing=-4, labelTextSize=theme.legend_size())
+        self.gap = round(12 * theme.scale)
+        # as tall as its entries and no wider: centred under its plot, the row never stretched
+        self.setSizePolicy(QSizePolicy.Maximum, QSizePolicy.Fixed)
+
+    def restyle(self, theme):
+        """The text drawn at the theme's legend size now (setLabelTextSize only records the size
+        for labels made later) and the gaps at its scale."""
+        self.gap = round(12 * theme.scale)
+        self.setLabelTextSize(theme.legend_size())
+        for _, label in self.items:
+            label.setText(label.text)
+        self.updateSize()
+
+    def _addItemToLayout(self, sample, label):
+        # entry i in row i // columns, column i % columns. pyqtgraph's own placing reads the grid's
+        # row and column counts, which stay at their old values after a change of columns
+        # empties the grid: its entries landed in columns beyond the new count
+        i = next(k for k, (s, _) in enumerate(self.items) if s is sample)
+        row, col = divmod(i, max(1, self.columnCount))
+        self.layout.addItem(sample, row, 2 * col, alignment=Qt.AlignVCenter)
+        self.layout.addItem(label, row, 2 * col + 1)
+        self.rowCount = max(self.rowCount, row + 1)
+
+    def mouseDragEvent(self, ev):
+        ev.ignore()                 # its place is its row's: not dragged over the plot
+
+    def updateSize(self):
+        # the gap after each label, set again each time: the layout forgets a column's spacing
+        # when a change of columns empties the column
+        for c in range(1, self.layout.columnCount(), 2):
+            if self.layout.columnSpacing(c) != self.gap:
+                self.layout.setColumnSpacing(c, self.gap)
+        self.updateGeometry()
+
+
+def row_legend(plot: pg.PlotItem, entries, theme=None) -> RowLegend:
+    """A RowLegend for `plot` (entries: (item, name) pairs). It is the plot's `legend`, so a curve
+    later plotted with a name joins it and the theme's restyle of the plot finds it."""
+    legend = RowLegend(theme)
+    for item, name in entries:
+        legend.addItem(item, name)
+    plot.legend = legend
+    return legend
+
+
+def legend_of(plot) -> RowLegend | None:
+    """The plot's RowLegend, or None."""
+    legend = getattr(plot, "legend", None)
+    return legend if isinstance(legend, RowLegend) else None
+
+
+def legend_need(legend, theme) -> float:
+    """The narrowest width that holds the legend in one column, its labels at the theme's legend
+    size: fit_legend_columns' measure of an entry (sample, label, spacing) and its margin."""
+    if legend is None or not legend.items:
+        return 0.0
+    fm = QFontMetricsF(theme.font(-1))
+    return max(sample.boundingRect().width() + 40 + 1.08 * fm.horizontalAdvance(label.text)
+               for sample, label in legend.items) + 16
+
+
+def grid_width(plots, columns: int, floor: int = 0, theme=None) -> float:
     """The narrowest width the plots take in rows of `columns`: each column as wide as its widest
-    plot needs (its title and axes whole) and at least `floor`."""
-    widths = [max(floor, p.effectiveSizeHint(Qt.MinimumSize).width()) for p in plots]
+    plot needs (its title and axes whole, its legend in one column) and at least `floor`."""
+    theme = theme or style.DEFAULT
+    widths = [max(floor, p.effectiveSizeHint(Qt.MinimumSize).width(), legend_need(legend_of(p), theme))
+              for p in plots]
     return sum(max(widths[c::columns]) for c in range(min(columns, len(plots)))) + 4 * columns
 
 
-def columns_for(plots, width: float, floor: int, most: int = 3) -> int:
+def columns_for(plots, width: float, floor: int, most: int = 3, theme=None) -> int:
     """The most columns (≤ most) whose plots fit `width` whole and readable; at least one."""
     for columns in range(most, 1, -1):
-        if grid_width(plots, columns, floor) <= width:
+        if grid_width(plots, columns, floor, theme) <= width:
             return columns
     return 1
 
 
+def grid_rows(plots, columns: int):
+    """The plots in rows of `columns`, each row [(plot, its legend or None)]."""
+    return [[(p, legend_of(p)) for p in plots[i:i + columns]] for i in range(0, len(plots), columns)]
+
+
 def arrange(graphs: pg.GraphicsLayoutWidget, plots, columns: int) -> int:
-    """Lay the plots out in rows of `columns` (in order); the number of rows."""
+    """Lay the plots out in rows of `columns` (in order), each plot's row legend in a row of its
+    own under the plot's row, in the plot's column; the number of rows of plots."""
     ci = graphs.ci
-    where = [ci.items.get(p) for p in plots]
-    want = [[(i // columns, i % columns)] for i in range(len(plots))]
-    if where != want:
-        for p in plots:
-            if p in ci.items:
-                ci.removeItem(p)
+    plots = list(plots)
+    want, legend_rows, row = {}, [], 0
+    for line in grid_rows(plots, columns):
+        for c, (p, legend) in enumerate(line):
+            want[p] = [(row, c)]
+            if legend is not None:
+                want[legend] = [(row + 1, c)]
+        if any(legend is not None for _, legend in line):
+            legend_rows.append(row + 1)
+            row += 2
+        else:
+            row += 1
+    if any(ci.items.get(item) != where for item, where in want.items()):
+        for item in want:
+            if item in ci.items:
+                ci.removeItem(item)
         ci.rows.clear()
-        for i, p in enumerate(plots):
-            ci.addItem(p, row=i // columns, col=i % columns)
+        for item, [(r, c)] in want.items():
+            ci.addItem(item, row=r, col=c)
+            if r in legend_rows:
+                ci.layout.setAlignment(item, Qt.AlignHCenter | Qt.AlignTop)
+        for r in range(row):             # the plots take the room to spare, the legends none
+            ci.layout.setRowStretchFactor(r, 0 if r in legend_rows else 1)
     return -(-len(plots) // columns)
 
 
@@ -235,13 +328,23 @@ class PlotFit(QObject):
         self.column = column
         self.groups = groups                # [(GraphicsLayoutWidget, plots, most columns)]
         self.theme = style.DEFAULT
+        self._columns = {}                  # id(GraphicsLayoutWidget) → its plots' columns
         self._later = QTimer(self)
         self._later.setSingleShot(True)
         self._later.setInterval(0)
         self._later.timeout.connect(self.fit)
+        # a legend's columns follow its plot's width, once the layout has placed the plot (a
+        # legend changed while its layout is being laid out keeps its old entries' places)
+        self._legends_later = QTimer(self)
+        self._legends_later.setSingleShot(True)
+        self._legends_later.setInterval(0)
+        self._legends_later.timeout.connect(self.fit_legends)
         column.installEventFilter(self)
-        for graphs, _, _ in groups:
+        for graphs, plots, _ in groups:
             graphs.ci.installEventFilter(self)
+            for p in plots:
+                if legend_of(p) is not None:
+                    p.geometryChanged.connect(self._legends_later.start)
 
     def eventFilter(self, obj, event):
         if obj is self.column and event.type() == QEvent.Resize:
@@ -250,14 +353,49 @@ class PlotFit(QObject):
             self._later.start()
         return False
 
+    def _fit_legend(self, plot, width):
+        legend = legend_of(plot)
+        if legend is not None and width > 0:
+            fit_legend_columns(legend, width, self.theme.font(-1))
+
+    def fit_legends(self):
+        """Each legend in as many columns as its plot's width holds."""
+        for _, plots, _ in self.groups:
+            for p in plots:
+                self._fit_legend(p, p.width())
+
     def fit(self, theme=None):
         self.theme = theme or self.theme
         bar = self.column.style().pixelMetric(QStyle.PM_ScrollBarExtent, None, self.column)
         width = self.column.width() - bar - 16
         floor, height = min_plot_width(self.theme), min_plot_height(self.theme)
         for graphs, plots, most in self.groups:
-            rows = arrange(graphs, plots, columns_for(plots, width, floor, most))
-            graphs.setMinimumHeight(rows * height)
+            columns = columns_for(plots, width, floor, most, self.theme)
+            placed = self._columns.get(id(graphs)) == columns      # the plots have their widths
+            self._columns[id(graphs)] = columns
+            rows = arrange(graphs, plots, columns)
+            # the layout fills its view again: a restyle before the new arrangement made the old
+            # one wider than the view, and the layout kept that width once it could shrink
+            if graphs.ci.geometry() != graphs.range:
+                graphs.ci.setGeometry(graphs.range)
+            # each legend in as many columns as its plot's width holds: the plot's own, or in a
+            # new arrangement the width the layout will give it (its column's need and an even
+            # share of the rest); and the legends' rows on top of the plots' own
+            spare = max(0.0, width - grid_width(plots, columns, floor, self.theme)) / columns
+            legends, legend_rows = 0.0, 0
+            for line in grid_rows(list(plots), columns):
+                tallest = None
+                for c, (p, legend) in enumerate(line):
+                    if legend is not None:
+                        self._fit_legend(p, p.width() if placed and p.width() > 0 else
+                                         grid_width(plots[c::columns], 1, floor, self.theme) - 4 + spare)
+                        tallest = max(tallest or 0.0, legend.effectiveSizeHint(Qt.PreferredSize).height())
+                if tallest is not None:
+                    legends, legend_rows = legends + tallest, legend_rows + 1
+            # and the layout's own margins and the spacing between its rows
+            _, top, _, bottom = graphs.ci.layout.getContentsMargins()
+            between = graphs.ci.layout.verticalSpacing() * (rows + legend_rows - 1)
+            graphs.setMinimumHeight(int(rows * height + legends + top + bottom + between + 0.999))
 
 
 class TrainView(QWidget):
@@ -579,26 +717,19 @@ class TrainView(QWidget):
         self.acc_plot.setYRange(0, 1.02, padding=0)
         self.norm_before = self.norm_plot.plot(pen=style.pen(style.SIGMA1, 1))
         self.norm_after = self.norm_plot.plot(pen=style.pen(style.CLIPPED, 1.5))
-        legend = self.norm_plot.addLegend(offset=(-10, 10))
-        legend.addItem(self.norm_before, "before clipping")
-        legend.addItem(self.norm_after, "after clipping")
+        row_legend(self.norm_plot, ((self.norm_before, "before clipping"), (self.norm_after, "after clipping")))
         self.reach_init = self.reach_plot.plot(pen=style.pen(style.SIGMA_I, 2, Qt.DashLine))
         self.reach_curve = self.reach_plot.plot(pen=style.pen(style.MEASURED, 2.5))
         self.reach_c = self.reach_plot.plot(pen=style.pen(style.CELL_PATH, 2))
-        legend = self.reach_plot.addLegend(offset=(-10, 10))
-        legend.addItem(self.reach_curve, "‖∂ℓ/∂hₖ‖ now")
-        legend.addItem(self.reach_init, "at initialisation")
-        legend.addItem(self.reach_c, "‖∂ℓ/∂Cₖ‖ (LSTM)")
+        row_legend(self.reach_plot, ((self.reach_curve, "‖∂ℓ/∂hₖ‖ now"), (self.reach_init, "at initialisation"),
+                                     (self.reach_c, "‖∂ℓ/∂Cₖ‖ (LSTM)")))
         self.share_init = self.share_plot.plot(pen=style.pen(style.SIGMA_I, 2, Qt.DashLine))
         self.share_curve = self.share_plot.plot(pen=style.pen(style.MEASURED, 2.5))
-        legend = self.share_plot.addLegend(offset=(10, 10))
-        legend.addItem(self.share_curve, "now")
-        legend.addItem(self.share_init, "at initialisation")
+        row_legend(self.share_plot, ((self.share_curve, "now"), (self.share_init, "at initialisation")))
         self.contrib_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=style.MEASURED)
         self.contrib_plot.addItem(self.contrib_bars)
         self.contrib_init_curve = self.contrib_plot.plot(pen=style.pen(style.SIGMA_I, 2, Qt.DashLine))
-        legend = self.contrib_plot.addLegend(offset=(10, 10))
-        legend.addItem(self.contrib_init_curve, "at initialisation")
+        row_legend(self.contrib_plot, ((self.contrib_init_curve, "at initialisation"),))
 
     def redraw(self):
         lab = self.lab
@@ -686,9 +817,7 @@ class TrainView(QWidget):
         self.bwd_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=style.CLIPPED)
         self.bwd_plot.addItem(self.bwd_bars)
         self.bwd_curve = self.bwd_plot.plot(pen=style.pen(style.MEASURED, 2.5))
-        legend = self.bwd_plot.addLegend(offset=(10, 10))
-        legend.addItem(self.bwd_curve, "‖∂ℓ/∂hₖ‖")
-        legend.addItem(self.bwd_bars, "‖Cₖ‖, step k's part of ∂ℓ/∂W_hh")
+        row_legend(self.bwd_plot, ((self.bwd_curve, "‖∂ℓ/∂hₖ‖"), (self.bwd_bars, "‖Cₖ‖, step k's part of ∂ℓ/∂W_hh")))
         self.upd_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=style.CELL_PATH)
         self.upd_plot.addItem(self.upd_bars)
         self._phase_titles()
@@ -784,7 +913,8 @@ class TrainView(QWidget):
         self.theme = theme or style.DEFAULT
         self.status.setFont(self.theme.font(1))
         self.title.setFont(self.theme.font(1, bold=True))
-        for plot in (self.loss_plot, self.acc_plot, self.norm_plot, self.reach_plot, self.share_plot,
-                     self.contrib_plot, self.fwd_plot, self.bwd_plot, self.upd_plot):
+        for plot in self.run_plots + self.phase_plots:
             self.theme.restyle_axes(plot)
-        self.plot_fit.fit(self.theme)            # on the restyled axes' sizes
+            if legend_of(plot) is not None:
+                legend_of(plot).restyle(self.theme)
+        self.plot_fit.fit(self.theme)            # on the restyled axes' and legends' sizes
