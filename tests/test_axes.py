@@ -2,6 +2,7 @@
 exactly the ticks of measuring every spacing."""
 import random
 
+import pyqtgraph as pg
 import pytest
 from gatescope.gui.views.axes import PowerOfTenAxis, ReadableAxis, TimeAxis
 from PySide6.QtGui import QFont
@@ -40,3 +41,18 @@ def test_token_labels_are_not_numbers(qapp):
     assert axis._numeric_labels()
     axis.set_tokens(["", "", ""])            # empty labels: only the 2 px margin is certain
     assert not axis._numeric_labels() and axis._least_label_px() == 2.0
+
+
+def test_no_si_scale_in_the_label_of_axes_that_show_raw_values(qapp):
+    """pyqtgraph scales small or large ranges by an SI factor and says "(x0.001)" in the label;
+    these axes label ticks with the values themselves, so the label must not say it."""
+    for axis in (ReadableAxis("left"), PowerOfTenAxis("left")):
+        axis.setLabel("λ (nats/step)")
+        axis.setRange(-0.0006, -0.0002)
+        assert axis.autoSIPrefixScale == 1.0 and "(x" not in axis.labelString(), axis.labelString()
+        axis.setRange(2e7, 5e7)
+        assert axis.autoSIPrefixScale == 1.0 and "(x" not in axis.labelString(), axis.labelString()
+    plain = pg.AxisItem("left")                  # what pyqtgraph's own axis does
+    plain.setLabel("λ")
+    plain.setRange(-0.0006, -0.0002)
+    assert plain.autoSIPrefixScale != 1.0

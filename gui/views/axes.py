@@ -38,6 +38,14 @@ class ReadableAxis(pg.AxisItem):
         fm = QFontMetricsF(font)
         return fm.height() if self.orientation in ("left", "right") else fm.horizontalAdvance("0" * self.chars)
 
+    def updateAutoSIPrefix(self):                  # noqa: N802 (pyqtgraph's name)
+        """No SI scaling: these labels are the values themselves (tickStrings ignores the scale),
+        so the axis label must never say "(x0.001)". The label is still re-rendered, as
+        pyqtgraph does here (the layouts rely on that pass)."""
+        self.autoSIPrefixScale = 1.0
+        self.labelUnitPrefix = ""
+        self._updateLabel()
+
     def _least_label_px(self) -> float:
         """A lower bound of `_label_extent` for any ticks: spacings finer than it are skipped
         unmeasured (measuring the hundreds of labels of a fine spacing cost milliseconds a

@@ -196,7 +196,7 @@ class DirectionsView(QWidget):
         self.cursor = pg.InfiniteLine(angle=90, movable=False)
         self.curves_plot.addItem(self.cursor, ignoreBounds=True)
         self.lyap_plot = self.graphs.addPlot(enableMenu=False, row=1, col=0, axisItems={
-            "bottom": ReadableAxis("bottom", integer=True)})
+            "left": ReadableAxis("left"), "bottom": ReadableAxis("bottom", integer=True)})
         self.lyap_bars = pg.BarGraphItem(x=[], height=[], width=0.4)
         self.sigma_bars = pg.BarGraphItem(x=[], height=[], width=0.4)
         self.lyap_plot.addItem(self.lyap_bars)
