@@ -116,8 +116,9 @@ class AppUnderTest:
         self.views = {"gradient": w.gradient.plot_widget.viewport(),
                       "gates": w.gates.stack.currentWidget().viewport(),
                       "states": w.states.viewport(), "flow": w.flow, "transport": w.transport.timeline,
-                      "spectrum": w.spectrum.graphs.viewport(),
-                      "directions": w.directions.graphs.viewport()}
+                      "spectrum": w.spectrum.graphs.viewport()}
+        if panel == "directions":        # built when first shown: asking for it elsewhere would
+            self.views["directions"] = w.directions.graphs.viewport()    # build it (as the app does not)
         self.change_views, self.step_views = CHANGE_VIEWS, STEP_VIEWS
         if panel == "directions":
             # the spectrum is behind it; the σᵢ curves follow a σ₁ change once the slider
