@@ -398,6 +398,9 @@ def show_target(window, key: str) -> None:
     pages = getattr(window, "pages", None)
     if pages is not None and key != "window":
         pages.setCurrentIndex(1 if key == "compare" else 0)
+    explore = getattr(window, "explore", None)
+    if explore is not None and key in getattr(window, "frames", {}):
+        explore.show_panel(key)        # its tab forward too: a view behind a tab is not redrawn
 
 
 class AnimationDialog(QDialog):

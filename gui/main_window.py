@@ -395,7 +395,11 @@ class MainWindow(QMainWindow):
             dialogs.warn(self, str(exc))
 
     def plot_target(self, key):
-        """What 'Export plot' writes for each view: the pyqtgraph scene item where there is one."""
+        """What 'Export plot' writes for each view: the pyqtgraph scene item where there is one
+        (a view behind another tab first draws what it holds)."""
+        held = {"gates": self.gates, "states": self.states, "spectrum": self.spectrum}.get(key)
+        if held is not None:
+            held.hold.flush()
         return {"gradient": self.gradient.plot_widget.ci,
                 "gates": self.gates.stack.currentWidget().ci,
                 "states": self.states.ci,

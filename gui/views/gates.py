@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QVBoxLayout, 
 
 from .. import style
 from .axes import HeatmapCursor, ReadableAxis, TimeAxis, clipped32, colour_bar, style_colour_bar
+from .hold import Hold
 from .image import Heatmap
 
 # kind → rows: (trace key, label, levels)
@@ -105,8 +106,10 @@ class GatesView(QWidget):
         self._min_height: dict[str, int] = {}
         self.rows: dict[str, list[_GateRow]] = {}
         self.colour_bars = []
-        session.analysis_changed.connect(self._on_analysis)
-        session.step_changed.connect(self._on_step)
+        # hidden (another tab): drawn when shown, not at every change
+        self.hold = Hold(self, self._on_analysis, self._on_step)
+        session.analysis_changed.connect(self.hold.analysis)
+        session.step_changed.connect(self.hold.step)
 
     def _page(self, kind: str) -> pg.GraphicsLayoutWidget:
         """The rows of one cell kind, built the first time that kind is shown."""

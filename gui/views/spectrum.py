@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
 from .. import style
 from ..readout import Readout
 from .axes import ReadableAxis, nice_ceil, set_range_if_changed
+from .hold import Hold
 
 #: up to this many singular values are drawn as bars; more as one filled area (a bar under ≈ 4 px
 #: wide in a panel of ordinary size is a sliver, and hundreds of them a grey smear)
@@ -84,7 +85,9 @@ class SpectrumView(QWidget):
         lay.addWidget(self.graphs, 1)
         lay.addWidget(self.table)
         self.apply_style()
-        session.analysis_changed.connect(self._on_analysis)
+        # hidden (another tab): drawn when shown, not at every change
+        self.hold = Hold(self, self._on_analysis)
+        session.analysis_changed.connect(self.hold.analysis)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -19,6 +19,7 @@ from .axes import (
     set_range_if_changed,
     style_colour_bar,
 )
+from .hold import Hold
 from .image import Heatmap
 
 
@@ -81,8 +82,10 @@ class StatesView(pg.GraphicsLayoutWidget):
         pal.setColor(QPalette.WindowText, QColor("#333333"))
         self.scale_label.setPalette(pal)
         self.apply_style()
-        session.analysis_changed.connect(self._on_analysis)
-        session.step_changed.connect(self._on_step)
+        # hidden (another tab): drawn when shown, not at every change
+        self.hold = Hold(self, self._on_analysis, self._on_step)
+        session.analysis_changed.connect(self.hold.analysis)
+        session.step_changed.connect(self.hold.step)
 
     def _on_analysis(self, a):
         tr = a.trace
