@@ -49,3 +49,24 @@ def test_an_export_of_a_hidden_plot_is_current(window_at, qtbot):
     heights = np.asarray(window.spectrum.bars.opts["height"], dtype=np.float64)
     want = session.analysis.singular_values[window.spectrum.block.currentData()]
     np.testing.assert_allclose(np.sort(heights)[::-1], np.sort(want)[::-1][:len(heights)], rtol=1e-12)
+
+
+def test_the_cell_state_row_is_built_for_the_first_lstm_at_the_scale_of_then(window_at, qtbot):
+    session, window = window_at(Config(length=40), 1600, 1000, 2.0)
+    states = window.states
+    assert states.c_row is None                                   # an RNN: no C row built
+    session.update(cell="lstm")
+    assert session.wait_until_idle()
+    window.explore.show_panel("states")          # (at ×2 the panels are tabs: drawn when shown)
+    qtbot.waitUntil(lambda: states.c_row is not None, timeout=3000)
+    c, h = states.c_row, states.h_row
+    assert c is not None and c.plot.isVisible()
+    for name in ("left", "bottom"):
+        assert c.plot.getAxis(name).style["tickFont"].pointSizeF() == \
+            h.plot.getAxis(name).style["tickFont"].pointSizeF()
+    assert c.bar.axis.style["tickFont"].pointSizeF() == h.bar.axis.style["tickFont"].pointSizeF()
+    np.testing.assert_allclose(c.image.image, np.clip(session.analysis.trace.c.T / c.levels[1], -1, 1)
+                               .astype(np.float32))
+    session.update(cell="rnn")
+    assert session.wait_until_idle()
+    assert not c.plot.isVisible() and states.c_row is c           # hidden, kept

@@ -73,7 +73,7 @@ class StatesView(pg.GraphicsLayoutWidget):
         self.setObjectName("states_view")
         self.session = session
         self.h_row = _StateRow(self, 1, "h<sub>t</sub>")
-        self.c_row = _StateRow(self, 2, "C<sub>t</sub>")
+        self.c_row = None                 # the LSTM's C_t row: built for the first LSTM shown
         # an overlay that paints only itself: new text never re-lays out or repaints the plots
         self.scale_label = Readout(lines=1, parent=self, plain=True, align=Qt.AlignRight)
         self.scale_label.setObjectName("states_scale")
@@ -93,8 +93,13 @@ class StatesView(pg.GraphicsLayoutWidget):
         self.h_row.set_data(tr.h, a.tokens, levels["h"])
         lstm = tr.c is not None
         scales = [("h", self.h_row.levels[1])] + ([("C", 0.0)] if lstm else [])
-        self.c_row.plot.setVisible(lstm)
-        self.c_row.bar.setVisible(lstm)
+        if lstm and self.c_row is None:
+            self.c_row = _StateRow(self, 2, "C<sub>t</sub>")      # styled at the theme of now
+            style_colour_bar(self.c_row.bar, self.theme)
+            self.c_row.cursor.apply_style(self.theme)
+        if self.c_row is not None:
+            self.c_row.plot.setVisible(lstm)
+            self.c_row.bar.setVisible(lstm)
         if lstm:
             self.c_row.set_data(tr.c, a.tokens, levels["c"])
             scales[1] = ("C", self.c_row.levels[1])
@@ -106,6 +111,10 @@ class StatesView(pg.GraphicsLayoutWidget):
             self.scale_label.setText(text)
         self._on_step(self.session.step)
 
+    def rows(self) -> list:
+        """The rows built: h_t, and C_t once an LSTM was shown."""
+        return [self.h_row] + ([self.c_row] if self.c_row is not None else [])
+
     def apply_style(self, theme=None):
         if theme is not None:
             self.theme = theme
@@ -113,7 +122,7 @@ class StatesView(pg.GraphicsLayoutWidget):
         self.scale_label.setFont(self.theme.font(-1))
         self.ci.setContentsMargins(4, self.scale_label.height() + 4, 4, 4)
         self._place_label()
-        for row in (self.h_row, self.c_row):
+        for row in self.rows():
             row.theme = self.theme
             style_colour_bar(row.bar, self.theme)
             row.cursor.apply_style(self.theme)
@@ -130,4 +139,5 @@ class StatesView(pg.GraphicsLayoutWidget):
 
     def _on_step(self, t):
         self.h_row.cursor.setValue(t)
-        self.c_row.cursor.setValue(t)
+        if self.c_row is not None:
+            self.c_row.cursor.setValue(t)
