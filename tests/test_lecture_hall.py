@@ -500,3 +500,116 @@ def test_the_docks_choices_show_whole(hall, w, h, scale):
         fm = QFontMetrics(box.font())
         for i in range(box.count()):
             assert fm.horizontalAdvance(box.itemText(i)) <= room, (name, box.itemText(i), room, w, scale)
+
+
+# -- Connectivity and Directions ------------------------------------------------------------------
+def _label_box(ax: pg.AxisItem):
+    """The scene rect of the axis label's text (its document margin left out), None if none is shown."""
+    if not ax.isVisible() or not ax.labelText or not ax.label.isVisible():
+        return None
+    m = ax.label.document().documentMargin()
+    return ax.label.mapRectToScene(ax.label.boundingRect().adjusted(m, m, -m, -m))
+
+
+def _shows_data(plot) -> bool:
+    for item in plot.getViewBox().addedItems:
+        if isinstance(item, pg.BarGraphItem):
+            x = item.opts.get("x")
+            if x is not None and len(x):
+                return True
+        elif isinstance(item, pg.PlotDataItem):
+            x, y = item.getData()
+            if x is not None and len(x) and any(v == v for v in y):
+                return True
+        elif isinstance(item, pg.ImageItem) and item.image is not None:
+            return True
+    return False
+
+
+def check_axis_labels(plots, where):
+    """Each axis label lies along its axis and within it, and covers no other axis label and
+    no tick label of the plots in the same scene."""
+    labels, ticks = [], []
+    for plot in plots:
+        for name in ("left", "bottom"):
+            ax = plot.getAxis(name)
+            if ax.isVisible() and ax.style.get("showValues", True):
+                ticks += [(ax, r) for r, t in tick_texts(ax) if t]
+            box = _label_box(ax)
+            if box is None:
+                continue
+            frame = ax.mapRectToScene(ax.rect())           # (its bounding rect spans the grid lines)
+            assert frame.adjusted(-2, -2, 2, 2).contains(box), \
+                f"{where}: {name} label {ax.labelText!r} at {box} runs out of its axis {frame}"
+            labels.append((plot, ax, box))
+    for i, (pa, a, ra) in enumerate(labels):
+        for pb, b, rb in labels[i + 1:]:
+            if pa.scene() is pb.scene():
+                assert not ra.intersects(rb), f"{where}: labels {a.labelText!r} and {b.labelText!r} overlap"
+        for ax, r in ticks:
+            if ax.scene() is pa.scene():
+                assert not ra.adjusted(1, 1, -1, -1).intersects(r), \
+                    f"{where}: label {a.labelText!r} covers a tick label of {ax.labelText!r}"
+
+
+def _painted(widget, qtbot):
+    for gv in widget.findChildren(pg.GraphicsView):
+        if gv.isVisible():
+            gv.grab()             # painted once, whole: every axis has measured its labels
+    qtbot.wait(10)
+
+
+def _check_view(widget, where, want):
+    from gatescope.gui.readout import Readout
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QPushButton
+    for cls in (QComboBox, QAbstractSpinBox, QPushButton):      # every box's text whole
+        for box in widget.findChildren(cls):
+            if box.isVisible():
+                assert box.width() >= box.sizeHint().width(), \
+                    f"{where}: {box.objectName()} cut to {box.width()} of {box.sizeHint().width()} px"
+    for readout in widget.findChildren(Readout):    # every line of them shown (the blank bottom margin aside)
+        if readout.isVisible():
+            need = readout._doc.size().height() - readout._doc.documentMargin()
+            assert need <= readout.height() + 1, (where, readout.plain_text()[:60], need, readout.height())
+    plots = [p for p in plot_items(widget) if _shows_data(p)]
+    assert len(plots) >= want, f"{where}: {len(plots)} plots with data"
+    for plot in plots:
+        check_axes(plot, f"{where} {plot.getAxis('left').labelText!r}")
+    check_axis_labels(plots, where)
+
+
+@pytest.mark.parametrize("w,h,scale", SIZES, ids=[f"{w}x{h}x{s:g}" for w, h, s in SIZES])
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_connectivity_and_directions_read_from_the_back_row(hall, qtbot, w, h, scale, cell):
+    """Connectivity, Directions and its Edge of chaos tab: ≥ 3 labelled ticks on each value axis,
+    no colliding tick labels, every axis label along its axis (a shorter one where the long one
+    does not fit) and over nothing else; the plots keep readable heights (the page scrolls)."""
+    config = {"rnn": Config(), "lstm": Config(cell="lstm", sigma1=0.95, length=200)}[cell]
+    session, window = hall(w, h, scale, config)
+    area = window.explore
+    where = f"{cell} at {w}x{h} ×{scale:g}"
+    area.show_panel("connectivity")
+    view = window.connectivity
+    qtbot.waitUntil(lambda: view.isVisible() and view.matrix() is not None and view.row() is not None,
+                    timeout=20000)
+    qtbot.wait(30)
+    _painted(view, qtbot)
+    _check_view(view, f"connectivity, {where}", 2)
+    for plot in (view.heat, view.bars_plot):
+        assert plot.vb.height() >= 80 * scale, (where, plot.getAxis("left").labelText, plot.vb.height())
+    area.show_panel("directions")
+    d = window.directions
+    d.chaos.count.setValue(5)                   # a quick edge-of-chaos run
+    qtbot.waitUntil(lambda: d.isVisible() and d.curves is not None and d.split is not None, timeout=20000)
+    qtbot.wait(30)
+    _painted(d, qtbot)
+    _check_view(d.page, f"directions, {where}", 3)
+    for plot in (d.curves_plot, d.lyap_plot, d.split_plot):
+        assert plot.vb.height() >= 80 * scale, (where, plot.getAxis("left").labelText, plot.vb.height())
+    d.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: d.chaos.lambdas is not None, timeout=20000)
+    qtbot.wait(30)
+    _painted(d.chaos, qtbot)
+    _check_view(d.chaos, f"edge of chaos, {where}", 1)
+    assert d.chaos.plot.vb.height() >= 80 * scale, (where, d.chaos.plot.vb.height())
+    d.tabs.setCurrentIndex(0)

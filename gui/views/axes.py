@@ -477,3 +477,28 @@ def _place_legend(legend, vb, curves, xr, yr):
         cx, cy = pick
         legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy), offset=(-10 if cx else 10, -10 if cy else 10))
     return pick
+
+
+def axis_label_length(axis: pg.AxisItem) -> float:
+    """The length of the axis label's text along its axis, in pixels (its document margin left
+    out; a left or right label is drawn rotated, so its width is its length)."""
+    label = axis.label
+    return label.boundingRect().width() - 2 * label.document().documentMargin()
+
+
+def fit_axis_label(axis: pg.AxisItem, labels, **style) -> str:
+    """The first of `labels` (longest first) whose text is no longer than its axis, set on the
+    axis with `style` (the last one where none fits): a label longer than its axis runs over the
+    plot's neighbours. Measured as drawn, so call it once the layout has placed the axis.
+    → the label set."""
+    from .. import style as gui_style
+    labels = list(labels)
+    room = axis.height() if axis.orientation in ("left", "right") else axis.width()
+    for text in labels:
+        if text != axis.labelText or style != getattr(axis, "_gatescope_label_style", None):
+            gui_style.set_axis_label(axis, text, **style)
+            axis._gatescope_label_style = dict(style)
+        if axis_label_length(axis) <= room - 4:
+            break
+    return axis.labelText
+

@@ -15,14 +15,16 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from gatescope.core.lyapunov import edge_of_chaos, gaussian_rnn, scaled_cell, top_lyapunov_exponent
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -31,11 +33,17 @@ from PySide6.QtWidgets import (
 from .. import style
 from ..readout import Readout
 from ..worker import Worker
-from .axes import ReadableAxis, finite_or_nan
+from .axes import ReadableAxis, finite_or_nan, fit_axis_label
 
 MODES = ("scale", "random")
 #: the random W's seed (fixed: the same network for every gain)
 SEED = 0
+#: the plot's least height (pixels at ×1, times the presentation scale), axes included: three
+#: labelled ticks on each axis; where the panel is shorter the page scrolls
+MIN_HEIGHT = 250
+#: the axis labels, longest first: the first that is no longer than its axis is shown
+LEFT_LABELS = ("λ<sub>1</sub> (nats per step)", "λ<sub>1</sub> (nats/step)", "λ<sub>1</sub>")
+BOTTOM_LABELS = {"scale": ("σ₁ of g·W", "σ₁"), "random": ("gain g of a random W", "gain g")}
 
 
 def chaos_factory(cell, mode: str, sigma1: float):
@@ -111,13 +119,16 @@ class EdgeOfChaosView(QWidget):
         self.progress.hide()
         self.status = QLabel()
         self.status.setObjectName("chaos_status")
-        self.readout = Readout(lines=1, max_lines=2)
+        self.readout = Readout(lines=1, max_lines=4)
         self.readout.setObjectName("chaos_readout")
-        top = QHBoxLayout()
-        for w in (self.mode, self.low, self.high, self.count, self.run_button, self.cancel_button,
-                  self.progress, self.status):
+        # two rows: the range, then running it (in one row the boxes' texts were cut at ×1.5)
+        top, run = QHBoxLayout(), QHBoxLayout()
+        for w in (self.mode, self.low, self.high):
             top.addWidget(w)
         top.addStretch(1)
+        for w in (self.count, self.run_button, self.cancel_button, self.progress):
+            run.addWidget(w)
+        run.addWidget(self.status, 1)
         self.graphs = pg.GraphicsLayoutWidget()
         self.plot = self.graphs.addPlot(enableMenu=False, axisItems={"bottom": ReadableAxis("bottom"),
                                                    "left": ReadableAxis("left")})
@@ -130,11 +141,30 @@ class EdgeOfChaosView(QWidget):
         for item in (self.curve, self.points, self.current):
             self.plot.addItem(item)
         self.plot.addItem(self.current_line, ignoreBounds=True)
+        self._label_timer = QTimer(self)          # the labels fitted once the layout placed the axes
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(0)
+        self._label_timer.timeout.connect(self._fit_labels)
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).geometryChanged.connect(self._label_timer.start)
+        # the readout and the plot scroll where the panel is shorter than the plot's least height
+        self.content = QWidget()
+        self.content.setObjectName("chaos_content")
+        body = QVBoxLayout(self.content)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.readout)
+        body.addWidget(self.graphs, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("chaos_scroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.content)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
-        lay.addWidget(self.readout)
-        lay.addWidget(self.graphs, 1)
+        lay.addLayout(run)
+        lay.addWidget(self.scroll, 1)
 
     def apply_style(self, theme=None):
         if theme is not None:
@@ -143,14 +173,25 @@ class EdgeOfChaosView(QWidget):
         for w in (self.mode, self.low, self.high, self.count, self.run_button, self.cancel_button,
                   self.progress, self.status, self.readout):
             w.setFont(th.font(0))
-        bottom = "σ₁ of g·W" if self.mode_name == "scale" else "gain g of a random W"
-        th.style_plot(self.plot, left="λ<sub>1</sub> (nats per step)", bottom=bottom)
+        th.style_plot(self.plot)
+        self.graphs.setMinimumHeight(round(MIN_HEIGHT * th.scale))
+        self._fit_labels()
         self.curve.setPen(th.pen(th.MEASURED, 2.0))
         self.points.setBrush(pg.mkBrush(th.MEASURED))
         self.points.setPen(pg.mkPen(None))
         self.current.setBrush(pg.mkBrush(th.SIGMA1))
         self.current.setPen(th.pen("#ffffff", 1.5))
         self.current_line.setPen(th.pen(th.SIGMA1, 1.0, Qt.DashLine))
+
+    def _fit_labels(self):
+        """Each axis label, the longest of its candidates that is no longer than its axis."""
+        style = self.theme._label_style()
+        fit_axis_label(self.plot.getAxis("left"), LEFT_LABELS, **style)
+        fit_axis_label(self.plot.getAxis("bottom"), BOTTOM_LABELS[self.mode_name], **style)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._label_timer.start()                 # once the layout has placed the axes
 
     @property
     def mode_name(self) -> str:

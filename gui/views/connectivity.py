@@ -20,13 +20,30 @@ import numpy as np
 import pyqtgraph as pg
 from gatescope.core import connectivity as engine
 from gatescope.core.explain_connectivity import how_to_read, prepare_seconds, row_seconds
-from PySide6.QtCore import QObject, QRectF, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .. import style
 from ..readout import Readout
 from ..worker import Worker
-from .axes import HeatmapCursor, PowerOfTenAxis, TimeAxis, colour_bar, pow10_label, style_colour_bar
+from .axes import (
+    HeatmapCursor,
+    PowerOfTenAxis,
+    TimeAxis,
+    colour_bar,
+    fit_axis_label,
+    pow10_label,
+    style_colour_bar,
+)
 from .image import Heatmap
 
 #: Rows expected to take less than this run on the GUI thread (a step's redraw), else on a Worker.
@@ -39,6 +56,19 @@ MAX_IMAGE = 1024
 #: CSV export: at most this many (t, k) entries (T ≤ 1413; a few seconds of writing).
 MAX_CSV_ROWS = 1_000_000
 CMAP = "viridis"
+#: the least heights (pixels at ×1, times the presentation scale) of the heatmap and of the bars,
+#: axes included: three labelled ticks on each axis; where the panel is shorter the page scrolls
+MIN_HEIGHTS = {"heat": 230, "bars": 160}
+
+
+def axis_labels(sym: str) -> dict:
+    """Each axis label for the target `sym` (h or ŷ), longest first: the first that is no longer
+    than its axis is shown."""
+    t = f"{sym}<sub>t</sub>"
+    return {"heat_left": (f"{t}: state at step t", f"state {t}", t),
+            "heat_bottom": ("x<sub>k</sub>: input at step k", "input x<sub>k</sub>", "x<sub>k</sub>"),
+            "bars_left": (f"‖∂{t}/∂x<sub>k</sub>‖", f"‖∂{sym}/∂x‖"),
+            "bars_bottom": ("input k", "k")}
 
 
 def readout_head(analysis) -> dict | None:
@@ -337,7 +367,7 @@ class ConnectivityView(QWidget):
 
     # -- construction ----------------------------------------------------------------------------
     def _build(self):
-        self.readout = Readout(lines=2, max_lines=4)
+        self.readout = Readout(lines=2, max_lines=8)
         self.readout.setObjectName("connectivity_readout")
         self.output_toggle = QCheckBox("output ŷ")
         self.output_toggle.setObjectName("connectivity_output")
@@ -389,11 +419,31 @@ class ConnectivityView(QWidget):
         self.graphs.ci.layout.setRowStretchFactor(1, 2)
         self.graphs.scene().sigMouseMoved.connect(self._on_mouse)
         self.graphs.scene().sigMouseClicked.connect(self._on_click)
+        # the labels are fitted to their axes once the layout has placed them
+        self._label_timer = QTimer(self)
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(0)
+        self._label_timer.timeout.connect(self._fit_labels)
+        for p in (self.heat, self.bars_plot):
+            for name in ("left", "bottom"):
+                p.getAxis(name).geometryChanged.connect(self._label_timer.start)
+        # the readout and the plots scroll where the panel is shorter than their least heights
+        self.content = QWidget()
+        self.content.setObjectName("connectivity_content")
+        body = QVBoxLayout(self.content)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.readout)
+        body.addWidget(self.graphs, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("connectivity_scroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.content)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
-        lay.addWidget(self.readout)
-        lay.addWidget(self.graphs, 1)
+        lay.addWidget(self.scroll, 1)
 
     def apply_style(self, theme=None):
         if theme is not None:
@@ -401,10 +451,16 @@ class ConnectivityView(QWidget):
         th = self.theme
         for w in (self.readout, self.output_toggle, self.status, self.progress):
             w.setFont(th.font(0))
-        sym = self._styled_symbol = self.target_symbol()
-        th.style_plot(self.heat, left=f"{sym}<sub>t</sub>: state at step t",
-                      bottom="x<sub>k</sub>: input at step k")
-        th.style_plot(self.bars_plot, left=f"‖∂{sym}<sub>t</sub>/∂x<sub>k</sub>‖", bottom="input k")
+        self._styled_symbol = self.target_symbol()
+        th.style_plot(self.heat)
+        th.style_plot(self.bars_plot)
+        self._fit_labels()
+        k = th.scale
+        self.heat.setMinimumHeight(round(MIN_HEIGHTS["heat"] * k))
+        self.bars_plot.setMinimumHeight(round(MIN_HEIGHTS["bars"] * k))
+        spacing = self.graphs.ci.layout.verticalSpacing()
+        self.graphs.setMinimumHeight(round((MIN_HEIGHTS["heat"] + MIN_HEIGHTS["bars"]) * k
+                                           + max(spacing, 0) + 24))
         self.heat.showGrid(x=False, y=False)
         self._align_axes()
         self.cursor.apply_style(th)
@@ -413,6 +469,18 @@ class ConnectivityView(QWidget):
         self.pick.setOpts(brush=pg.mkBrush(th.SIGMA1), pen=th.pen(th.CURSOR, 1))
         self.marker.setBrush(pg.mkBrush(th.SIGMA1))
         self.marker.setPen(th.pen("#ffffff", 1.5))
+
+    def _fit_labels(self):
+        """Each axis label, the longest of `axis_labels` that is no longer than its axis (a label
+        longer than its axis ran over the plot below it)."""
+        labels, style = axis_labels(self._styled_symbol), self.theme._label_style()
+        for plot, key in ((self.heat, "heat"), (self.bars_plot, "bars")):
+            for name in ("left", "bottom"):
+                fit_axis_label(plot.getAxis(name), labels[f"{key}_{name}"], **style)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._label_timer.start()                 # once the layout has placed the axes
 
     def _align_axes(self):
         """Both left axes equally wide (the powers of ten below, the tokens above), so that bar k

@@ -30,10 +30,12 @@ from gatescope.core.theory import format_pow10
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFrame,
     QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -43,7 +45,7 @@ from PySide6.QtWidgets import (
 from .. import style
 from ..readout import Readout
 from ..worker import Worker
-from .axes import PowerOfTenAxis, ReadableAxis, TimeAxis, finite_or_nan
+from .axes import PowerOfTenAxis, ReadableAxis, TimeAxis, finite_or_nan, fit_axis_label
 from .chaos import EdgeOfChaosView
 from .connectivity import readout_head, throttled
 
@@ -55,6 +57,18 @@ INLINE_S = 0.015
 #: waits until the changes rest this long: the drag's frames stay the other views' alone
 SETTLE_MS = 120
 CMAP = "viridis"
+#: the least heights (pixels at ×1, times the presentation scale) of the σᵢ curves and of the row
+#: of bars below them, axes included: three labelled ticks on every axis; where the panel is
+#: shorter the page scrolls (at 1280×720 ×1.5 the three plots were squeezed into ≈ 350 px)
+MIN_HEIGHTS = {"curves": 190, "bars": 160}
+#: each axis label, longest first: the first that is no longer than its axis is shown
+LABELS = {
+    "curves": ("σ<sub>i</sub>(∂s<sub>t</sub>/∂s<sub>0</sub>)", "σ<sub>i</sub>"),
+    "lyapunov": ("λ<sub>i</sub>, ln σ<sub>i</sub>(W) (nats/step)", "λ<sub>i</sub>, ln σ<sub>i</sub>(W)",
+                 "λ<sub>i</sub> (nats/step)", "λ<sub>i</sub>"),
+    "lyapunov_gated": ("λ<sub>i</sub> (nats/step)", "λ<sub>i</sub>"),     # no ln σᵢ(W) bars
+    "split": ("|σ<sub>i</sub>c<sub>i</sub>| reaching h<sub>0</sub>", "|σ<sub>i</sub>c<sub>i</sub>|"),
+}
 
 
 def kept_directions(row, decades: float = KEEP_DECADES) -> int:
@@ -162,7 +176,7 @@ class DirectionsView(QWidget):
 
     # -- construction ----------------------------------------------------------------------------
     def _build(self):
-        self.readout = Readout(lines=2, max_lines=3)
+        self.readout = Readout(lines=2, max_lines=5)
         self.readout.setObjectName("directions_readout")
         self.unit = QSpinBox()
         self.unit.setObjectName("directions_unit")
@@ -211,13 +225,33 @@ class DirectionsView(QWidget):
             p.setMouseEnabled(x=False, y=False)
         self.graphs.ci.layout.setRowStretchFactor(0, 3)
         self.graphs.ci.layout.setRowStretchFactor(1, 2)
+        # the labels are fitted to their axes once the layout has placed them
+        self._label_timer = QTimer(self)
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(0)
+        self._label_timer.timeout.connect(self._fit_labels)
+        for p in (self.curves_plot, self.lyap_plot, self.split_plot):
+            for name in ("left", "bottom"):
+                p.getAxis(name).geometryChanged.connect(self._label_timer.start)
+        # the readout and the plots scroll where the panel is shorter than their least heights
+        self.content = QWidget()
+        self.content.setObjectName("directions_content")
+        body = QVBoxLayout(self.content)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.readout)
+        body.addWidget(self.graphs, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("directions_scroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.content)
         self.page = QWidget()
         self.page.setObjectName("directions_page")
         inner = QVBoxLayout(self.page)
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addLayout(top)
-        inner.addWidget(self.readout)
-        inner.addWidget(self.graphs, 1)
+        inner.addWidget(self.scroll, 1)
         # the edge of chaos, on its own tab (it computes only while that tab is shown)
         self.chaos = EdgeOfChaosView(self.session, theme=self.theme)
         self.tabs = QTabWidget()
@@ -250,17 +284,35 @@ class DirectionsView(QWidget):
             w.setFont(th.font(0))
         if theme is not None:
             self.chaos.apply_style(theme)
-        th.style_plot(self.curves_plot, left="σ<sub>i</sub>(∂s<sub>t</sub>/∂s<sub>0</sub>)",
-                      bottom="step t")
-        th.style_plot(self.lyap_plot, left="λ<sub>i</sub>, ln σ<sub>i</sub>(W) (nats/step)",
-                      bottom="direction i")
-        th.style_plot(self.split_plot, left="|σ<sub>i</sub>c<sub>i</sub>| reaching h<sub>0</sub>",
-                      bottom="direction i")
+        th.style_plot(self.curves_plot, bottom="step t")
+        th.style_plot(self.lyap_plot, bottom="direction i")
+        th.style_plot(self.split_plot, bottom="direction i")
+        k = th.scale
+        self.curves_plot.setMinimumHeight(round(MIN_HEIGHTS["curves"] * k))
+        for p in (self.lyap_plot, self.split_plot):
+            p.setMinimumHeight(round(MIN_HEIGHTS["bars"] * k))
+        spacing = self.graphs.ci.layout.verticalSpacing()
+        self.graphs.setMinimumHeight(round((MIN_HEIGHTS["curves"] + MIN_HEIGHTS["bars"]) * k
+                                           + max(spacing, 0) + 24))
+        self._fit_labels()
         self.cursor.setPen(th.pen(th.CURSOR, 1.5, Qt.DashLine))
         self.lyap_bars.setOpts(brush=pg.mkBrush(th.MEASURED), pen=pg.mkPen(None))
         self.sigma_bars.setOpts(brush=pg.mkBrush(th.SV_REST), pen=pg.mkPen(None))
         self.split_bars.setOpts(brush=pg.mkBrush(th.SIGMA1), pen=pg.mkPen(None))
         self._colour_curves()
+
+    def _fit_labels(self):
+        """Each left label, the longest of LABELS that is no longer than its axis (a label longer
+        than its axis ran over the plot above and below it)."""
+        a = self._analysis
+        lyap = "lyapunov" if a is None or a.cell.kind == "rnn" else "lyapunov_gated"
+        style = self.theme._label_style()
+        for plot, key in ((self.curves_plot, "curves"), (self.lyap_plot, lyap), (self.split_plot, "split")):
+            fit_axis_label(plot.getAxis("left"), LABELS[key], **style)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._label_timer.start()                 # once the layout has placed the axes
 
     def _colour_curves(self):
         th, m = self.theme, len(self.curve_items)
@@ -342,6 +394,7 @@ class DirectionsView(QWidget):
         if readout_head(a) is None and self.use_readout.isChecked():
             self.use_readout.setChecked(False)
         self._ensure_items(a.cell.state_size, a.cell.kind == "rnn")
+        self._label_timer.start()                 # ln σᵢ(W) is named for a plain RNN only
         if same_shape:
             self._set_stale(True)                 # the old curves, dimmed, until the new ones
         else:
