@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from gatescope.core.training.train import TrainError
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -22,8 +23,7 @@ from PySide6.QtWidgets import (
 
 from .. import dialogs, style
 from ..wrapped_label import WrappedLabel
-from .axes import PowerOfTenAxis, ReadableAxis, readable_axes
-from .train import PlotFit, ScrollColumn, row_legend
+from .train import PlotFit, ScrollColumn, keep_decades, lab_axes, row_legend
 
 CELLS = ("rnn", "lstm", "gru")
 
@@ -102,8 +102,9 @@ class SweepView(QWidget):
         self.plot_column = ScrollColumn(self.graphs)
         self.plot_column.setObjectName("sweep_plot_column")
         lay.addWidget(self.plot_column, 1)
-        self.acc_plot = self.graphs.addPlot(row=0, col=0, axisItems=readable_axes(ReadableAxis("left")))
-        self.grad_plot = self.graphs.addPlot(row=0, col=1, axisItems=readable_axes(PowerOfTenAxis("left")))
+        self.acc_plot = self.graphs.addPlot(row=0, col=0, axisItems=lab_axes(short_left="accuracy"))
+        self.grad_plot = self.graphs.addPlot(row=0, col=1, axisItems=lab_axes("log10"))
+        keep_decades(self.grad_plot)
         style.style_plot(self.acc_plot, left="test accuracy", bottom="gap G")
         style.style_plot(self.grad_plot, left="‖∂ℓ/∂h<sub>1</sub>‖", bottom="gap G")
         self.acc_plot.setTitle("mean over seeds (× each seed)")
@@ -124,7 +125,10 @@ class SweepView(QWidget):
         self.legend = row_legend(self.acc_plot, [(self.acc_curves[kind], kind.upper()) for kind in CELLS])
         # side by side where the width holds both whole and readable, else one above the other
         self.plot_fit = PlotFit(self.plot_column, [(self.graphs, (self.acc_plot, self.grad_plot), 2)], self)
+        self._gap_span = None                # (first, last) gap the x axes show
         self.gaps.textChanged.connect(self._frame_plots)
+        for plot in (self.acc_plot, self.grad_plot):
+            plot.vb.sigResized.connect(self._fit_gap_range)
         self._frame_plots(self.gaps.text())
         self.run_button.clicked.connect(self._run)
         self.cancel_button.clicked.connect(lab.cancel_sweep)
@@ -141,6 +145,7 @@ class SweepView(QWidget):
             self.theme.restyle_axes(plot)
         self.legend.restyle(self.theme)
         self.plot_fit.fit(self.theme)
+        self._fit_gap_range()                    # the room at the ends follows the tick font
 
     def _frame_plots(self, text):
         """The gap axis spans the gaps to sweep, also before any run (not 0…1)."""
@@ -152,8 +157,26 @@ class SweepView(QWidget):
             return
         if max(gaps) > 10**6:
             return
+        self._gap_span = (min(gaps), max(max(gaps), min(gaps) + 1))
+        self._fit_gap_range()
+
+    def _fit_gap_range(self, *_):
+        """Each x axis spans the gaps and, beyond the first and the last, room for half a tick
+        label and a little more, in pixels: the end gaps are labelled at every width and scale (a
+        4 % padding left a sweep of gaps 2 and 3 with no labels at ×2)."""
+        if self._gap_span is None:
+            return
+        lo, hi = self._gap_span
         for plot in (self.acc_plot, self.grad_plot):
-            plot.setXRange(min(gaps), max(max(gaps), min(gaps) + 1), padding=0.04)
+            ax, size = plot.getAxis("bottom"), plot.vb.width()
+            if size <= 0:
+                continue
+            font = ax.style.get("tickFont")
+            fm = QFontMetricsF(font if font is not None else ax.font())
+            widest = max(fm.horizontalAdvance(t) for t in ("0000", str(lo), str(hi)))   # "0000": the axis' own guess
+            pad = min(0.5 * widest + 4 + 0.03 * size, 0.3 * size)     # px at each end
+            per_px = (hi - lo) / (size - 2 * pad)
+            plot.setXRange(lo - pad * per_px, hi + pad * per_px, padding=0)
 
     def _run(self):
         try:

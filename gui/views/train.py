@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QFrame,
+    QGraphicsTextItem,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from .. import dialogs, style
 from ..wrapped_label import WrappedLabel
-from .axes import PowerOfTenAxis, ReadableAxis, fit_legend_columns, readable_axes
+from .axes import PowerOfTenAxis, ReadableAxis, fit_legend_columns
 
 REDRAW_MS = 80
 #: How long each phase of a Step stays on screen before the next one is drawn.
@@ -135,6 +136,177 @@ def coherent(config, changes: dict) -> dict:
                                   or (new.init == "chrono" and new.cell == "rnn")):
         out["init"] = "default"
     return out
+
+
+class LabelRoom:
+    """An axis whose label sits beside its tick labels, never on them. pyqtgraph leaves the label
+    0.8 of its bounding rectangle across the axis and puts it 5 px beyond the axis' outer edge: at
+    ×2 the text reached into the tick labels ("step k" touched them, a left label sat on "10⁰").
+    Here the axis holds the label's whole text, flush with its outer edge, and a gap of a quarter
+    of a tick label's height between it and the ticks. Where the label runs longer than the axis
+    (a short plot at ×2), the axis shows `short_label` instead, when it has one; its labelText
+    stays the long one (a restyle sets it again, the choice is made again)."""
+
+    short_label = ""
+    _shows_short = False
+
+    def _tick_font_px(self) -> float:
+        font = self.style.get("tickFont")
+        return QFontMetricsF(font if font is not None else self.font()).height()
+
+    def _label_room(self) -> float:
+        """The label's text height across the axis and the gap to the tick labels."""
+        m = self.label.document().documentMargin()
+        return self.label.boundingRect().height() - 2 * m + max(3.0, 0.25 * self._tick_font_px())
+
+    def _base_size(self, text: float, across: int) -> float:
+        """pyqtgraph's size across the axis without its label (across: 0 for a width, 1 for a
+        height): the tick text, its offset and the tick length."""
+        if not self.style["showValues"]:
+            return 0.0
+        size = text if self.style["autoExpandTextSpace"] else self.style[("tickTextWidth", "tickTextHeight")[across]]
+        return size + self.style["tickTextOffset"][across] + max(0, self.style["tickLength"])
+
+    def _updateWidth(self):                      # noqa: N802 (pyqtgraph's name)
+        if self.fixedWidth is not None or not self.isVisible():
+            return super()._updateWidth()
+        w = self._base_size(self.textWidth, 0)
+        if self.label.isVisible():
+            w += self._label_room()
+        self.setMaximumWidth(w)
+        self.setMinimumWidth(w)
+        self.picture = None
+
+    def _updateHeight(self):                     # noqa: N802 (pyqtgraph's name)
+        if self.fixedHeight is not None or not self.isVisible():
+            return super()._updateHeight()
+        h = self._base_size(self.textHeight, 1)
+        if self.label.isVisible():
+            h += self._label_room()
+        self.setMaximumHeight(h)
+        self.setMinimumHeight(h)
+        self.picture = None
+
+    def labelString(self):                       # noqa: N802 (pyqtgraph's name)
+        if not (self._shows_short and self.short_label):
+            return super().labelString()
+        long = self.labelText
+        self.labelText = self.short_label
+        try:
+            return super().labelString()
+        finally:
+            self.labelText = long
+
+    def _long_label_px(self) -> float:
+        """The long label's text length, measured at the label's font and style."""
+        shows = self._shows_short
+        self._shows_short = False
+        html = self.labelString()
+        self._shows_short = shows
+        key = (html, self.label.font().key())
+        if getattr(self, "_measured", (None, 0.0))[0] != key:
+            item = QGraphicsTextItem()
+            item.setFont(self.label.font())
+            item.setHtml(html)
+            self._measured = (key, item.boundingRect().width() - 2 * item.document().documentMargin())
+        return self._measured[1]
+
+    def resizeEvent(self, ev=None):              # noqa: N802 (Qt's name)
+        if self.label is None:
+            return super().resizeEvent(ev)
+        length = self.size().height() if self.orientation in ("left", "right") else self.size().width()
+        if self.short_label and length > 0:
+            short = self._long_label_px() > length
+            if short != self._shows_short:
+                self._shows_short = short
+                self.label.setHtml(self.labelString())
+        super().resizeEvent(ev)
+        br, m = self.label.boundingRect(), self.label.document().documentMargin()
+        if self.orientation == "left":           # rotated: its text from the axis' left edge
+            self.label.setPos(-m, int(self.size().height() / 2 + br.width() / 2))
+        elif self.orientation == "bottom":       # its text ending at the axis' bottom edge
+            self.label.setPos(int(self.size().width() / 2 - br.width() / 2), self.size().height() - br.height() + m)
+
+
+class LabAxis(LabelRoom, ReadableAxis):
+    """A ReadableAxis whose label keeps clear of its ticks (LabelRoom)."""
+
+
+class LabPowerAxis(LabelRoom, PowerOfTenAxis):
+    """A PowerOfTenAxis whose label keeps clear of its ticks (LabelRoom)."""
+
+
+class ParamAxis(LabAxis):
+    """The update plot's x axis: one tick per parameter at 0, 1, …, labelled with its name (W_ih,
+    b_out). On one line where every name fits its slot with a gap, else on two (W over ih): at
+    ×2 "W_out" and "b_out" ran into each other. The axis is never narrower than the two-line
+    names need, so the lab's layout gives it that room (fewer columns of plots)."""
+
+    def __init__(self):
+        super().__init__("bottom", integer=True)
+        self.names: list[str] = []
+        self._two_lines = False
+
+    def _metrics(self) -> QFontMetricsF:
+        font = self.style.get("tickFont")
+        return QFontMetricsF(font if font is not None else self.font())
+
+    def _need(self, two_lines: bool) -> float:
+        """A slot's width for the widest name (on one or two lines) and the gap after it."""
+        fm = self._metrics()
+        names = self.names or ["W_out"]                 # the widest of every cell's parameters
+        texts = [t for n in names for t in (self._split(n).split("\n") if two_lines else [n])]
+        return max(fm.horizontalAdvance(t) for t in texts) + 0.8 * fm.horizontalAdvance("0")
+
+    @staticmethod
+    def _split(name: str) -> str:
+        return "\n".join(name.split("_", 1))
+
+    def _fit_minimum(self):
+        self.setMinimumWidth(int(max(len(self.names), 6) * self._need(True) + 1))
+
+    def set_names(self, names):
+        names = list(names)
+        if names != self.names:
+            self.names = names
+            self._fit_minimum()
+            self.picture = None
+            self.update()
+
+    def setTickFont(self, font):                 # noqa: N802 (pyqtgraph's name)
+        super().setTickFont(font)
+        self._fit_minimum()
+
+    def tickValues(self, minVal, maxVal, size):
+        if not self.names or size <= 0 or not maxVal > minVal:
+            return []
+        self._two_lines = self._need(False) > size / (maxVal - minVal)
+        return [(1.0, [float(k) for k in range(len(self.names)) if minVal <= k <= maxVal])]
+
+    def tickStrings(self, values, scale, spacing):
+        names = [self.names[int(round(v))] if 0 <= int(round(v)) < len(self.names) else "" for v in values]
+        return [self._split(n) for n in names] if self._two_lines else names
+
+
+#: The narrowest span, in decades, of a lab plot on a power-of-ten axis: three of 1, 2, 5 × 10ᵏ
+#: fit in any 1.5 decades at the lab's smallest plot height (a nearly flat ‖g‖ left one label)
+MIN_DECADES = 1.5
+
+
+def lab_axes(left: str = "linear", short_left: str = "", short_bottom: str = "") -> dict:
+    """axisItems for a lab plot: a LabAxis or (left="log10") a LabPowerAxis on the left, a
+    whole-number LabAxis at the bottom; each with the short label it shows when its own is
+    longer than the axis."""
+    axes = {"left": LabPowerAxis("left") if left == "log10" else LabAxis("left"),
+            "bottom": LabAxis("bottom", integer=True)}
+    axes["left"].short_label, axes["bottom"].short_label = short_left, short_bottom
+    return axes
+
+
+def keep_decades(plot: pg.PlotItem, decades: float = MIN_DECADES):
+    """A plot on a power-of-ten axis never spans fewer than `decades` (a flat curve, a narrow
+    band of bars): it always shows three labelled ticks."""
+    plot.vb.setLimits(minYRange=decades)
 
 
 #: The smallest data area the lab's plots get, in pixels (a little more at larger scales): where
@@ -685,12 +857,14 @@ class TrainView(QWidget):
         g = self.graphs
         # readable axes: at least three labelled ticks wherever three fit (at ×2 pyqtgraph's own
         # showed two on these narrow plots: "500 1000")
-        self.loss_plot = g.addPlot(row=0, col=0, axisItems=readable_axes(ReadableAxis("left")))
-        self.acc_plot = g.addPlot(row=0, col=1, axisItems=readable_axes(ReadableAxis("left")))
-        self.norm_plot = g.addPlot(row=0, col=2, axisItems=readable_axes(PowerOfTenAxis("left")))
-        self.reach_plot = g.addPlot(row=1, col=0, axisItems=readable_axes(PowerOfTenAxis("left")))
-        self.share_plot = g.addPlot(row=1, col=1, axisItems=readable_axes(PowerOfTenAxis("left")))
-        self.contrib_plot = g.addPlot(row=1, col=2, axisItems=readable_axes(PowerOfTenAxis("left")))
+        self.loss_plot = g.addPlot(row=0, col=0, axisItems=lab_axes())
+        self.acc_plot = g.addPlot(row=0, col=1, axisItems=lab_axes())
+        self.norm_plot = g.addPlot(row=0, col=2, axisItems=lab_axes("log10"))
+        self.reach_plot = g.addPlot(row=1, col=0, axisItems=lab_axes("log10", short_bottom="step k"))
+        self.share_plot = g.addPlot(row=1, col=1, axisItems=lab_axes("log10", short_left="share"))
+        self.contrib_plot = g.addPlot(row=1, col=2, axisItems=lab_axes("log10"))
+        for p in (self.norm_plot, self.reach_plot, self.share_plot, self.contrib_plot):
+            keep_decades(p)
         for p, left, bottom, title in (
                 (self.loss_plot, "loss", "iteration", "loss"),
                 (self.acc_plot, "accuracy", "iteration", "accuracy (chance dashed)"),
@@ -804,9 +978,13 @@ class TrainView(QWidget):
     # -- one step in slow motion ---------------------------------------------------------------
     def _step_plots(self):
         g = self.step_graphs
-        self.fwd_plot = g.addPlot(row=0, col=0, axisItems=readable_axes(ReadableAxis("left")))
-        self.bwd_plot = g.addPlot(row=0, col=1, axisItems=readable_axes(PowerOfTenAxis("left")))
-        self.upd_plot = g.addPlot(row=0, col=2, axisItems=readable_axes(PowerOfTenAxis("left")))
+        self.fwd_plot = g.addPlot(row=0, col=0, axisItems=lab_axes())
+        self.bwd_plot = g.addPlot(row=0, col=1, axisItems=lab_axes("log10"))
+        axes = lab_axes("log10", short_left="‖Δθ‖/‖θ‖")
+        axes["bottom"] = ParamAxis()
+        self.upd_plot = g.addPlot(row=0, col=2, axisItems=axes)
+        for p in (self.bwd_plot, self.upd_plot):
+            keep_decades(p)
         style.style_plot(self.fwd_plot, left="unit", bottom="step t")
         style.style_plot(self.bwd_plot, left="gradient", bottom="step k")
         style.style_plot(self.upd_plot, left="‖Δθ‖ / ‖θ‖", bottom="parameter")
@@ -894,8 +1072,7 @@ class TrainView(QWidget):
         names = list(rec.delta)
         rel = np.array([rec.delta[k] / rec.param_norm[k] if rec.param_norm[k] > 0 else np.nan for k in names])
         self._set_log_bars(self.upd_bars, self.upd_plot, rel, x=np.arange(len(names)))
-        self.upd_plot.getAxis("bottom").setTicks([[(i, n.replace("weight_", "W_").replace("bias_", "b_"))
-                                                   for i, n in enumerate(names)]])
+        self.upd_plot.getAxis("bottom").set_names([n.replace("weight_", "W_").replace("bias_", "b_") for n in names])
         self.upd_plot.setXRange(-0.6, len(names) - 0.4, padding=0)
         self._phase_text(f"<b>3 · update</b> ({self.lab.config.optimizer}, lr {self.lab.config.lr:g}): "
                          f"the same batch's loss {rec.loss:.4f} → {rec.loss_after:.4f}.")
