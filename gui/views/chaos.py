@@ -15,16 +15,14 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from gatescope.core.lyapunov import edge_of_chaos, gaussian_rnn, scaled_cell, top_lyapunov_exponent
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -34,6 +32,7 @@ from .. import style
 from ..readout import Readout
 from ..worker import Worker
 from .axes import ReadableAxis, finite_or_nan, fit_axis_label
+from .panel_parts import label_fitter, scrolling_page
 
 MODES = ("scale", "random")
 #: the random W's seed (fixed: the same network for every gain)
@@ -141,25 +140,9 @@ class EdgeOfChaosView(QWidget):
         for item in (self.curve, self.points, self.current):
             self.plot.addItem(item)
         self.plot.addItem(self.current_line, ignoreBounds=True)
-        self._label_timer = QTimer(self)          # the labels fitted once the layout placed the axes
-        self._label_timer.setSingleShot(True)
-        self._label_timer.setInterval(0)
-        self._label_timer.timeout.connect(self._fit_labels)
-        for name in ("left", "bottom"):
-            self.plot.getAxis(name).geometryChanged.connect(self._label_timer.start)
+        self._label_timer = label_fitter(self, (self.plot,), self._fit_labels)
         # the readout and the plot scroll where the panel is shorter than the plot's least height
-        self.content = QWidget()
-        self.content.setObjectName("chaos_content")
-        body = QVBoxLayout(self.content)
-        body.setContentsMargins(0, 0, 0, 0)
-        body.addWidget(self.readout)
-        body.addWidget(self.graphs, 1)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("chaos_scroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.content)
+        self.content, self.scroll = scrolling_page("chaos", self.readout, self.graphs)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)

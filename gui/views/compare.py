@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from gatescope.core.text import escape_html, format_pow10, format_scale, jacobian_norm_name, power_readout
 from gatescope.core.theory import state_bounded, state_level
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from .. import style
 from ..readout import Readout
@@ -28,6 +28,7 @@ from .axes import (
 )
 from .compare_connectivity import CompareConnectivity, loaded_kind, model_tag
 from .image import Heatmap
+from .panel_parts import scroll_area
 
 KINDS = ("rnn", "lstm", "gru")
 #: σ₁ᵗ is drawn dark and dashed here: self.theme.SIGMA1 is the RNN's own red, and the RNN's curve
@@ -217,12 +218,7 @@ class CompareView(QWidget):
         # scrolls where the window is shorter than their sum: at 1280×720 ×1.5 they were squashed
         # to slivers (no gradient curve, heatmap labels on top of each other)
         self.lower = lower
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("compare_scroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.content)
+        self.scroll = scroll_area(self.content, "compare_scroll")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.hint, 1)

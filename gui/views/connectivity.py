@@ -20,14 +20,12 @@ import numpy as np
 import pyqtgraph as pg
 from gatescope.core import connectivity as engine
 from gatescope.core.explain_connectivity import how_to_read, prepare_seconds, row_seconds
-from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QRectF, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -45,6 +43,7 @@ from .axes import (
     style_colour_bar,
 )
 from .image import Heatmap
+from .panel_parts import label_fitter, scrolling_page
 
 #: Rows expected to take less than this run on the GUI thread (a step's redraw), else on a Worker.
 INLINE_S = 0.012
@@ -420,26 +419,9 @@ class ConnectivityView(QWidget):
         self.graphs.scene().sigMouseMoved.connect(self._on_mouse)
         self.graphs.scene().sigMouseClicked.connect(self._on_click)
         # the labels are fitted to their axes once the layout has placed them
-        self._label_timer = QTimer(self)
-        self._label_timer.setSingleShot(True)
-        self._label_timer.setInterval(0)
-        self._label_timer.timeout.connect(self._fit_labels)
-        for p in (self.heat, self.bars_plot):
-            for name in ("left", "bottom"):
-                p.getAxis(name).geometryChanged.connect(self._label_timer.start)
+        self._label_timer = label_fitter(self, (self.heat, self.bars_plot), self._fit_labels)
         # the readout and the plots scroll where the panel is shorter than their least heights
-        self.content = QWidget()
-        self.content.setObjectName("connectivity_content")
-        body = QVBoxLayout(self.content)
-        body.setContentsMargins(0, 0, 0, 0)
-        body.addWidget(self.readout)
-        body.addWidget(self.graphs, 1)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("connectivity_scroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.content)
+        self.content, self.scroll = scrolling_page("connectivity", self.readout, self.graphs)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)

@@ -30,12 +30,10 @@ from gatescope.core.theory import format_pow10
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFrame,
     QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -48,6 +46,7 @@ from ..worker import Worker
 from .axes import PowerOfTenAxis, ReadableAxis, TimeAxis, finite_or_nan, fit_axis_label
 from .chaos import EdgeOfChaosView
 from .connectivity import readout_head, throttled
+from .panel_parts import label_fitter, scrolling_page
 
 #: σᵢ/σ₁ above this counts as a direction that is kept (the notes' 10⁻³)
 KEEP_DECADES = 3.0
@@ -226,26 +225,10 @@ class DirectionsView(QWidget):
         self.graphs.ci.layout.setRowStretchFactor(0, 3)
         self.graphs.ci.layout.setRowStretchFactor(1, 2)
         # the labels are fitted to their axes once the layout has placed them
-        self._label_timer = QTimer(self)
-        self._label_timer.setSingleShot(True)
-        self._label_timer.setInterval(0)
-        self._label_timer.timeout.connect(self._fit_labels)
-        for p in (self.curves_plot, self.lyap_plot, self.split_plot):
-            for name in ("left", "bottom"):
-                p.getAxis(name).geometryChanged.connect(self._label_timer.start)
+        self._label_timer = label_fitter(self, (self.curves_plot, self.lyap_plot, self.split_plot),
+                                         self._fit_labels)
         # the readout and the plots scroll where the panel is shorter than their least heights
-        self.content = QWidget()
-        self.content.setObjectName("directions_content")
-        body = QVBoxLayout(self.content)
-        body.setContentsMargins(0, 0, 0, 0)
-        body.addWidget(self.readout)
-        body.addWidget(self.graphs, 1)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("directions_scroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.content)
+        self.content, self.scroll = scrolling_page("directions", self.readout, self.graphs)
         self.page = QWidget()
         self.page.setObjectName("directions_page")
         inner = QVBoxLayout(self.page)
