@@ -8,7 +8,8 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from gatescope.core.config import Config
-from PySide6.QtCore import QRectF, Qt
+from lab_runs import run_tiny_lab
+from PySide6.QtCore import QRectF
 from test_lab_legends import SIZES, drawn_marks, scene_rect, show_lab_page
 from test_lecture_hall import tick_texts
 
@@ -18,23 +19,7 @@ GAPS = (2, 3)
 
 def run_lab(qtbot, window):
     """A tiny LSTM: one Step, the rest of its run, then a sweep of GAPS with one seed."""
-    window.pages.setCurrentIndex(2)
-    view, lab = window.train_view, window.lab
-    qtbot.waitUntil(view.isVisible)
-    lab.update(task="clouds", cell="lstm", gap=4, hidden=6, batch=8, iters=40, eval_every=4, val_size=16,
-               test_size=16, curriculum=False, stop_accuracy=None, seed=2)
-    view.phase_ms = 5
-    qtbot.mouseClick(view.step_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: view.step_phase == "update", timeout=20000)
-    lab.resume()
-    qtbot.waitUntil(lambda: lab.state == "finished", timeout=30000)
-    lab.update(iters=20, eval_every=10)
-    lab.sweep_workers = 1
-    sweep = window.sweep_view
-    sweep.gaps.setText(",".join(map(str, GAPS)))
-    sweep.seeds.setText("0")
-    qtbot.mouseClick(sweep.run_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: lab.sweep_state == "finished", timeout=30000)
+    run_tiny_lab(qtbot, window, iters=40, gaps=GAPS)
 
 
 def label_text_rect(ax) -> QRectF:

@@ -6,7 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from gatescope.core.config import Config
-from PySide6.QtCore import QPointF, QRectF, Qt
+from lab_runs import run_tiny_lab
+from PySide6.QtCore import QPointF, QRectF
 
 SIZES = [(1280, 720, 1.5), (1366, 768, 2.0), (1920, 1080, 2.0), (3840, 2160, 2.0)]
 
@@ -164,25 +165,8 @@ def check_legends(window, qtbot, scale, where):
 @pytest.mark.parametrize("w,h,scale", SIZES, ids=[f"{w}x{h}x{s:g}" for w, h, s in SIZES])
 def test_lab_legends_never_cover_a_curve_and_grow_with_the_scale(qtbot, window_at, w, h, scale):
     session, window = window_at(Config(), w, h, scale)
-    window.pages.setCurrentIndex(2)
-    view, lab = window.train_view, window.lab
-    qtbot.waitUntil(view.isVisible)
-    # a tiny LSTM (so the reach plot's cell curve is drawn too): one Step, then the rest of the run
-    lab.update(task="clouds", cell="lstm", gap=4, hidden=6, batch=8, iters=60, eval_every=4, val_size=16,
-               test_size=16, curriculum=False, stop_accuracy=None, seed=2)
-    view.phase_ms = 5
-    qtbot.mouseClick(view.step_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: view.step_phase == "update", timeout=20000)
-    lab.resume()
-    qtbot.waitUntil(lambda: lab.state == "finished", timeout=30000)
-    # a sweep of short runs, in this process
-    lab.update(iters=20, eval_every=10)
-    lab.sweep_workers = 1
-    sweep = window.sweep_view
-    sweep.gaps.setText("2,4,6")
-    sweep.seeds.setText("0")
-    qtbot.mouseClick(sweep.run_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: lab.sweep_state == "finished", timeout=30000)
+    # a tiny LSTM (so the reach plot's cell curve is drawn too): one Step, the rest of the run, a sweep
+    run_tiny_lab(qtbot, window, iters=60, gaps=(2, 4, 6))
     where = f"{w}x{h} ×{scale:g}"
     first = check_legends(window, qtbot, scale, where)
     # the legends follow a scale change and come back as they were
