@@ -50,15 +50,17 @@ def window_at(qtbot):
 
 @pytest.fixture
 def sessions(qapp, tmp_path):
-    """sessions(config=None) → a Session with no window (settings in tmp_path), its first
-    computation done; shut down after the test."""
+    """sessions(config=None, store_name=None) → a Session with no window (its settings in
+    tmp_path: a store of its own, or the one named, shared by the sessions that name it), its
+    first computation done; shut down after the test."""
     from gatescope.core.config import Config
     from gatescope.gui.session import Session
     from gatescope.gui.settings_store import SettingsStore
     made = []
 
-    def make(config=None):
-        s = Session(config or Config(length=30), store=SettingsStore(str(tmp_path / f"s{len(made)}.ini")))
+    def make(config=None, store_name=None):
+        store = SettingsStore(str(tmp_path / (store_name or f"s{len(made)}.ini")))
+        s = Session(config or Config(length=30), store=store)
         s.refresh()
         assert s.wait_until_idle()
         made.append(s)

@@ -9,25 +9,15 @@ import pytest
 from gatescope.core.config import Config, ViewState
 from gatescope.core.session_file import read_session_doc
 from gatescope.gui.document import DocumentError
-from gatescope.gui.session import Session
-from gatescope.gui.settings_store import SettingsStore
 
 DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
-def make_session(qapp, tmp_path):
-    made = []
-
-    def make(config=None, store_name="settings.ini"):
-        s = Session(config, store=SettingsStore(str(tmp_path / store_name)))
-        s.refresh()
-        assert s.wait_until_idle()
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.shutdown()
+def make_session(sessions):
+    """A session on `config` (default: Config(), what a fresh start opens); store_name: a
+    settings file shared by the sessions that name it (a later start)."""
+    return lambda config=None, store_name="settings.ini": sessions(config or Config(), store_name)
 
 
 def test_open_save_reopen_and_restore_without_a_window(make_session, tmp_path):

@@ -12,7 +12,6 @@ import pytest
 from gatescope.core import Config
 from gatescope.core.analysis import analyse
 from gatescope.gui import dialogs
-from gatescope.gui.app import create_window
 from gatescope.gui.views.compare import KINDS, CompareView
 from gatescope.gui.views.explain import ExplainView
 from gatescope.gui.views.flow import FlowView
@@ -27,24 +26,11 @@ REPLACEMENT = "\ufffd"
 
 
 @pytest.fixture
-def app_window(qtbot, monkeypatch):
+def app_window(window_at, monkeypatch):
     monkeypatch.setattr(dialogs, "warn", lambda *a, **k: None)
-    made = []
-
-    def make(config):
-        session, window = create_window(config)
-        qtbot.addWidget(window)
-        # wide enough for the grid and the Explain dock side by side (at 1600 px the Explore
-        # area flips between grid and tabs while the dock is open)
-        window.resize(2400, 1100)
-        window.show()
-        qtbot.waitExposed(window)
-        assert session.wait_idle()
-        made.append(session)
-        return session, window
-    yield make
-    for s in made:
-        s.shutdown()
+    # wide enough for the grid and the Explain dock side by side (at 1600 px the Explore area
+    # flips between grid and tabs while the dock is open)
+    return lambda config: window_at(config, 2400, 1100)
 
 
 def hover_at(qtbot, view, t: int) -> str | None:

@@ -13,7 +13,6 @@ from gatescope.core.simulate import simulate
 from gatescope.core.stack import run_stack
 from gatescope.gui.document import DocumentError
 from gatescope.gui.model_bar import ModelBar, prediction_text
-from gatescope.gui.session import Session
 from gatescope.gui.settings_store import SettingsStore
 from PySide6.QtWidgets import QComboBox
 
@@ -50,18 +49,8 @@ class FakeModule:
 
 
 @pytest.fixture
-def make_session(qtbot, tmp_path):
-    made = []
-
-    def make(config=None):
-        s = Session(config or Config(length=30), store=SettingsStore(str(tmp_path / "s.ini")))
-        s.refresh()
-        assert s.wait_until_idle()
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.shutdown()
+def make_session(sessions):
+    return sessions
 
 
 def state(s):

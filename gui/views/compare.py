@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from gatescope.core.text import escape_html, format_pow10, format_scale, jacobian_norm_name, power_readout
 from gatescope.core.theory import state_bounded, state_level
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from .. import style
@@ -24,11 +24,12 @@ from .axes import (
     add_growth_decay_shading,
     colour_bar,
     finite_or_nan,
+    fit_axis_label,
     fit_legend_columns,
 )
 from .compare_connectivity import CompareConnectivity, loaded_kind, model_tag
 from .image import Heatmap
-from .panel_parts import scroll_area
+from .panel_parts import label_fitter, scroll_area
 
 KINDS = ("rnn", "lstm", "gru")
 #: σ₁ᵗ is drawn dark and dashed here: self.theme.SIGMA1 is the RNN's own red, and the RNN's curve
@@ -233,10 +234,7 @@ class CompareView(QWidget):
             self.grid.ci.layout.setColumnStretchFactor(c, 1)
         self.grid.ci.layout.setColumnStretchFactor(3, 0)
         self._comparison = None
-        self._label_timer = QTimer(self)
-        self._label_timer.setSingleShot(True)
-        self._label_timer.setInterval(0)
-        self._label_timer.timeout.connect(self._fit_left_label)
+        self._label_timer = label_fitter(self, (self.plot,), self._fit_left_label)
         self.apply_style()
         session.comparison_changed.connect(self._on_comparison)
         session.compare_mode_changed.connect(self._on_mode)
@@ -369,12 +367,8 @@ class CompareView(QWidget):
     def _fit_left_label(self):
         """The long y label where the axis is tall enough for it (measured as drawn), else the
         short one: a label longer than its axis ran up over the legend (1920×1080 ×2)."""
-        ax = self.plot.getAxis("left")
-        for label in ("gradient norm (log scale)", "gradient norm"):
-            if label != ax.labelText:
-                style.set_axis_label(ax, label, **self.theme._label_style())
-            if ax.label.boundingRect().width() <= ax.height():       # rotated: its width is its length
-                return
+        fit_axis_label(self.plot.getAxis("left"), ("gradient norm (log scale)", "gradient norm"),
+                       **self.theme._label_style())
 
     def _on_step(self, t: int):
         comp = self._comparison
