@@ -234,6 +234,8 @@ def collect(args, groups: list[str]) -> tuple[dict[str, float], dict[str, list[f
         times, more = startup_bench.run_startup(launches, warmup=0 if quick else 1,
                                                 timeout_s=30.0 if quick else startup_bench.TIMEOUT_S)
         notes += more
+        notes.append("startup: the launches share a private bytecode cache, as an installed app "
+                     "has (python -m benchmarks.startup_bench --no-bytecode-cache: without)")
         metrics.update({name: float(np.median(ts)) for name, ts in times.items()})
         notes += [f"{name}: launches {', '.join(f'{t:.3f}' for t in ts)} s" for name, ts in times.items()]
         timed("startup")

@@ -5,6 +5,12 @@
   startup_bare_pyqtgraph_s   `python benchmarks/bare_window.py`: a bare QApplication showing one
                              pyqtgraph PlotWidget, the same probe.
 
+Bytecode is cached as on any ordinary install (pip compiles a wheel's modules when it installs
+it; a checkout writes `__pycache__` on its first start): the children get a private cache folder
+(PYTHONPYCACHEPREFIX, removed afterwards; PYTHONDONTWRITEBYTECODE cleared), filled by the
+uncounted warm-up launches, so no launch compiles Gatescope's or pyqtgraph's sources. With
+`cache=False` (`--no-bytecode-cache`) the environment is left as it is.
+
 Each launch: the parent takes `time.time()` just before `Popen`; the child prints
 `first-paint <time.time()>` once its first frame is painted (gui/startup_probe.py) and exits. The
 two kinds of launch alternate (a busy neighbour slows both alike); medians of `launches` each,
@@ -45,12 +51,17 @@ def _first_paint(stdout: str) -> float | None:
     return None
 
 
-def launch(script: list[str], timeout_s: float = TIMEOUT_S) -> tuple[float, list[str]]:
+def launch(script: list[str], timeout_s: float = TIMEOUT_S,
+           bytecode: str | None = None) -> tuple[float, list[str]]:
     """One fresh process to its first painted frame → (seconds, files it wrote in its config
-    folder). Raises LaunchError when the child fails, times out or never prints the line."""
+    folder). `bytecode`: a folder for the child's cached bytecode (None: the environment's
+    setting). Raises LaunchError when the child fails, times out or never prints the line."""
     folder = tempfile.mkdtemp(prefix="gatescope-startup-")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GATESCOPE_CONFIG_DIR=folder)
     env[PROBE_ENV] = "1"
+    if bytecode is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = bytecode
     try:
         t0 = time.time()
         proc = subprocess.Popen([sys.executable, *script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -76,10 +87,21 @@ def launch(script: list[str], timeout_s: float = TIMEOUT_S) -> tuple[float, list
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_startup(launches: int = 5, warmup: int = 1,
-                timeout_s: float = TIMEOUT_S) -> tuple[dict[str, list[float]], list[str]]:
+def run_startup(launches: int = 5, warmup: int = 1, timeout_s: float = TIMEOUT_S,
+                cache: bool = True) -> tuple[dict[str, list[float]], list[str]]:
     """→ ({metric: seconds per launch}, notes). A kind of launch that fails is left out of the
-    result and explained in the notes (the other kind is still measured)."""
+    result and explained in the notes (the other kind is still measured). cache: the children
+    share a private bytecode cache (see the module's docstring), filled by the warm-up launches
+    (with warmup = 0 the first timed launch fills it)."""
+    bytecode = tempfile.mkdtemp(prefix="gatescope-startup-bytecode-") if cache else None
+    try:
+        return _run(launches, warmup, timeout_s, bytecode)
+    finally:
+        if bytecode is not None:
+            shutil.rmtree(bytecode, ignore_errors=True)
+
+
+def _run(launches, warmup, timeout_s, bytecode):
     times: dict[str, list[float]] = {APP[0]: [], BARE[0]: []}
     notes: list[str] = []
     failed: set[str] = set()
@@ -88,7 +110,7 @@ def run_startup(launches: int = 5, warmup: int = 1,
             if name in failed:
                 continue
             try:
-                dt, written = launch(script, timeout_s)
+                dt, written = launch(script, timeout_s, bytecode)
             except LaunchError as exc:
                 failed.add(name)
                 hint = (" (gui/app.py must call gatescope.gui.startup_probe.install(window) right "
@@ -109,8 +131,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.startup_bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--launches", type=int, default=5, help="timed launches of each (default 5)")
+    p.add_argument("--no-bytecode-cache", action="store_true",
+                   help="leave the environment's bytecode setting as it is (no private cache)")
     args = p.parse_args(argv)
-    times, notes = run_startup(max(1, args.launches))
+    times, notes = run_startup(max(1, args.launches), cache=not args.no_bytecode_cache)
     for name, ts in times.items():
         print(f"{name:28s} median {statistics.median(ts):.3f} s   ({', '.join(f'{t:.3f}' for t in ts)})")
     for line in notes:

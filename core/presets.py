@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .config import Config, ConfigError
@@ -34,8 +35,14 @@ def load_preset_file(path) -> Preset:
 
 def list_presets() -> list[Preset]:
     """All presets, in their display order."""
+    return list(_shipped())
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[Preset, ...]:
+    """The package's presets, read once (package data; Preset and Config are frozen)."""
     presets = [load_preset_file(p) for p in asset("presets").iterdir() if p.name.endswith(".json")]
-    return sorted(presets, key=lambda p: (p.order, p.name))
+    return tuple(sorted(presets, key=lambda p: (p.order, p.name)))
 
 
 def get_preset(name: str) -> Preset:

@@ -101,6 +101,7 @@ def run_app(args) -> int:
         window.resize(*(size or DEFAULT_SIZE))
         window.show()
         session.wait_until_idle()
+        _collector_back_on()
         for _ in range(5):
             app.processEvents()
         _warn_step(args, session)
@@ -118,6 +119,7 @@ def run_app(args) -> int:
     from .startup_probe import install
     install(window)             # only with GATESCOPE_EXIT_AFTER_FIRST_PAINT (the start-up benchmark)
     session.wait_until_idle(2000)
+    _collector_back_on()
     _warn_step(args, session)
     store = session.document.store
     if not store.flag("first_run_done"):
@@ -126,6 +128,13 @@ def run_app(args) -> int:
         hint.place()
         hint.show()
     return app.exec()
+
+
+def _collector_back_on():
+    """The cyclic garbage collector, off while the window was built (gatescope.launcher), on
+    again, the objects built so far frozen out of its passes (see create_window)."""
+    gc.freeze()
+    gc.enable()
 
 
 def _warn_step(args, session):

@@ -75,6 +75,26 @@ def test_launch_reads_the_childs_first_paint_time_and_what_it_wrote(tmp_path):
     assert written == ["x.ini"]
 
 
+def test_launches_cache_bytecode_in_their_own_folder_only_when_asked(tmp_path, monkeypatch):
+    """The children compile each module once into the private folder (as an installed app has
+    its bytecode), whatever the caller's PYTHONDONTWRITEBYTECODE says; without it, as before."""
+    from benchmarks.startup_bench import launch
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    (tmp_path / "helper_mod.py").write_text("VALUE = 1\n")
+    child = _script(tmp_path, "import os, sys, time\n"
+                              f"sys.path.insert(0, {str(tmp_path)!r})\n"
+                              "import helper_mod\n"
+                              "print(f'first-paint {time.time():.6f}')\n")
+    cache = tmp_path / "bytecode"
+    cache.mkdir()
+    launch(child, bytecode=str(cache))
+    assert [p.name for p in cache.rglob("*.pyc") if p.name.startswith("helper_mod")]
+    other = tmp_path / "unused"
+    other.mkdir()
+    launch(child)                                    # the environment's setting: nothing cached
+    assert not list(tmp_path.rglob("__pycache__")) and not list(other.iterdir())
+
+
 @pytest.mark.parametrize("code, message", [
     ("print('no line')", "exited without printing 'first-paint …'"),
     ("import sys; sys.exit(3)", "exited with code 3"),

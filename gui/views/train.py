@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from .. import dialogs, style
 from ..wrapped_label import WrappedLabel
-from .axes import PowerOfTenAxis, ReadableAxis, fit_legend_columns
+from .axes import PowerOfTenAxis, ReadableAxis, fit_legend_columns, show_label_html
 
 REDRAW_MS = 80
 #: How long each phase of a Step stays on screen before the next one is drawn.
@@ -219,7 +219,7 @@ class LabelRoom:
             short = self._long_label_px() > length
             if short != self._shows_short:
                 self._shows_short = short
-                self.label.setHtml(self.labelString())
+                show_label_html(self, self.labelString())
         super().resizeEvent(ev)
         br, m = self.label.boundingRect(), self.label.document().documentMargin()
         if self.orientation == "left":           # rotated: its text from the axis' left edge
