@@ -217,6 +217,24 @@ class JacobianProduct:
             return ab, direct.reshape(b - a, 2, n)[..., None]              # diag(k⊙f), diag(f)
         return ab, direct[:, :, None]                                      # + diag(z)
 
+    def row_norms(self, f, steps: int) -> np.ndarray:
+        """(steps, m): the squared row norms of J_{a+1} … J_{a+steps} for the factors f of a
+        chunk (`chunk`), every step at once. Row i of J_t Q has the norm of row i of J_t for an
+        orthogonal Q (to rounding), so the QR recursion need not measure each step's rows."""
+        mode, W = self.mode, self.cell.weight_hh
+        if mode == "rnn":                                                 # diag(φ') W
+            w2 = np.einsum("ij,ij->i", W, W)
+            return np.broadcast_to(w2, (steps, w2.shape[0])) if f is None else f[..., 0] ** 2 * w2
+        if mode == "dense":
+            return np.einsum("cij,cij->ci", f, f)
+        ab, direct = f
+        n2 = np.einsum("icn,icn->ci", ab, ab)
+        d = direct.reshape(steps, -1)
+        if mode == "lstm":                                                # [A, diag(k⊙f); B, diag(f)]
+            return n2 + d * d
+        diag = np.einsum("ici->ci", ab)                                   # GRU: M + diag(z)
+        return n2 + d * (2.0 * diag + d)
+
     def apply(self, f, j: int, P: np.ndarray, out: np.ndarray):
         """out ← J_{a+j+1} P for the factors f of a chunk starting at step a."""
         mode = self.mode

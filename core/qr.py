@@ -43,14 +43,27 @@ def qr_step(M: np.ndarray):
     M may be overwritten."""
     nrm = np.einsum("ij,ij->i", M, M)
     top = float(nrm.max())
-    if top <= SORT_RATIO * nrm.min():
-        q, r = _QR(M)                                   # r is M, overwritten
-        return q, r, top
+    q, r = qr_rows(M, nrm, top > SORT_RATIO * nrm.min())
+    return q, r, top
+
+
+def row_plan(nrm: np.ndarray):
+    """For squared row norms (C, m) of C matrices: (max of each, as a list; whether each needs
+    its rows sorted, as a list) — `qr_step`'s tests, done for a chunk of steps at once."""
+    top = nrm.max(axis=1)
+    return top.tolist(), (top > SORT_RATIO * nrm.min(axis=1)).tolist()
+
+
+def qr_rows(M: np.ndarray, nrm: np.ndarray, sort: bool):
+    """M = Q R as in `qr_step`, its squared row norms `nrm` (m,) known: sorted by them first
+    when `sort`. → (Q, an array whose upper triangle is R). M may be overwritten."""
+    if not sort:
+        return _QR(M)                                   # r is M, overwritten
     order = np.argsort(-nrm, kind="stable")
     q, r = _QR(M[order])
     Q = np.empty_like(q)
     Q[order] = q
-    return Q, r, top
+    return Q, r
 
 
 def qr_r_lower(B):

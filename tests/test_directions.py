@@ -342,3 +342,61 @@ def test_split_gradient_far_beyond_float_range():
     np.testing.assert_allclose(np.abs(sp.coefficient), np.abs(q.T @ g), atol=1e-10)
     np.testing.assert_allclose(sp.log10_reach, T * np.log10(s) + np.log10(np.abs(q.T @ g)), atol=1e-9)
     assert sp.log10_total == pytest.approx(sp.log10_reach[0], abs=1e-12)
+
+
+# ----------------------------------------------------------------------------------------------
+# the recursion's shortcuts: row norms known per chunk, values taken in a second thread
+
+@pytest.mark.parametrize("kind, convention, nonlinearity", [
+    ("rnn", "pytorch", "tanh"), ("rnn", "pytorch", "identity"), ("lstm", "pytorch", "tanh"),
+    ("gru", "pytorch", "tanh"), ("gru", "seed", "tanh")])
+def test_row_norms_of_a_chunk_are_those_of_each_steps_jacobian(kind, convention, nonlinearity):
+    from gatescope.core.forward import JacobianProduct, finite_cache, forward
+    rng = np.random.default_rng(5)
+    cell = random_cell(kind, 4, 3, rng, 1.3, nonlinearity=nonlinearity, convention=convention)
+    x = rng.standard_normal((12, 3))
+    prod = JacobianProduct(cell, finite_cache(cell, forward(cell, x)))
+    norms = prod.row_norms(prod.chunk(3, 10), 7)
+    s = np.zeros(cell.state_size)
+    want = []
+    for t in range(10):
+        J = state_jacobian(cell, x[t], s)             # independent: the dense Jacobian
+        s = step(cell, x[t], s)
+        want.append(np.sum(J * J, axis=1))
+    np.testing.assert_allclose(norms, np.array(want)[3:10], rtol=1e-13)
+
+
+def test_values_taken_in_a_second_thread_equal_those_taken_in_turn(monkeypatch):
+    from gatescope.core import directions
+    rng = np.random.default_rng(3)
+    cell = random_cell("lstm", 16, 2, rng, 1.1)           # m = 32: the pipelined path
+    x = rng.standard_normal((300, 2))
+    monkeypatch.setattr(directions, "CHUNK_STEPS", 64)    # five chunks, two buffers in turn
+    assert cell.state_size >= directions.PIPELINE_M
+    threaded = log10_singular_values(cell, x)
+    monkeypatch.setattr(directions, "PIPELINE_M", 10 ** 6)
+    in_turn = log10_singular_values(cell, x)
+    np.testing.assert_array_equal(threaded, in_turn)
+    monkeypatch.setattr(directions, "PIPELINE_M", 1)
+    with pytest.raises(Cancelled):                      # cancelled mid-way: no thread left behind
+        log10_singular_values(cell, x, progress=lambda f: f < 0.5)
+    import threading
+    assert not [t for t in threading.enumerate() if t.name.startswith("gatescope-svd")]
+
+
+def test_an_error_while_taking_a_chunks_values_is_raised_by_the_run(monkeypatch):
+    from gatescope.core import directions
+    from gatescope.core.forward import finite_cache, forward
+    rng = np.random.default_rng(4)
+    cell = random_cell("rnn", 40, 2, rng, 1.0)
+    x = rng.standard_normal((300, 2))
+    cache = finite_cache(cell, forward(cell, x))
+    seen = []
+
+    def take(a, Bs, Es):
+        seen.append(a)
+        if len(seen) == 2:
+            raise ArithmeticError("chunk two")
+    with pytest.raises(ArithmeticError, match="chunk two"):
+        directions._accumulate(cell, cache, take)
+    assert seen == sorted(seen) and len(seen) >= 2
