@@ -470,3 +470,34 @@ def test_every_export_target_writes_a_png(make_session, make_view, qtbot, tmp_pa
         export_item(item, str(path))
         img = QImage(str(path))
         assert not img.isNull() and img.width() > 50, name
+
+
+def test_a_new_analysis_of_the_same_size_lays_nothing_out_again(window_at, qtbot):
+    """A σ₁ change with the Directions view on screen re-lays out no widget (an unchanged
+    spin box range once made Qt lay out the whole window and repaint every pane each change),
+    and the gradient's unit box still spans the new cell's units."""
+    from PySide6.QtCore import QEvent, QObject
+    session, window = window_at(Config(length=60))
+    window.explore.show_panel("directions")
+    assert session.wait_until_idle()
+    view = window.directions
+    qtbot.waitUntil(lambda: view.curves is not None)
+    qtbot.wait(200)                               # its labels fitted once it is first shown
+    seen = []
+
+    class Watch(QObject):
+        def eventFilter(self, obj, event):       # noqa: N802
+            if event.type() == QEvent.LayoutRequest and obj is window:
+                seen.append(obj)
+            return False
+    watch = Watch()
+    window.installEventFilter(watch)
+    for sigma in (1.05, 1.1, 0.95):
+        session.update(sigma1=sigma)
+        assert session.wait_until_idle()
+        qtbot.wait(5)
+    window.removeEventFilter(watch)
+    assert seen == []
+    session.update(hidden=7)
+    assert session.wait_until_idle()
+    assert (view.unit.minimum(), view.unit.maximum()) == (1, 7)

@@ -370,9 +370,10 @@ class DirectionsView(QWidget):
         self.curves = self.lyapunov = self.split = None
         self._t = min(max(0, self.session.step), a.steps)
         n = a.cell.hidden_size
-        self.unit.blockSignals(True)
-        self.unit.setRange(1, n)
-        self.unit.blockSignals(False)
+        if self.unit.maximum() != n:              # setRange re-lays out the whole window, even unchanged
+            self.unit.blockSignals(True)
+            self.unit.setRange(1, n)
+            self.unit.blockSignals(False)
         self.use_readout.setVisible(readout_head(a) is not None)
         if readout_head(a) is None and self.use_readout.isChecked():
             self.use_readout.setChecked(False)
