@@ -277,32 +277,117 @@ def log2_singular_values(B: np.ndarray, e: np.ndarray, overwrite: bool = False) 
 
 def graded_svd(state: GradedState):
     """P_t = U diag(2^l) Vᵀ for a GradedState → (l = log2 σ (m,) descending, U (m, m) at s_t,
-    V (m, m) at s₀). Values exact as above; vectors to absolute accuracy ≈ ε (a direction whose
-    σ is far from its neighbours' is well determined, a cluster's only as a subspace)."""
+    V (m, m) at s₀). Values those of `log2_singular_values` (to rounding: blocks cut at the
+    same gaps, windows checked and widened alike, `_spans`).
+
+    Vectors, absolute accuracy: from one SVD of all of D L (rows within ONE_SVD_BITS, no gap),
+    LAPACK's, ≈ ε / (relative gap to the neighbouring values), a cluster only as a subspace.
+    With blocks solved apart (gap cuts, windows) a block's own SVD drops the first-order
+    coupling of its left vectors to the rows outside it, ≈ 2^(−d) with d the bits between σᵢ
+    and those rows' scales (≥ SAFE_BITS by the check, typically about the gap). It is put
+    back: below the block from uᵢ = X vᵢ / σᵢ (`_rows_below`), above it by orthogonalising in
+    the blocks' order (`_orthonormalise`). What is left is of second order, ≈ 2^(−2d) ≲ 1e-18,
+    like V's own coupling, so U and V are as accurate as from one SVD (tested against mpmath
+    to ≈ 1e-15 for well-conditioned rows; uncorrected, U was off by up to 1e-10). U is
+    orthonormal to rounding, V up to that second order. Both are limited, as the values are, by
+    how well the float rows of B fix them: ≈ ε κ(B̂) / (relative gap), B̂ = B with unit rows
+    (nearly dependent rows: large κ)."""
     m = state.B.shape[0]
     e_true = _row_scales(state.B[None], state.e[None])[0]
     order = np.argsort(-e_true, kind="stable")
     B, e, e_true = state.B[order], state.e[order], e_true[order]
     nz = int(np.count_nonzero(e_true > NEG / 2))
-    l = np.full(m, -np.inf)
-    UL, VL = np.eye(m), np.eye(m)
     W, R1 = np.linalg.qr(B.T)                               # X_sorted = D L Wᵀ, L = R1ᵀ
     L = R1.T
-    if nz and e_true[0] - e_true[nz - 1] <= ONE_SVD_BITS and not has_gap(
-            e_true[None], np.array([nz]), GAP_BITS)[0]:
-        spans = [(0, m, 0, nz)]                             # one SVD of all of D L
-    else:
-        spans = windows(e_true[:nz]) if nz else []
-    for k0, k1, lo, hi in spans:
-        u, s, vt = np.linalg.svd(_scaled(L[k0:k1, k0:k1], e[k0:k1], e_true[k0]))
-        with np.errstate(divide="ignore"):
-            l[lo:hi] = np.log2(s[lo - k0:hi - k0]) + e_true[k0]
-        UL[:, lo:hi] = 0.0
-        VL[:, lo:hi] = 0.0
-        UL[k0:k1, lo:hi] = u[:, lo - k0:hi - k0]
-        VL[k0:k1, lo:hi] = vt.T[:, lo - k0:hi - k0]
+    spans, (l, UL, VL, s, top, k1) = _spans(L, e, e_true, nz)
+    if len(spans) > 1:                                      # the coupling across the cuts
+        UL[:nz, :nz] += _rows_below(L[:nz, :nz], e[:nz], e_true[:nz], VL[:nz, :nz], s[:nz], top[:nz],
+                                    k1[:nz])
+        UL[:nz, :nz] = _orthonormalise(UL[:nz, :nz])
     VL = W @ VL                                             # zero rows: σ = 0, any completion
     U = np.empty((m, m))
     U[order] = UL                                           # X = Πᵀ X_sorted
     idx = np.argsort(-l, kind="stable")
     return l[idx], (state.Q @ U)[:, idx], VL[:, idx]
+
+
+def _spans(L, e, e_true, nz):
+    """The blocks of D L (rows sorted, e_true their scales, nz of them non-zero) and their
+    SVDs (`_block_svds`): one SVD of all of it when the rows span ≤ ONE_SVD_BITS without a gap
+    of GAP_BITS; otherwise the windows, checked as `_windowed` checks them (every kept value
+    SAFE_BITS from the rows and values outside its window, `_shortfall`) and taken again with
+    margins and gaps that much wider where they miss (so the values are those of
+    `log2_singular_values`, and no direction is coupled across a cut by more than 2^−SAFE_BITS).
+    → (spans, _block_svds' output)."""
+    m = L.shape[0]
+    if nz and e_true[0] - e_true[nz - 1] <= ONE_SVD_BITS and not has_gap(
+            e_true[None], np.array([nz]), GAP_BITS)[0]:
+        spans = [(0, m, 0, nz)]                             # one SVD of all of D L
+        return spans, _block_svds(L, e, e_true, spans)
+    margin, gap = MARGIN_BITS, GAP_BITS
+    for _ in range(4):
+        spans = windows(e_true[:nz], max(WINDOW_BITS, 2 * margin + 16), margin, gap) if nz else []
+        out = _block_svds(L, e, e_true, spans)
+        short = _shortfall(out[0], e_true, nz, spans) if len(spans) > 1 else 0.0
+        if short <= 0.0:
+            break
+        margin, gap = margin + short + 8.0, gap + short + 8.0
+    return spans, out
+
+
+def _block_svds(L, e, e_true, spans):
+    """The SVD of each span's block 2^{−top}·(D L)[k₀:k₁, k₀:k₁] (top = e_true[k₀]), its kept
+    triples lo..hi−1 placed in rows/columns k₀..k₁−1 of UL, VL (identity columns for the zero
+    rows). → (l = log2 σ, UL, VL, and per kept index: the block's s, its top, its k₁)."""
+    m = L.shape[0]
+    l = np.full(m, -np.inf)
+    UL, VL = np.eye(m), np.eye(m)
+    s_all, top, k1s = np.zeros(m), np.zeros(m), np.full(m, m)
+    for k0, k1, lo, hi in spans:
+        u, s, vt = np.linalg.svd(_scaled(L[k0:k1, k0:k1], e[k0:k1], e_true[k0]))
+        s = s[lo - k0:hi - k0]
+        with np.errstate(divide="ignore"):
+            l[lo:hi] = np.log2(s) + e_true[k0]
+        UL[:, lo:hi] = 0.0
+        VL[:, lo:hi] = 0.0
+        UL[k0:k1, lo:hi] = u[:, lo - k0:hi - k0]
+        VL[k0:k1, lo:hi] = vt.T[:, lo - k0:hi - k0]
+        s_all[lo:hi], top[lo:hi], k1s[lo:hi] = s, e_true[k0], k1
+    return l, UL, VL, s_all, top, k1s
+
+
+def _rows_below(L, e, e_true, V, s, top, k1):
+    """The rows r ≥ k₁ beneath each kept triple's block of its left vector uᵢ = X vᵢ / σᵢ,
+    σᵢ = 2^topᵢ·sᵢ: 2^{e_r − topᵢ} (L_r · vᵢ) / sᵢ, the first-order coupling (≈ 2^(scale of
+    row k₁ − log2 σᵢ)) that the block's own SVD drops (vᵢ's own coupling is of second order).
+    All (nz, nz) at once: vᵢ is 0 outside its block, L lower triangular. Powers of two exact,
+    never formed (sᵢ = f·2^k, f ∈ [0.5, 1)). Rows of the block and above: 0. A column with
+    sᵢ = 0, or with σᵢ below the scale of row k₁ (the coupling is not small: the cut is not
+    safe), is left 0."""
+    nz = L.shape[0]
+    f, k = np.frexp(s)
+    first = e_true[np.minimum(k1, nz - 1)]                  # the largest row beneath
+    with np.errstate(divide="ignore"):
+        ok = (s > 0) & ((k1 >= nz) | (np.log2(s) + top >= first))
+    d = np.clip(e[:, None] - (top + k)[None, :], -2200.0, 2200.0).astype(np.int32)
+    out = np.ldexp((L @ V) / np.where(ok, f, 1.0), d)
+    out[np.arange(nz)[:, None] < k1[None, :]] = 0.0         # the block's rows and above
+    out[:, ~ok] = 0.0
+    return out
+
+
+def _orthonormalise(U):
+    """Q of U = Q R, R upper triangular with positive diagonal (each column signed as U's),
+    columns in the blocks' order (top block first). With every column right in its block's
+    rows and below, projecting a block's columns against the columns before it puts in their
+    first-order components in the rows above the block (the true vectors are orthogonal, and
+    the earlier ones span those rows up to second order: uᵢ ≈ [−X₁₁^{−T} X₂₁ᵀ u₂; u₂]).
+    Cholesky QR (R from UᵀU = RᵀR, Q = U R^{−1}: U is within first order of orthogonal, so its
+    orthogonality is ε-level; ≈ 3× cheaper than Householder here); Householder if UᵀU is not
+    numerically positive definite."""
+    try:
+        Rt = np.linalg.cholesky(U.T @ U)                    # Rᵀ, lower triangular
+    except np.linalg.LinAlgError:
+        q, r = np.linalg.qr(U)
+        return q * np.where(np.diagonal(r) < 0.0, -1.0, 1.0)
+    return np.linalg.solve(Rt, U.T).T                       # U R^{−1} = (R^{−T} Uᵀ)ᵀ
