@@ -56,3 +56,31 @@ def test_no_si_scale_in_the_label_of_axes_that_show_raw_values(qapp):
     plain.setLabel("λ")
     plain.setRange(-0.0006, -0.0002)
     assert plain.autoSIPrefixScale != 1.0
+
+
+def test_every_view_chooses_a_label_by_one_rule_measured_as_drawn(qtbot):
+    """fitting_label: the longest label no longer than the axis less its clearance, else the
+    last; label_px measures a text as the axis would draw it without touching the axis, and
+    fit_axis_label sets what it chose (its drawn length then equals the measure)."""
+    from gatescope.gui.views.axes import LABEL_CLEARANCE, fit_axis_label, fitting_label, label_px, label_room
+    win = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(win)
+    plot = win.addPlot(axisItems={"left": ReadableAxis("left")})
+    win.resize(400, 300)
+    win.show()
+    qtbot.waitExposed(win)
+    axis = plot.getAxis("left")
+    style = {"font-size": "14pt"}
+    labels = ("a rather long label for the left axis of a small plot", "a short label", "x")
+    before = (axis.labelText, axis.label.toHtml())
+    lengths = [label_px(axis, t, style) for t in labels]
+    assert (axis.labelText, axis.label.toHtml()) == before          # measuring changes nothing
+    assert lengths[0] > lengths[1] > lengths[2] > 0
+    assert label_room(axis) == pytest.approx(axis.height() - LABEL_CLEARANCE)
+    win.resize(400, int(lengths[1] + LABEL_CLEARANCE + 60))         # room for the short one only
+    qtbot.waitUntil(lambda: lengths[1] <= label_room(axis) < lengths[0])
+    assert fitting_label(axis, labels, style) == labels[1]
+    assert fit_axis_label(axis, labels, **style) == labels[1] == axis.labelText
+    drawn = axis.label.boundingRect().width() - 2 * axis.label.document().documentMargin()
+    assert drawn == pytest.approx(lengths[1])
+    assert fitting_label(axis, labels[:1], style) == labels[0]         # none fits: the last given

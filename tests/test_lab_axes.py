@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from gatescope.core.config import Config
+from gatescope.gui.views.axes import label_px, label_room
 from lab_runs import run_tiny_lab
 from PySide6.QtCore import QRectF
 from test_lab_legends import SIZES, drawn_marks, scene_rect, show_lab_page
@@ -73,8 +74,7 @@ def check_plot(plot, widget: QRectF, where: str, special: dict):
         plain = ax.label.toPlainText()
         assert plain, what
         if getattr(ax, "short_label", "") and plain == ax.short_label:
-            assert ax._long_label_px() > (box.height() if name == "left" else box.width()), \
-                f"{what}: the short label although the long one fits"
+            assert label_px(ax, ax.labelText) > label_room(ax), f"{what}: the short label although the long one fits"
 
 
 def check_pages(window, qtbot, where: str) -> int:

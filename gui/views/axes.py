@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from gatescope.core.text import minus, plain, pow10_label  # pow10_label: still importable from here
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsTextItem
 
 
 def _label_px(axis: pg.AxisItem) -> float:
@@ -479,30 +479,59 @@ def _place_legend(legend, vb, curves, xr, yr):
     return pick
 
 
-def axis_label_length(axis: pg.AxisItem) -> float:
-    """The length of the axis label's text along its axis, in pixels (its document margin left
-    out; a left or right label is drawn rotated, so its width is its length)."""
-    label = axis.label
-    return label.boundingRect().width() - 2 * label.document().documentMargin()
+#: pixels an axis label keeps free of its axis' ends
+LABEL_CLEARANCE = 4.0
+
+
+def label_px(axis: pg.AxisItem, text: str, style: dict | None = None) -> float:
+    """The length along `axis` of `text` drawn as its label (the label's font; `style`, default
+    the axis' own label style), measured off the axis (nothing on it changes): the document
+    margin left out; a left or right label is drawn rotated, so its width is its length."""
+    saved = axis.labelText, axis.labelStyle
+    axis.labelText = text
+    if style is not None:
+        axis.labelStyle = style
+    try:
+        html = pg.AxisItem.labelString(axis)      # pyqtgraph's own: no subclass' short form
+    finally:
+        axis.labelText, axis.labelStyle = saved
+    font = axis.label.font()
+    key = (html, font.key())
+    cache = axis.__dict__.setdefault("_gatescope_label_px", {})
+    if key not in cache:
+        item = QGraphicsTextItem()
+        item.setFont(font)
+        item.setHtml(html)
+        cache[key] = item.boundingRect().width() - 2 * item.document().documentMargin()
+    return cache[key]
+
+
+def label_room(axis: pg.AxisItem) -> float:
+    """The length a label of `axis` may take: the axis' length less LABEL_CLEARANCE."""
+    length = axis.height() if axis.orientation in ("left", "right") else axis.width()
+    return length - LABEL_CLEARANCE
+
+
+def fitting_label(axis: pg.AxisItem, labels, style: dict | None = None) -> str:
+    """The first of `labels` (longest first) no longer than label_room(axis), else the last:
+    the one rule every view's axes choose a label by (a label longer than its axis runs over
+    the plot's neighbours). Call it once the layout has placed the axis."""
+    labels = list(labels)
+    room = label_room(axis)
+    for text in labels:
+        if label_px(axis, text, style) <= room:
+            return text
+    return labels[-1]
 
 
 def fit_axis_label(axis: pg.AxisItem, labels, **style) -> str:
-    """The first of `labels` (longest first) whose text is no longer than its axis, set on the
-    axis with `style` (the last one where none fits): a label longer than its axis runs over the
-    plot's neighbours. Measured as drawn, so call it once the layout has placed the axis.
-    → the label set."""
+    """Set the fitting_label of `labels` on the axis, with `style`. → the label set."""
     from .. import style as gui_style
-    labels = list(labels)
-    room = axis.height() if axis.orientation in ("left", "right") else axis.width()
-    for text in labels:
-        if text != axis.labelText or style != getattr(axis, "_gatescope_label_style", None):
-            gui_style.set_axis_label(axis, text, **style)
-            axis._gatescope_label_style = dict(style)
-        if axis_label_length(axis) <= room - 4:
-            break
-    return axis.labelText
-
-
+    text = fitting_label(axis, labels, style)
+    if text != axis.labelText or style != getattr(axis, "_gatescope_label_style", None):
+        gui_style.set_axis_label(axis, text, **style)
+        axis._gatescope_label_style = dict(style)
+    return text
 
 
 # ----------------------------------------------------------------------------------------------

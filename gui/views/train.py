@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QFrame,
-    QGraphicsTextItem,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
@@ -35,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from .. import dialogs, style
 from ..wrapped_label import WrappedLabel
-from .axes import PowerOfTenAxis, ReadableAxis, fit_legend_columns, show_label_html
+from .axes import PowerOfTenAxis, ReadableAxis, fit_legend_columns, fitting_label, label_room, show_label_html
 
 REDRAW_MS = 80
 #: How long each phase of a Step stays on screen before the next one is drawn.
@@ -144,8 +143,9 @@ class LabelRoom:
     ×2 the text reached into the tick labels ("step k" touched them, a left label sat on "10⁰").
     Here the axis holds the label's whole text, flush with its outer edge, and a gap of a quarter
     of a tick label's height between it and the ticks. Where the label runs longer than the axis
-    (a short plot at ×2), the axis shows `short_label` instead, when it has one; its labelText
-    stays the long one (a restyle sets it again, the choice is made again)."""
+    (a short plot at ×2, by axes.fitting_label: the rule of every view's axes), the axis shows
+    `short_label` instead, when it has one; its labelText stays the long one (a restyle sets it
+    again, the choice is made again at the next resize)."""
 
     short_label = ""
     _shows_short = False
@@ -197,26 +197,11 @@ class LabelRoom:
         finally:
             self.labelText = long
 
-    def _long_label_px(self) -> float:
-        """The long label's text length, measured at the label's font and style."""
-        shows = self._shows_short
-        self._shows_short = False
-        html = self.labelString()
-        self._shows_short = shows
-        key = (html, self.label.font().key())
-        if getattr(self, "_measured", (None, 0.0))[0] != key:
-            item = QGraphicsTextItem()
-            item.setFont(self.label.font())
-            item.setHtml(html)
-            self._measured = (key, item.boundingRect().width() - 2 * item.document().documentMargin())
-        return self._measured[1]
-
     def resizeEvent(self, ev=None):              # noqa: N802 (Qt's name)
         if self.label is None:
             return super().resizeEvent(ev)
-        length = self.size().height() if self.orientation in ("left", "right") else self.size().width()
-        if self.short_label and length > 0:
-            short = self._long_label_px() > length
+        if self.short_label and label_room(self) > 0:    # the views' one rule (axes.fitting_label)
+            short = fitting_label(self, (self.labelText, self.short_label)) != self.labelText
             if short != self._shows_short:
                 self._shows_short = short
                 show_label_html(self, self.labelString())
