@@ -10,6 +10,24 @@ os.environ.setdefault("QT_SCALE_FACTOR", "1")
 # settings, the log and the last session of every test (and of every app a test starts)
 _CONFIG_DIR = tempfile.mkdtemp(prefix="gatescope-test-config-")
 os.environ["GATESCOPE_CONFIG_DIR"] = _CONFIG_DIR
+# Bytecode: where the environment forbids writing it (PYTHONDONTWRITEBYTECODE), every test worker
+# and every app or command a test starts (≈ 90 launches a run) compiled Gatescope's modules from
+# source again; the run gets one private bytecode folder instead, shared by all of them (the
+# workers and children inherit it) and removed when the run ends. Nothing is written elsewhere.
+_BYTECODE = None
+if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("GATESCOPE_TEST_BYTECODE"):
+    _BYTECODE = tempfile.mkdtemp(prefix="gatescope-test-bytecode-")
+    os.environ["GATESCOPE_TEST_BYTECODE"] = os.environ["PYTHONPYCACHEPREFIX"] = _BYTECODE
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    sys.pycache_prefix, sys.dont_write_bytecode = _BYTECODE, False
+
+
+def pytest_unconfigure(config):
+    if _BYTECODE is not None:                   # the process that made the folder removes it
+        import shutil
+        shutil.rmtree(_BYTECODE, ignore_errors=True)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
