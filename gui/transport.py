@@ -14,6 +14,9 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200)
 #: presentation scale up to ×ICON_MAX_SCALE, the button only by the icon's growth (a button
 #: twice as tall at ×2 took the room the gradient plot needs for its third tick at 1366×768)
 ICON_PX, BUTTON_PX, ICON_MAX_SCALE = 22, (44, 36), 1.5
+#: the timeline's least width at ×1 (pixels): below it the step readout, which the status bar
+#: shows too, makes way for it (at 1366×768 ×2 the timeline had shrunk to its handle)
+MIN_TIMELINE_PX = 140
 
 
 class TransportBar(QWidget):
@@ -88,6 +91,24 @@ class TransportBar(QWidget):
             b.setIconSize(QSize(icon, icon))
             b.setMinimumSize(BUTTON_PX[0] + icon - ICON_PX, BUTTON_PX[1] + icon - ICON_PX)
         self.label.setMinimumWidth(round(150 * scale))
+        self._fit_readout()
+
+    def resizeEvent(self, event):                # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_readout()
+
+    def _fit_readout(self):
+        """Show the step readout only where the timeline keeps MIN_TIMELINE_PX (× the scale)
+        beside it; the same "t = … / …" is in the status bar."""
+        lay = self.layout()
+        fixed = [*self.buttons, self.speed]
+        m = lay.contentsMargins()
+        used = (sum(w.sizeHint().width() for w in fixed) + m.left() + m.right()
+                + lay.spacing() * (len(fixed) + 1))
+        label = max(self.label.minimumWidth(), self.label.sizeHint().width()) + lay.spacing()
+        show = self.width() - used - label >= MIN_TIMELINE_PX * (self._scale or 1.0)
+        if show != (not self.label.isHidden()):
+            self.label.setVisible(show)
 
     def _on_step(self, t):
         with blocked(self.timeline):
