@@ -42,6 +42,9 @@ GAP_BITS = 32.0
 #: every value taken from a window lies at least this far (bits) from the cuts, checked on the
 #: values themselves (the decoupling error is then ≲ 2^(−2·SAFE_BITS) relative)
 SAFE_BITS = 30.0
+#: a state whose cuts miss SAFE_BITS is solved again with margins and gaps wider by the
+#: shortfall plus WIDEN_BITS, at most WIDEN_ROUNDS times in all
+WIDEN_BITS, WIDEN_ROUNDS = 8.0, 4
 #: rows out of order by at most this many bits are left as they are (LAPACK's SVD and the
 #: windows tolerate it: the margins widen by it); states with larger inversions are sorted
 INVERSION_BITS = 8.0
@@ -141,14 +144,14 @@ def _windowed(L, u, extra, e, nz):
     gap = GAP_BITS + extra                                   # grows with the margin
     out = np.full((C, m), -np.inf)
     todo = np.arange(C)
-    for _ in range(4):
+    for _ in range(WIDEN_ROUNDS):
         wins = _solve_windows(L, u, margin, gap, e, nz, todo, out)
         short = {c: _shortfall(out[c], u[c], nz[c], w) for c, w in wins.items()}
         todo = np.array([c for c, d in short.items() if d > 0], dtype=int)
         if not todo.size:
             break
         margin, gap = margin.copy(), gap.copy()
-        grow = np.array([short[c] for c in todo]) + 8.0
+        grow = np.array([short[c] for c in todo]) + WIDEN_BITS
         margin[todo] += grow
         gap[todo] += grow
     return out
@@ -325,13 +328,13 @@ def _spans(L, e, e_true, nz):
         spans = [(0, m, 0, nz)]                             # one SVD of all of D L
         return spans, _block_svds(L, e, e_true, spans)
     margin, gap = MARGIN_BITS, GAP_BITS
-    for _ in range(4):
+    for _ in range(WIDEN_ROUNDS):
         spans = windows(e_true[:nz], max(WINDOW_BITS, 2 * margin + 16), margin, gap) if nz else []
         out = _block_svds(L, e, e_true, spans)
         short = _shortfall(out[0], e_true, nz, spans) if len(spans) > 1 else 0.0
         if short <= 0.0:
             break
-        margin, gap = margin + short + 8.0, gap + short + 8.0
+        margin, gap = margin + short + WIDEN_BITS, gap + short + WIDEN_BITS
     return spans, out
 
 

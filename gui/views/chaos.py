@@ -172,10 +172,6 @@ class EdgeOfChaosView(QWidget):
         fit_axis_label(self.plot.getAxis("left"), LEFT_LABELS, **style)
         fit_axis_label(self.plot.getAxis("bottom"), BOTTOM_LABELS[self.mode_name], **style)
 
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._label_timer.start()                 # once the layout has placed the axes
-
     @property
     def mode_name(self) -> str:
         return self.mode.currentData() or "scale"

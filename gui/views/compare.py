@@ -362,7 +362,6 @@ class CompareView(QWidget):
     def resizeEvent(self, event):
         super().resizeEvent(event)
         fit_legend_columns(self.legend, self.plot_widget.width(), self.theme.font(-1))
-        self._label_timer.start()                 # once the layout has placed the axis
 
     def _fit_left_label(self):
         """The long y label where the axis is tall enough for it (measured as drawn), else the

@@ -43,7 +43,7 @@ from .axes import (
     style_colour_bar,
 )
 from .image import Heatmap
-from .panel_parts import label_fitter, scrolling_page
+from .panel_parts import label_fitter, scrolling_page, set_least_heights
 
 #: Rows expected to take less than this run on the GUI thread (a step's redraw), else on a Worker.
 INLINE_S = 0.012
@@ -437,12 +437,8 @@ class ConnectivityView(QWidget):
         th.style_plot(self.heat)
         th.style_plot(self.bars_plot)
         self._fit_labels()
-        k = th.scale
-        self.heat.setMinimumHeight(round(MIN_HEIGHTS["heat"] * k))
-        self.bars_plot.setMinimumHeight(round(MIN_HEIGHTS["bars"] * k))
-        spacing = self.graphs.ci.layout.verticalSpacing()
-        self.graphs.setMinimumHeight(round((MIN_HEIGHTS["heat"] + MIN_HEIGHTS["bars"]) * k
-                                           + max(spacing, 0) + 24))
+        set_least_heights(self.graphs, (((self.heat,), MIN_HEIGHTS["heat"]),
+                                        ((self.bars_plot,), MIN_HEIGHTS["bars"])), th.scale)
         self.heat.showGrid(x=False, y=False)
         self._align_axes()
         self.cursor.apply_style(th)
@@ -459,10 +455,6 @@ class ConnectivityView(QWidget):
         for plot, key in ((self.heat, "heat"), (self.bars_plot, "bars")):
             for name in ("left", "bottom"):
                 fit_axis_label(plot.getAxis(name), labels[f"{key}_{name}"], **style)
-
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._label_timer.start()                 # once the layout has placed the axes
 
     def _align_axes(self):
         """Both left axes equally wide (the powers of ten below, the tokens above), so that bar k

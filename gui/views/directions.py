@@ -46,7 +46,7 @@ from ..worker import Worker
 from .axes import PowerOfTenAxis, ReadableAxis, TimeAxis, finite_or_nan, fit_axis_label
 from .chaos import EdgeOfChaosView
 from .connectivity import readout_head, throttled
-from .panel_parts import label_fitter, scrolling_page
+from .panel_parts import label_fitter, scrolling_page, set_least_heights
 
 #: σᵢ/σ₁ above this counts as a direction that is kept (the notes' 10⁻³)
 KEEP_DECADES = 3.0
@@ -270,13 +270,8 @@ class DirectionsView(QWidget):
         th.style_plot(self.curves_plot, bottom="step t")
         th.style_plot(self.lyap_plot, bottom="direction i")
         th.style_plot(self.split_plot, bottom="direction i")
-        k = th.scale
-        self.curves_plot.setMinimumHeight(round(MIN_HEIGHTS["curves"] * k))
-        for p in (self.lyap_plot, self.split_plot):
-            p.setMinimumHeight(round(MIN_HEIGHTS["bars"] * k))
-        spacing = self.graphs.ci.layout.verticalSpacing()
-        self.graphs.setMinimumHeight(round((MIN_HEIGHTS["curves"] + MIN_HEIGHTS["bars"]) * k
-                                           + max(spacing, 0) + 24))
+        set_least_heights(self.graphs, (((self.curves_plot,), MIN_HEIGHTS["curves"]),
+                                        ((self.lyap_plot, self.split_plot), MIN_HEIGHTS["bars"])), th.scale)
         self._fit_labels()
         self.cursor.setPen(th.pen(th.CURSOR, 1.5, Qt.DashLine))
         self.lyap_bars.setOpts(brush=pg.mkBrush(th.MEASURED), pen=pg.mkPen(None))
@@ -292,10 +287,6 @@ class DirectionsView(QWidget):
         style = self.theme._label_style()
         for plot, key in ((self.curves_plot, "curves"), (self.lyap_plot, lyap), (self.split_plot, "split")):
             fit_axis_label(plot.getAxis("left"), LABELS[key], **style)
-
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._label_timer.start()                 # once the layout has placed the axes
 
     def _colour_curves(self):
         th, m = self.theme, len(self.curve_items)

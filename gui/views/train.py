@@ -159,33 +159,32 @@ class LabelRoom:
         m = self.label.document().documentMargin()
         return self.label.boundingRect().height() - 2 * m + max(3.0, 0.25 * self._tick_font_px())
 
-    def _base_size(self, text: float, across: int) -> float:
-        """pyqtgraph's size across the axis without its label (across: 0 for a width, 1 for a
-        height): the tick text, its offset and the tick length."""
+    def _base_size(self, across: int) -> float:
+        """pyqtgraph's width (across 0) or height (1) of the axis without its label: the tick
+        text, its offset and the tick length."""
         if not self.style["showValues"]:
             return 0.0
-        size = text if self.style["autoExpandTextSpace"] else self.style[("tickTextWidth", "tickTextHeight")[across]]
-        return size + self.style["tickTextOffset"][across] + max(0, self.style["tickLength"])
+        text = (self.textWidth, self.textHeight)[across] if self.style["autoExpandTextSpace"] \
+            else self.style[("tickTextWidth", "tickTextHeight")[across]]
+        return text + self.style["tickTextOffset"][across] + max(0, self.style["tickLength"])
+
+    def _hold_size(self, across: int, set_min, set_max):
+        """Fix the axis' width (across 0) or height (1): its tick part and, when shown, the
+        label's room."""
+        size = self._base_size(across) + (self._label_room() if self.label.isVisible() else 0.0)
+        set_max(size)
+        set_min(size)
+        self.picture = None
 
     def _updateWidth(self):                      # noqa: N802 (pyqtgraph's name)
         if self.fixedWidth is not None or not self.isVisible():
             return super()._updateWidth()
-        w = self._base_size(self.textWidth, 0)
-        if self.label.isVisible():
-            w += self._label_room()
-        self.setMaximumWidth(w)
-        self.setMinimumWidth(w)
-        self.picture = None
+        self._hold_size(0, self.setMinimumWidth, self.setMaximumWidth)
 
     def _updateHeight(self):                     # noqa: N802 (pyqtgraph's name)
         if self.fixedHeight is not None or not self.isVisible():
             return super()._updateHeight()
-        h = self._base_size(self.textHeight, 1)
-        if self.label.isVisible():
-            h += self._label_room()
-        self.setMaximumHeight(h)
-        self.setMinimumHeight(h)
-        self.picture = None
+        self._hold_size(1, self.setMinimumHeight, self.setMaximumHeight)
 
     def labelString(self):                       # noqa: N802 (pyqtgraph's name)
         if not (self._shows_short and self.short_label):
