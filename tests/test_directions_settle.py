@@ -40,8 +40,24 @@ def expected_curves(session):
     return log_singular_curves(a.cell, forward(a.cell, a.trace.inputs, a.trace.h[0]))
 
 
+class SteadyClock:
+    """A perf_counter that advances 1 ms a reading: the view's burst test sees every analysis of
+    the drag as close to the last, however loaded the machine running the test is."""
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        self.now += 1e-3
+        return self.now
+
+
 def test_a_burst_of_changes_computes_the_curves_once_when_it_rests(session, qtbot, monkeypatch):
+    monkeypatch.setattr(directions_module, "time", SteadyClock())
+    # the trailing edge's timer is real: give it room, so that a slow event loop between two
+    # changes of the drag cannot fire it mid-burst
+    monkeypatch.setattr(directions_module, "SETTLE_MS", 600)
     view = shown(qtbot, DirectionsView(session))
+    assert view.settle.interval() == 600
     qtbot.waitUntil(lambda: view.curves is not None, timeout=20000)
     runs = []
     real = directions_module.directions_of
